@@ -1,0 +1,297 @@
+/**
+ * Sweep specs: a base trial plus axes, expanded into trials and grouped into jobs. Expansion is
+ * a generator so a sweep of 100,000 trials is walked in bounded memory; jobs are formed per
+ * shape with at most `population` trials each, so only one partial job per shape is held.
+ */
+import { ValidationError, type Issue } from '@dynlab/core';
+import { z } from 'zod';
+import { checkTrial, zodIssues, type CompiledTrial } from './compiled-trial';
+import { TrialSchema } from './trial-schema';
+import { formatPath, hasPath, parsePath, setPath, type PathPart } from './paths';
+
+export const RangeSchema = z
+  .object({ min: z.number().finite(), max: z.number().finite(), log: z.boolean().default(false), integer: z.boolean().default(false) })
+  .strict();
+export const AxisSchema = z
+  .object({
+    path: z.string().min(1, 'expected a field path such as optimizer.learningRate'),
+    values: z.array(z.unknown()).min(1, 'expected a non-empty list, got []').optional(),
+    range: RangeSchema.optional(),
+  })
+  .strict();
+
+export const SweepSchema = z
+  .object({
+    name: z.string().default('sweep'),
+    base: z.unknown(),
+    axes: z.array(AxisSchema).default([]),
+    mode: z.enum(['grid', 'zip', 'random']).default('grid'),
+    samples: z.number().int().positive().optional(),
+    randomSeed: z.number().int().nonnegative().default(0),
+    seeds: z.union([z.number().int().positive(), z.array(z.number().int().nonnegative()).min(1, 'expected a non-empty list, got []')]).default(1),
+    population: z.number().int().positive().default(64),
+    analyzers: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+/** Limits a sweep must stay within (the coordinator's config sets them). */
+export interface SweepLimits {
+  /** @default 100000 */
+  maxTrials: number;
+  /** @default 1024 */
+  maxPopulation: number;
+  /** @default 1000000 */
+  maxSteps: number;
+  /** Estimated bytes of one job's working set. @default 2 GiB */
+  maxJobBytes: number;
+}
+export const defaultLimits: SweepLimits = { maxTrials: 100_000, maxPopulation: 1024, maxSteps: 1_000_000, maxJobBytes: 2 * 1024 ** 3 };
+
+export interface CompiledAxis {
+  path: string;
+  parts: PathPart[];
+  values: unknown[];
+  range?: z.output<typeof RangeSchema>;
+}
+
+export interface CompiledSweep {
+  name: string;
+  /** The base trial with defaults applied, as plain JSON (before axes). */
+  base: z.output<typeof TrialSchema>;
+  baseTrial: CompiledTrial;
+  axes: CompiledAxis[];
+  mode: 'grid' | 'zip' | 'random';
+  samples: number;
+  randomSeed: number;
+  seeds: number[];
+  population: number;
+  analyzers: string[];
+  /** Number of trials the sweep expands into. */
+  trialCount: number;
+}
+
+/** Validates a sweep spec; every problem is reported at once with its path. */
+export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits): CompiledSweep {
+  const issues: Issue[] = [];
+  const parsed = SweepSchema.safeParse(input);
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error));
+  }
+  const baseCheck = checkTrial(input && typeof input === 'object' ? (input as { base?: unknown }).base : undefined, ['base']);
+  issues.push(...baseCheck.issues);
+  if (!parsed.success || !baseCheck.trial) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
+  const s = parsed.data;
+  const baseParsed = TrialSchema.parse(s.base);
+  const axes: CompiledAxis[] = [];
+  s.axes.forEach((a, k) => {
+    let parts: PathPart[] = [];
+    try {
+      parts = parsePath(a.path);
+    } catch (err) {
+      issues.push({ path: `axes[${k}].path`, message: (err as Error).message });
+      return;
+    }
+    if (!hasPath(baseParsed, parts)) issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is not a field of the base trial` });
+    if (parts[0] === 'id' || parts[0] === 'params' || parts[0] === 'seedIndex')
+      issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is set by the sweep and cannot be an axis` });
+    if ((a.values === undefined) === (a.range === undefined))
+      issues.push({ path: `axes[${k}]`, message: 'expected exactly one of values or range' });
+    if (a.range && s.mode !== 'random') issues.push({ path: `axes[${k}].range`, message: 'a range needs mode: random (use values for grid and zip)' });
+    if (a.range && a.range.max < a.range.min) issues.push({ path: `axes[${k}].range`, message: `max (${a.range.max}) is below min (${a.range.min})` });
+    if (a.range?.log && a.range.min <= 0) issues.push({ path: `axes[${k}].range.min`, message: 'a log range needs min > 0' });
+    axes.push({ path: a.path, parts, values: a.values ?? [], range: a.range });
+  });
+  if (new Set(s.axes.map((a) => a.path)).size !== s.axes.length) issues.push({ path: 'axes', message: 'the same path is swept twice' });
+  if (s.mode === 'zip' && axes.length > 1) {
+    const n = axes[0]!.values.length;
+    axes.forEach((a, k) => {
+      if (a.values.length !== n) issues.push({ path: `axes[${k}].values`, message: `zip needs equal lengths: axis 0 has ${n}, this has ${a.values.length}` });
+    });
+  }
+  if (s.mode === 'random' && s.samples === undefined) issues.push({ path: 'samples', message: 'mode random needs samples (how many trials to draw)' });
+  const seeds = typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : s.seeds;
+  if (s.population > limits.maxPopulation) issues.push({ path: 'population', message: `at most ${limits.maxPopulation}, got ${s.population}` });
+  if (baseCheck.trial.steps > limits.maxSteps) issues.push({ path: 'base.steps', message: `at most ${limits.maxSteps}, got ${baseCheck.trial.steps}` });
+  const points = s.mode === 'grid' ? axes.reduce((n, a) => n * a.values.length, 1) : s.mode === 'zip' ? (axes[0]?.values.length ?? 1) : (s.samples ?? 1);
+  const trialCount = points * seeds.length;
+  if (trialCount > limits.maxTrials) issues.push({ path: 'axes', message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}` });
+
+  const sweep: CompiledSweep = {
+    name: s.name,
+    base: baseParsed,
+    baseTrial: baseCheck.trial,
+    axes,
+    mode: s.mode,
+    samples: s.samples ?? 0,
+    randomSeed: s.randomSeed,
+    seeds,
+    population: s.population,
+    analyzers: s.analyzers,
+    trialCount,
+  };
+  // Every axis value must give a valid trial, and the biggest job must fit: check each axis value
+  // once against the base (not the whole product, which may be huge).
+  for (const [k, a] of axes.entries()) {
+    if (!hasPath(baseParsed, a.parts) || a.parts.length === 0) continue;
+    const probe = a.range ? [a.range.min, a.range.max] : a.values;
+    for (const [j, v] of probe.entries()) {
+      const t = structuredClone(baseParsed);
+      setPath(t, a.parts, v);
+      const r = checkTrial(t);
+      for (const i of r.issues) issues.push({ path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`, message: `gives an invalid trial: ${i.path}: ${i.message}` });
+      if (r.trial) {
+        const bytes = estimateJobBytes(r.trial, Math.min(s.population, trialCount));
+        if (bytes > limits.maxJobBytes)
+          issues.push({ path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`, message: `a job of this shape needs about ${fmtBytes(bytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)` });
+      }
+    }
+  }
+  const baseBytes = estimateJobBytes(baseCheck.trial, Math.min(s.population, trialCount));
+  if (baseBytes > limits.maxJobBytes)
+    issues.push({ path: 'population', message: `a job needs about ${fmtBytes(baseBytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)` });
+  if (issues.length > 0) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
+  return sweep;
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => !seen.has(i.path + '\0' + i.message) && seen.add(i.path + '\0' + i.message));
+}
+
+function fmtBytes(b: number): string {
+  return b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} GiB` : `${(b / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+/** Rough working set of a population job in bytes (float32): data, activations, parameters, optimizer state. */
+export function estimateJobBytes(t: CompiledTrial, population: number): number {
+  const n = t.data.n;
+  const params = t.widths.slice(1).reduce((acc, w, i) => acc + w * (t.widths[i]! + 1), 0);
+  const acts = t.widths.slice(1).reduce((acc, w) => acc + w, 0) * n;
+  return 4 * (n * (t.inputDim + 1) + population * (3 * acts + 4 * params));
+}
+
+/** Deterministic PRNG (mulberry32) for random-mode sampling. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The axis values of each sweep point, in order (seeds not included). */
+export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
+  if (s.axes.length === 0) {
+    if (s.mode === 'random') for (let i = 0; i < s.samples; i++) yield [];
+    else yield [];
+    return;
+  }
+  if (s.mode === 'zip') {
+    for (let i = 0; i < s.axes[0]!.values.length; i++) yield s.axes.map((a) => a.values[i]);
+    return;
+  }
+  if (s.mode === 'random') {
+    const r = rng(s.randomSeed);
+    for (let i = 0; i < s.samples; i++) {
+      yield s.axes.map((a) => {
+        if (!a.range) return a.values[Math.floor(r() * a.values.length)];
+        const u = r();
+        const v = a.range.log ? Math.exp(Math.log(a.range.min) + u * (Math.log(a.range.max) - Math.log(a.range.min))) : a.range.min + u * (a.range.max - a.range.min);
+        return a.range.integer ? Math.round(v) : v;
+      });
+    }
+    return;
+  }
+  const idx = s.axes.map(() => 0);
+  for (;;) {
+    yield s.axes.map((a, k) => a.values[idx[k]!]);
+    let k = s.axes.length - 1;
+    while (k >= 0 && ++idx[k]! >= s.axes[k]!.values.length) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
+/** Trial id of the i-th trial of a sweep: stable, sortable, unique. */
+export function trialId(sweepId: string, index: number): string {
+  return `${sweepId}.t${String(index).padStart(6, '0')}`;
+}
+
+/**
+ * Expands a compiled sweep into its trials, in a stable order (seeds innermost, so trials that
+ * differ only by seed are neighbours). A trial whose axis values combine into an invalid spec
+ * raises a ValidationError naming the trial.
+ */
+export function* expandSweep(s: CompiledSweep, sweepId: string): Generator<CompiledTrial> {
+  let index = 0;
+  for (const point of sweepPoints(s)) {
+    const withAxes = structuredClone(s.base);
+    const params: Record<string, string> = {};
+    s.axes.forEach((a, k) => {
+      setPath(withAxes, a.parts, point[k]);
+      params[a.path] = JSON.stringify(point[k]);
+    });
+    for (const [seedIndex, seed] of s.seeds.entries()) {
+      const id = trialId(sweepId, index);
+      const r = checkTrial({ ...withAxes, id, seed, seedIndex, params: { ...params, seed: String(seed) } });
+      if (!r.trial) throw new ValidationError(r.issues.map((i) => ({ path: `trial ${id} (${formatParams(params)}).${i.path}`, message: i.message })), { what: 'sweep spec' });
+      index++;
+      yield r.trial;
+    }
+  }
+}
+
+function formatParams(p: Record<string, string>): string {
+  return Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/**
+ * The structural shape of a trial: what must be equal for trials to run as one population
+ * (dimensions, architecture, loss and optimizer kinds, steps, what is recorded). Values such as the
+ * learning rate, the initial scale, the data's values and the seed may differ inside a population.
+ */
+export function shapeKey(t: CompiledTrial): string {
+  return JSON.stringify([
+    t.data.n,
+    t.widths,
+    t.model.kind,
+    t.model.bias,
+    t.model.trainable,
+    t.model.biasTrainable,
+    t.loss.kind,
+    t.loss.reduction,
+    t.optimizer.kind,
+    t.optimizer.batchSize,
+    t.steps,
+    t.record.steps,
+    t.record.every,
+    t.record.logPoints,
+    [...t.quantities].sort(),
+    t.record.probes.length,
+  ]);
+}
+
+export interface PlannedJob {
+  jobId: string;
+  shape: string;
+  trials: CompiledTrial[];
+}
+
+/** Groups trials into jobs of one shape and at most `population` trials, streaming. */
+export function* planJobs(trials: Iterable<CompiledTrial>, sweepId: string, population: number): Generator<PlannedJob> {
+  const open = new Map<string, CompiledTrial[]>();
+  let n = 0;
+  const job = (shape: string, ts: CompiledTrial[]): PlannedJob => ({ jobId: `${sweepId}.j${String(n++).padStart(5, '0')}`, shape, trials: ts });
+  for (const t of trials) {
+    const key = shapeKey(t);
+    const bucket = open.get(key) ?? [];
+    bucket.push(t);
+    if (bucket.length >= population) {
+      open.delete(key);
+      yield job(key, bucket);
+    } else open.set(key, bucket);
+  }
+  for (const [key, bucket] of open) yield job(key, bucket);
+}

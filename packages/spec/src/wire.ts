@@ -1,0 +1,130 @@
+/**
+ * Conversion between specs and their protobuf form. The spec's field names are the protobuf JSON
+ * names, so the only work is the enums (`relu` <-> `MODEL_KIND_RELU`), the `data` oneof and the
+ * axis values (JSON text on the wire).
+ */
+import { v1, toPlain } from '@dynlab/proto';
+import { checkTrial, trialToInput, type CompiledTrial } from './compiled-trial';
+import type { CompiledSweep } from './sweep';
+import type { ParsedTrial } from './trial-schema';
+import { ValidationError } from '@dynlab/core';
+
+const enumFields: Record<string, string> = {
+  'model.kind': 'MODEL_KIND',
+  'init.kind': 'INIT_KIND',
+  'loss.kind': 'LOSS_KIND',
+  'loss.reduction': 'REDUCTION',
+  'optimizer.kind': 'OPTIMIZER_KIND',
+  'record.quantities': 'QUANTITY',
+};
+
+/** `deepLinear` -> `MODEL_KIND_DEEP_LINEAR`. */
+export function toEnumName(prefix: string, short: string): string {
+  return `${prefix}_${short.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()}`;
+}
+/** `MODEL_KIND_DEEP_LINEAR` -> `deepLinear`. */
+export function fromEnumName(prefix: string, name: string): string {
+  return name
+    .slice(prefix.length + 1)
+    .toLowerCase()
+    .replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function mapEnums(obj: Record<string, unknown>, fn: (prefix: string, v: string) => string): void {
+  for (const [path, prefix] of Object.entries(enumFields)) {
+    const [a, b] = path.split('.') as [string, string];
+    const sub = obj[a] as Record<string, unknown> | undefined;
+    if (!sub || sub[b] === undefined) continue;
+    const v = sub[b];
+    sub[b] = Array.isArray(v) ? v.map((x) => fn(prefix, String(x))) : fn(prefix, String(v));
+  }
+}
+
+/** The wire trial as the plain spec a user writes: short enum names, only the set data member. */
+function plainTrial(msg: v1.TrialSpec): Record<string, unknown> {
+  const plain = toPlain(v1.TrialSpec, msg);
+  const data = plain.data as Record<string, unknown> | null;
+  if (data) {
+    const kind = data.kind as string | undefined;
+    const seed = data.seed;
+    for (const k of Object.keys(data)) if (k !== kind) delete data[k];
+    if (typeof seed === 'number') data.seed = seed;
+  }
+  mapEnums(plain, (prefix, v) => (v.startsWith(prefix) ? fromEnumName(prefix, v) : v));
+  return plain;
+}
+
+/** A compiled trial as its wire message. */
+export function trialToProto(t: CompiledTrial): v1.TrialSpec {
+  return parsedTrialToProto(trialToInput(t));
+}
+
+/** A parsed (defaulted, not compiled) trial as its wire message; `data.seed` stays unset when unset. */
+export function parsedTrialToProto(t: ParsedTrial): v1.TrialSpec {
+  const plain = structuredClone(t) as unknown as Record<string, unknown>;
+  mapEnums(plain, toEnumName);
+  return v1.TrialSpec.fromObject(plain);
+}
+
+/** A wire trial back to a compiled trial (validated: the sender may be another version). */
+export function trialFromProto(msg: v1.ITrialSpec): CompiledTrial {
+  const plain = plainTrial(msg instanceof v1.TrialSpec ? msg : v1.TrialSpec.fromObject(msg as Record<string, unknown>));
+  const { trial, issues } = checkTrial(plain);
+  if (!trial) throw new ValidationError(issues, { what: 'trial message' });
+  return trial;
+}
+
+/** A compiled sweep as its wire message (the base with defaults applied). */
+export function sweepToProto(s: CompiledSweep): v1.SweepSpec {
+  return v1.SweepSpec.create({
+    name: s.name,
+    base: parsedTrialToProto(s.base),
+    axes: s.axes.map((a) =>
+      v1.Axis.create({ path: a.path, valuesJson: a.values.map((v) => JSON.stringify(v)), range: a.range ? v1.Range.create(a.range) : null }),
+    ),
+    mode: s.mode === 'grid' ? v1.AxisMode.AXIS_MODE_GRID : s.mode === 'zip' ? v1.AxisMode.AXIS_MODE_ZIP : v1.AxisMode.AXIS_MODE_RANDOM,
+    samples: s.samples,
+    randomSeed: s.randomSeed,
+    seeds: s.seeds,
+    seedCount: 0,
+    population: s.population,
+    analyzers: s.analyzers,
+  });
+}
+
+/**
+ * A wire sweep back to the plain spec a user would have written, for the authoritative
+ * validation at the coordinator (`compileSweep`). Malformed axis JSON is reported per axis.
+ */
+export function sweepFromProto(msg: v1.ISweepSpec): Record<string, unknown> {
+  const issues: { path: string; message: string }[] = [];
+  let base: unknown = undefined;
+  if (msg.base) {
+    const plain = plainTrial(v1.TrialSpec.fromObject(msg.base as Record<string, unknown>));
+    delete plain.id;
+    base = plain;
+  }
+  const axes = (msg.axes ?? []).map((a, k) => {
+    const out: Record<string, unknown> = { path: a.path ?? '' };
+    if (a.range) out.range = { min: a.range.min ?? 0, max: a.range.max ?? 0, log: !!a.range.log, integer: !!a.range.integer };
+    else
+      out.values = (a.valuesJson ?? []).map((j, i) => {
+        try {
+          return JSON.parse(j) as unknown;
+        } catch {
+          issues.push({ path: `axes[${k}].values[${i}]`, message: `not valid JSON: ${j.slice(0, 40)}` });
+          return null;
+        }
+      });
+    return out;
+  });
+  if (issues.length > 0) throw new ValidationError(issues, { what: 'sweep spec' });
+  const modes: Record<number, string> = { 1: 'grid', 2: 'zip', 3: 'random' };
+  const spec: Record<string, unknown> = { name: msg.name || 'sweep', base, axes, mode: modes[msg.mode ?? 1] ?? 'grid' };
+  if (msg.samples) spec.samples = msg.samples;
+  if (msg.randomSeed) spec.randomSeed = msg.randomSeed;
+  spec.seeds = msg.seeds && msg.seeds.length > 0 ? [...msg.seeds] : msg.seedCount || 1;
+  if (msg.population) spec.population = msg.population;
+  if (msg.analyzers?.length) spec.analyzers = [...msg.analyzers];
+  return spec;
+}
