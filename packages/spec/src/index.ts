@@ -5,3 +5,4 @@ export * from './wire';
 export * from './load';
 export * from './paths';
 export * from './telemetry';
+export * from './finding';
