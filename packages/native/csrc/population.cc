@@ -1,0 +1,409 @@
+// Population training: chunking, the two folded GEMMs, the deeper layers' per-network GEMMs, the
+// optimizer steps and the measurements. See population.h for the shape of the computation.
+#include "population.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+
+#include "kernels.h"
+
+namespace dynlab {
+
+void AlignedFree::operator()(float* p) const { std::free(p); }
+
+Buffer allocate(size_t count) {
+  const size_t bytes = ((std::max<size_t>(count, 1) * sizeof(float) + 63) / 64) * 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return Buffer(static_cast<float*>(p));
+}
+
+// Scratch memory of one chunk: activations per hidden layer (overwritten in place by their
+// gradients on the way back), outputs, dJ/df, one network's dA, and one network's gathered batch.
+struct Population::Workspace {
+  int networks = 0, rows = 0;
+  std::vector<Buffer> act;  // index l = 1..layers-1: networks x widths[l] x rows
+  Buffer f, g, tmp, xb, yb;
+  std::vector<int32_t> dead;  // networks x (sum of hidden widths)
+  size_t bytes = 0;
+
+  Workspace(const std::vector<int>& widths, int networks_, int rows_, int maxWidth, bool gather)
+      : networks(networks_), rows(rows_) {
+    const int layers = static_cast<int>(widths.size()) - 1;
+    act.resize(layers);
+    int hidden = 0;
+    for (int l = 1; l < layers; l++) {
+      const size_t n = static_cast<size_t>(networks) * widths[l] * rows;
+      act[l] = allocate(n);
+      bytes += n * 4;
+      hidden += widths[l];
+    }
+    f = allocate(static_cast<size_t>(networks) * rows);
+    g = allocate(static_cast<size_t>(networks) * rows);
+    tmp = allocate(static_cast<size_t>(maxWidth) * rows);
+    bytes += (2 * static_cast<size_t>(networks) + maxWidth) * rows * 4;
+    if (gather) {
+      xb = allocate(static_cast<size_t>(rows) * widths[0]);
+      yb = allocate(rows);
+      bytes += static_cast<size_t>(rows) * (widths[0] + 2) * 4;
+    }
+    dead.resize(static_cast<size_t>(networks) * hidden);
+  }
+};
+
+Population::Population(Shape shape, Hyper hyper, const std::vector<const float*>& x, const std::vector<const float*>& y,
+                       const std::vector<const float*>& weights, const std::vector<const float*>& biases,
+                       const float* probes)
+    : shape_(std::move(shape)) {
+  const int P = shape_.population, N = shape_.samples;
+  layers_ = static_cast<int>(shape_.widths.size()) - 1;
+  inputs_ = shape_.widths[0];
+  maxWidth_ = *std::max_element(shape_.widths.begin(), shape_.widths.end());
+  if (!shape_.bias) std::fill(shape_.biasTrainable.begin(), shape_.biasTrainable.end(), 0);
+
+  // Networks that train on the same dataset are made neighbours, so a chunk can fold them.
+  order_.resize(P);
+  std::iota(order_.begin(), order_.end(), 0);
+  std::stable_sort(order_.begin(), order_.end(), [&](int a, int b) { return shape_.dataset[a] < shape_.dataset[b]; });
+  const int chunk = std::max(1, shape_.chunk);
+  for (int i = 0; i < P;) {
+    const int d = shape_.dataset[order_[i]];
+    int n = 1;
+    while (i + n < P && n < chunk && shape_.dataset[order_[i + n]] == d) n++;
+    chunks_.push_back({i, n, d});
+    i += n;
+  }
+
+  auto reorder = [&](const std::vector<float>& v) {
+    std::vector<float> r(P);
+    for (int i = 0; i < P; i++) r[i] = v[order_[i]];
+    return r;
+  };
+  hyper_.learningRate = reorder(hyper.learningRate);
+  hyper_.margin = reorder(hyper.margin);
+  hyper_.weightDecay = reorder(hyper.weightDecay);
+  hyper_.spectral = reorder(hyper.spectral);
+  hyper_.momentum = reorder(hyper.momentum);
+  hyper_.beta1 = reorder(hyper.beta1);
+  hyper_.beta2 = reorder(hyper.beta2);
+  hyper_.epsilon = reorder(hyper.epsilon);
+
+  const size_t xd = static_cast<size_t>(N) * inputs_;
+  for (int d = 0; d < shape_.datasets; d++) {
+    x_.push_back(allocate(xd));
+    y_.push_back(allocate(N));
+    std::memcpy(x_.back().get(), x[d], xd * 4);
+    std::memcpy(y_.back().get(), y[d], static_cast<size_t>(N) * 4);
+    bytes_ += (xd + N) * 4;
+  }
+
+  const bool momentum = shape_.optimizer == OptimizerKind::Momentum;
+  const bool adam = shape_.optimizer == OptimizerKind::Adam;
+  for (int l = 0; l < layers_; l++) {
+    const size_t out = shape_.widths[l + 1], in = shape_.widths[l];
+    const size_t per = out * in;
+    w_.push_back(allocate(P * per));
+    b_.push_back(allocate(P * out));
+    gw_.push_back(allocate(P * per));
+    gb_.push_back(allocate(P * out));
+    for (int i = 0; i < P; i++) {
+      std::memcpy(w_[l].get() + i * per, weights[l] + order_[i] * per, per * 4);
+      std::memcpy(b_[l].get() + i * out, biases[l] + order_[i] * out, out * 4);
+    }
+    const size_t states = momentum ? 1 : adam ? 2 : 0;
+    mw_.push_back(allocate(states >= 1 ? P * per : 0));
+    mb_.push_back(allocate(states >= 1 ? P * out : 0));
+    vw_.push_back(allocate(states >= 2 ? P * per : 0));
+    vb_.push_back(allocate(states >= 2 ? P * out : 0));
+    bytes_ += (2 + states) * P * (per + out) * 4;
+  }
+
+  const int Q = shape_.probes;
+  probes_ = allocate(static_cast<size_t>(P) * Q * inputs_);
+  for (int i = 0; i < P; i++)
+    std::memcpy(probes_.get() + static_cast<size_t>(i) * Q * inputs_, probes + static_cast<size_t>(order_[i]) * Q * inputs_,
+                static_cast<size_t>(Q) * inputs_ * 4);
+
+  const bool minibatch = shape_.batchSize > 0;
+  if (minibatch)
+    for (int i = 0; i < P; i++) schedules_.emplace_back(hyper.seed[order_[i]], N, shape_.batchSize);
+  ws_ = std::make_unique<Workspace>(shape_.widths, chunk, N, maxWidth_, minibatch);
+  probeWs_ = std::make_unique<Workspace>(shape_.widths, 1, std::max(Q, 1), maxWidth_, false);
+  bytes_ += ws_->bytes + probeWs_->bytes;
+
+  diverged_.assign(P, -1);
+  for (int i = 0; i < P; i++) {
+    float check = 0.0f;
+    for (int l = 0; l < layers_; l++) {
+      const size_t out = shape_.widths[l + 1], per = out * shape_.widths[l];
+      check += static_cast<float>(sumSquares(w_[l].get() + i * per, static_cast<int>(per)) * 0.0);
+      check += static_cast<float>(sumSquares(b_[l].get() + i * out, static_cast<int>(out)) * 0.0);
+    }
+    if (!std::isfinite(check)) diverged_[i] = 0;
+  }
+}
+
+Population::~Population() = default;
+
+int Population::lowestTrainable() const {
+  for (int l = 0; l < layers_; l++)
+    if (shape_.trainable[l] || shape_.biasTrainable[l]) return l;
+  return layers_;
+}
+
+void Population::markDiverged(int network, int step) {
+  int32_t& d = diverged_[network];
+  if (d < 0 || step < d) d = step;
+}
+
+void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring) {
+  const int L = layers_, D = inputs_, H1 = shape_.widths[1];
+  const bool relu = shape_.activation == Activation::Relu;
+  const bool bias = shape_.bias;
+  float* first = L == 1 ? ws.f.get() : ws.act[1].get();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.count * H1, rows, D, 1.0f,
+              w_[0].get() + static_cast<size_t>(c.first) * H1 * D, D, x, D, 0.0f, first, rows);
+  if (L == 1) {
+    if (bias)
+      for (int k = 0; k < c.count; k++) activate(ws.f.get() + static_cast<size_t>(k) * rows, 1, rows, b_[0].get() + c.first + k, false, nullptr);
+    return;
+  }
+  int hidden = 0;
+  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
+  if (measuring) std::fill(ws.dead.begin(), ws.dead.begin() + static_cast<size_t>(c.count) * hidden, 0);
+  int deadOffset = 0;
+  for (int l = 1; l < L; l++) {
+    const int H = shape_.widths[l], Hp = shape_.widths[l - 1];
+    for (int k = 0; k < c.count; k++) {
+      const size_t i = static_cast<size_t>(c.first) + k;
+      float* z = ws.act[l].get() + static_cast<size_t>(k) * H * rows;
+      if (l >= 2)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, rows, Hp, 1.0f, w_[l - 1].get() + i * H * Hp, Hp,
+                    ws.act[l - 1].get() + static_cast<size_t>(k) * Hp * rows, rows, 0.0f, z, rows);
+      const float* b = bias ? b_[l - 1].get() + i * H : nullptr;
+      int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + deadOffset : nullptr;
+      if (l == L - 1)
+        activateAndOutput(z, H, rows, b, relu, w_[L - 1].get() + i * H, bias ? b_[L - 1][i] : 0.0f,
+                          ws.f.get() + static_cast<size_t>(k) * rows, dead);
+      else
+        activate(z, H, rows, b, relu, dead);
+    }
+    deadOffset += H;
+  }
+}
+
+void Population::backward(const Chunk& c, Workspace& ws, const float* x, int rows, int lowest, bool firstWeights) {
+  const int L = layers_, D = inputs_, H1 = shape_.widths[1];
+  const bool relu = shape_.activation == Activation::Relu;
+  const bool bias = shape_.bias;
+  const size_t first = c.first;
+  if (L == 1) {
+    if (firstWeights)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.count, D, rows, 1.0f, ws.g.get(), rows, x, D, 0.0f,
+                  gw_[0].get() + first * D, D);
+    if (bias)
+      for (int k = 0; k < c.count; k++) gb_[0][first + k] = static_cast<float>(sum(ws.g.get() + static_cast<size_t>(k) * rows, rows));
+    return;
+  }
+  {
+    const int H = shape_.widths[L - 1];
+    for (int k = 0; k < c.count; k++) {
+      const size_t i = first + k;
+      const float* g = ws.g.get() + static_cast<size_t>(k) * rows;
+      outputBackward(ws.act[L - 1].get() + static_cast<size_t>(k) * H * rows, H, rows, g, w_[L - 1].get() + i * H, relu,
+                     gw_[L - 1].get() + i * H, bias ? gb_[L - 2].get() + i * H : nullptr);
+      if (bias) gb_[L - 1][i] = static_cast<float>(sum(g, rows));
+    }
+  }
+  for (int l = L - 2; l >= 1 && l >= lowest; l--) {
+    const int Ho = shape_.widths[l + 1], Hi = shape_.widths[l];
+    for (int k = 0; k < c.count; k++) {
+      const size_t i = first + k;
+      const float* dz = ws.act[l + 1].get() + static_cast<size_t>(k) * Ho * rows;
+      float* a = ws.act[l].get() + static_cast<size_t>(k) * Hi * rows;
+      if (shape_.trainable[l])
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ho, Hi, rows, 1.0f, dz, rows, a, rows, 0.0f,
+                    gw_[l].get() + i * Ho * Hi, Hi);
+      if (lowest < l) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Hi, rows, Ho, 1.0f, w_[l].get() + i * Ho * Hi, Hi, dz, rows,
+                    0.0f, ws.tmp.get(), rows);
+        activationBackward(a, ws.tmp.get(), Hi, rows, relu, bias ? gb_[l - 1].get() + i * Hi : nullptr);
+      }
+    }
+  }
+  if (firstWeights)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.count * H1, D, rows, 1.0f, ws.act[1].get(), rows, x, D, 0.0f,
+                gw_[0].get() + first * H1 * D, D);
+}
+
+void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring,
+                          int lowest, bool firstWeights, double* lossOut, double* errOut) {
+  forward(c, ws, x, rows, measuring);
+  const float scale = shape_.meanReduction ? 1.0f / static_cast<float>(rows) : 1.0f;
+  for (int k = 0; k < c.count; k++) {
+    const size_t i = static_cast<size_t>(c.first) + k;
+    double loss = 0.0, errors = 0.0;
+    lossAndGradient(shape_.loss, ws.f.get() + static_cast<size_t>(k) * rows, y, rows, hyper_.margin[i], scale,
+                    hyper_.spectral[i], ws.g.get() + static_cast<size_t>(k) * rows, &loss, &errors);
+    lossOut[k] = loss;
+    errOut[k] = errors / rows;
+  }
+  if (lowest < layers_) backward(c, ws, x, rows, lowest, firstWeights);
+}
+
+void Population::update(const Chunk& c, int step) {
+  const OptimizerKind kind = shape_.optimizer;
+  for (int k = 0; k < c.count; k++) {
+    const size_t i = static_cast<size_t>(c.first) + k;
+    const float lr = hyper_.learningRate[i], wd = hyper_.weightDecay[i];
+    const float b1 = hyper_.beta1[i], b2 = hyper_.beta2[i];
+    const float c1 = static_cast<float>(1.0 - std::pow(static_cast<double>(b1), step + 1));
+    const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(b2), step + 1));
+    float check = 0.0f;
+    auto apply = [&](float* w, const float* g, float* m, float* v, int n) {
+      switch (kind) {
+        case OptimizerKind::Momentum:
+          check += updateMomentum(w, g, m, n, lr, wd, hyper_.momentum[i]);
+          break;
+        case OptimizerKind::Adam:
+          check += updateAdam(w, g, m, v, n, lr, wd, b1, b2, hyper_.epsilon[i], c1, c2);
+          break;
+        default:
+          check += updateGd(w, g, n, lr, wd);
+      }
+    };
+    for (int l = 0; l < layers_; l++) {
+      const size_t out = shape_.widths[l + 1], per = out * shape_.widths[l];
+      const bool state = kind == OptimizerKind::Momentum || kind == OptimizerKind::Adam;
+      const bool second = kind == OptimizerKind::Adam;
+      if (shape_.trainable[l])
+        apply(w_[l].get() + i * per, gw_[l].get() + i * per, state ? mw_[l].get() + i * per : nullptr,
+              second ? vw_[l].get() + i * per : nullptr, static_cast<int>(per));
+      if (shape_.biasTrainable[l])
+        apply(b_[l].get() + i * out, gb_[l].get() + i * out, state ? mb_[l].get() + i * out : nullptr,
+              second ? vb_[l].get() + i * out : nullptr, static_cast<int>(out));
+    }
+    if (!std::isfinite(check)) markDiverged(static_cast<int>(i), step + 1);
+  }
+}
+
+void Population::gatherBatch(int network, int step, Workspace& ws) {
+  const int B = shape_.batchSize, D = inputs_;
+  const int32_t* rows = schedules_[network].at(step);
+  const float* x = x_[shape_.dataset[order_[network]]].get();
+  const float* y = y_[shape_.dataset[order_[network]]].get();
+  for (int r = 0; r < B; r++) {
+    const size_t row = static_cast<size_t>(rows[r]);
+    std::memcpy(ws.xb.get() + static_cast<size_t>(r) * D, x + row * D, static_cast<size_t>(D) * 4);
+    ws.yb[r] = y[row];
+  }
+}
+
+void Population::advance(int count) {
+  if (count <= 0) return;
+  const int lowest = lowestTrainable();
+  const bool firstWeights = shape_.trainable[0];
+  const int N = shape_.samples;
+  std::vector<double> loss(ws_->networks), err(ws_->networks);
+  for (const Chunk& c : chunks_) {
+    if (shape_.batchSize == 0) {
+      const float* x = x_[c.dataset].get();
+      const float* y = y_[c.dataset].get();
+      for (int s = 0; s < count; s++) {
+        const int step = steps_ + s;
+        if (!(s == 0 && gradsAt_ == steps_)) {
+          evaluate(c, *ws_, x, y, N, false, lowest, firstWeights, loss.data(), err.data());
+          for (int k = 0; k < c.count; k++)
+            if (!std::isfinite(loss[k])) markDiverged(c.first + k, step);
+        }
+        update(c, step);
+      }
+    } else {
+      // Each network draws its own minibatches, so it runs alone on its gathered rows.
+      for (int k = 0; k < c.count; k++) {
+        const Chunk one{c.first + k, 1, c.dataset};
+        for (int s = 0; s < count; s++) {
+          const int step = steps_ + s;
+          gatherBatch(one.first, step, *ws_);
+          evaluate(one, *ws_, ws_->xb.get(), ws_->yb.get(), shape_.batchSize, false, lowest, firstWeights, loss.data(),
+                   err.data());
+          if (!std::isfinite(loss[0])) markDiverged(one.first, step);
+          update(one, step);
+        }
+      }
+    }
+  }
+  steps_ += count;
+  gradsAt_ = -1;
+}
+
+void Population::measure(const MeasureOut& out) {
+  const int N = shape_.samples, D = inputs_, H1 = shape_.widths[1], L = layers_;
+  const bool fullBatch = shape_.batchSize == 0;
+  const bool share = out.gradShare != nullptr;
+  // Full-batch gradients computed here are the ones the next step needs, so they are kept.
+  const int lowest = share ? 0 : fullBatch ? lowestTrainable() : L;
+  const bool firstWeights = share || (fullBatch && shape_.trainable[0]);
+  std::vector<double> loss(ws_->networks), err(ws_->networks);
+  int hidden = 0;
+  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
+  for (const Chunk& c : chunks_) {
+    evaluate(c, *ws_, x_[c.dataset].get(), y_[c.dataset].get(), N, true, lowest, firstWeights, loss.data(), err.data());
+    for (int k = 0; k < c.count; k++) {
+      const int i = c.first + k;
+      const size_t p = order_[i];
+      if (!std::isfinite(loss[k])) markDiverged(i, steps_);
+      if (out.loss) out.loss[p] = static_cast<float>(loss[k]);
+      if (out.error) out.error[p] = static_cast<float>(err[k]);
+      if (share) gradientShare(gw_[0].get() + static_cast<size_t>(i) * H1 * D, L == 1 ? 1 : H1, D, out.gradShare + p * D);
+      if (out.trainOutputs)
+        std::memcpy(out.trainOutputs + p * N, ws_->f.get() + static_cast<size_t>(k) * N, static_cast<size_t>(N) * 4);
+      if (out.deadUnits && shape_.activation == Activation::Relu) {
+        int offset = 0;
+        for (int l = 1; l < L; l++) {
+          const int H = shape_.widths[l];
+          int dead = 0;
+          for (int h = 0; h < H; h++) dead += ws_->dead[static_cast<size_t>(k) * hidden + offset + h];
+          out.deadUnits[p * (L - 1) + (l - 1)] = static_cast<float>(dead) / static_cast<float>(H);
+          offset += H;
+        }
+      }
+    }
+  }
+  if (fullBatch) gradsAt_ = steps_;
+  const int P = shape_.population;
+  if (out.paramNorms)
+    for (int i = 0; i < P; i++)
+      for (int l = 0; l < L; l++) {
+        const size_t o = shape_.widths[l + 1], per = o * shape_.widths[l];
+        const double s = sumSquares(w_[l].get() + i * per, static_cast<int>(per)) + sumSquares(b_[l].get() + i * o, static_cast<int>(o));
+        out.paramNorms[static_cast<size_t>(order_[i]) * L + l] = static_cast<float>(std::sqrt(s));
+      }
+  if (out.probeOutputs && shape_.probes > 0) {
+    const int Q = shape_.probes;
+    for (int i = 0; i < P; i++) {
+      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, Q, false);
+      std::memcpy(out.probeOutputs + static_cast<size_t>(order_[i]) * Q, probeWs_->f.get(), static_cast<size_t>(Q) * 4);
+    }
+  }
+}
+
+void Population::divergedAt(int32_t* out) const {
+  for (size_t i = 0; i < order_.size(); i++) out[order_[i]] = diverged_[i];
+}
+
+void Population::readParams(int layer, float* weights, float* biases) const {
+  const size_t out = shape_.widths[layer + 1], per = out * shape_.widths[layer];
+  for (size_t i = 0; i < order_.size(); i++) {
+    std::memcpy(weights + order_[i] * per, w_[layer].get() + i * per, per * 4);
+    std::memcpy(biases + order_[i] * out, b_[layer].get() + i * out, out * 4);
+  }
+}
+
+}  // namespace dynlab

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * Builds the addon during `pnpm install`, and never fails the install.
+ *
+ * Why: the addon needs a C++ compiler, make, python3 (node-gyp) and a CBLAS (Debian's
+ * libopenblas-dev). A machine without them must still install and run dynlab on the next backend,
+ * so a failed build writes `build/status.json` with the reason, prints one line and exits 0;
+ * `nativeStatus()` reports that reason at run time. `--strict` (the `build:addon` script) exits 1
+ * instead, for developers who want to see the failure. Node's headers are taken from the local
+ * installation (`npm_config_nodedir`, or the prefix of this node binary when it ships them), since
+ * the machine may have no internet access for node-gyp to download them.
+ */
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const buildDir = path.join(root, 'build');
+const statusFile = path.join(buildDir, 'status.json');
+const addonFile = path.join(buildDir, 'Release', 'dynlab_native.node');
+const strict = process.argv.includes('--strict');
+
+function finish(available, reason, extra = {}) {
+  fs.mkdirSync(buildDir, { recursive: true });
+  const status = { available, reason, node: process.version, builtAt: new Date().toISOString(), ...extra };
+  fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 2)}\n`);
+  if (available) console.log(`@dynlab/native: built (${reason})`);
+  else console.warn(`@dynlab/native: not built, the engine will use another backend: ${reason}`);
+  process.exit(!available && strict ? 1 : 0);
+}
+
+/** The most telling line of a failed build, with the Debian package that would fix it. */
+function explain(output) {
+  const lines = output.split('\n');
+  const known = [
+    [/cblas\.h: No such file/, 'no CBLAS header cblas.h (install libopenblas-dev)'],
+    [/cannot find -l(\S+)/, (m) => `the linker cannot find -l${m[1]} (install libopenblas-dev, or set DYNLAB_BLAS_LIBS)`],
+    [/(c\+\+|g\+\+|cc|gcc|make): (not found|No such file)/, 'no C++ compiler or make (install g++ and make)'],
+    [/Could not find any Python/, 'no python3 for node-gyp (install python3)'],
+    [/node_api\.h: No such file|gyp: Undefined variable|Could not find common\.gypi|ENOTFOUND|EAI_AGAIN/, 'no Node.js headers available offline (set npm_config_nodedir)'],
+  ];
+  for (const line of lines)
+    for (const [re, what] of known) {
+      const m = re.exec(line);
+      if (m) return typeof what === 'function' ? what(m) : what;
+    }
+  const err = lines.find((l) => /\berror:/.test(l)) ?? lines.find((l) => /error/i.test(l) && !/gyp (ERR|info)/.test(l)) ?? lines.filter(Boolean).slice(-1)[0] ?? '';
+  return `the build failed: ${err.trim().slice(0, 300)}`;
+}
+
+function nodeDir() {
+  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
+}
+
+function main() {
+  if (process.env.DYNLAB_NATIVE_SKIP) finish(false, 'the build was skipped (DYNLAB_NATIVE_SKIP is set)');
+  if (process.platform !== 'linux') finish(false, `unsupported platform ${process.platform} (the addon is built on Linux)`);
+  let gyp;
+  try {
+    gyp = require.resolve('node-gyp/bin/node-gyp.js');
+    require.resolve('node-addon-api');
+  } catch {
+    finish(false, 'node-gyp or node-addon-api is not installed');
+  }
+  const dir = nodeDir();
+  const args = [gyp, 'rebuild', '--release', ...(dir ? [`--nodedir=${dir}`] : [])];
+  const started = Date.now();
+  const build = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: process.env, timeout: 600_000 });
+  const output = `${build.stdout ?? ''}\n${build.stderr ?? ''}${build.error ? `\n${build.error.message}` : ''}`;
+  if (build.status !== 0 || !fs.existsSync(addonFile)) finish(false, explain(output), { log: output.slice(-4000) });
+  // A build that links but cannot load (no BLAS at run time, wrong CPU) is reported here already.
+  const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addonFile)})`], { encoding: 'utf8' });
+  if (load.status !== 0) finish(false, `built but cannot be loaded: ${(load.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`);
+  finish(true, `compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main();

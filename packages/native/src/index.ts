@@ -1,0 +1,9 @@
+/**
+ * `@dynlab/native`: the engine's native CPU backend (an N-API addon over the system CBLAS).
+ * The engine loads it at run time with `require('@dynlab/native')` and uses `nativeStatus` and
+ * `createNativeProgram`; the rest is for tests and the benchmark.
+ */
+export { nativeStatus } from './native-addon';
+export { createNativeProgram, NativeProgram } from './native-program';
+export { nativeConfig, defaultChunk, minibatchSize, hyperRows } from './native-config';
+export type { NativeData, NativeParams, NativeMeasurement } from './program-types';

@@ -1,0 +1,79 @@
+/**
+ * Loads the compiled addon once per thread and says whether it can run here, and why not.
+ *
+ * Why it never throws: the addon is optional (it needs a compiler and a BLAS at install time and the
+ * BLAS at run time), and the engine probes it inside try/catch before choosing a backend, so every
+ * failure becomes a reason string: the build's own reason from `build/status.json` when the
+ * install could not build it, or the loader's error (`ERR_DLOPEN_FAILED` when the BLAS is missing).
+ * On load the BLAS is pinned to one thread (`DYNLAB_BLAS_THREADS` overrides): each worker thread
+ * runs its own population, and a threaded BLAS inside each worker oversubscribes the cores.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The raw population object of the addon (see csrc/addon.cc); every call checks its arguments again. */
+export interface AddonPopulation {
+  advance(count: number): void;
+  measure(outputs: Record<string, Float32Array>): void;
+  divergedAt(out: Int32Array): void;
+  readParams(layer: number, weights: Float32Array, biases: Float32Array): void;
+  stepsDone(): number;
+  bytes(): number;
+  dispose(): void;
+}
+
+/** What the compiled addon exports. */
+export interface Addon {
+  Population: new (config: Record<string, unknown>, arrays: Record<string, unknown>) => AddonPopulation;
+  setBlasThreads(threads: number): string;
+  blasConfig(): string;
+  /** Rows of the per-trial hyperparameter matrix the constructor expects. */
+  hyperRows: number;
+}
+
+/** Where the install script puts the addon and its status file. */
+export const buildDir = join(__dirname, '..', 'build');
+
+interface Loaded {
+  addon?: Addon;
+  reason: string;
+}
+let loaded: Loaded | undefined;
+
+function buildReason(): string | undefined {
+  try {
+    const status = JSON.parse(readFileSync(join(buildDir, 'status.json'), 'utf8')) as { available?: boolean; reason?: string };
+    return status.available === false ? status.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The addon, loaded and BLAS-pinned on first use in this thread, or the reason it is not there. */
+export function loadAddon(): Loaded {
+  if (loaded) return loaded;
+  const file = join(buildDir, 'Release', 'dynlab_native.node');
+  if (!existsSync(file)) {
+    loaded = { reason: buildReason() ?? `the addon was not built (${file} is missing; run pnpm --filter @dynlab/native build:addon)` };
+    return loaded;
+  }
+  try {
+    process.env.OPENBLAS_NUM_THREADS ??= '1';
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(file) as Addon;
+    const threads = Number(process.env.DYNLAB_BLAS_THREADS ?? 1);
+    const setter = addon.setBlasThreads(Number.isInteger(threads) && threads >= 1 ? threads : 1);
+    const blas = addon.blasConfig() || 'CBLAS';
+    loaded = { addon, reason: `${blas}; BLAS threads set by ${setter || 'the environment'}` };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    loaded = { reason: `the addon cannot be loaded: ${e.code ? `${e.code}: ` : ''}${String(e.message).split('\n')[0]}` };
+  }
+  return loaded;
+}
+
+/** Whether the native backend can run here, and why not (or which BLAS it runs on). */
+export function nativeStatus(): { available: boolean; reason: string } {
+  const l = loadAddon();
+  return { available: l.addon !== undefined, reason: l.reason };
+}
