@@ -1,0 +1,4 @@
+export * from './repo-paths';
+export * from './promtool';
+export * from './promql-names';
+export * from './prometheus-server';
