@@ -78,11 +78,12 @@ export async function startSimulatedCluster(sweep: string): Promise<SimulatedClu
   analyzer.consumerLag.set({ analyzer: 'default' }, 0);
   analyzer.telemetryChunks.inc({ sweep }, 64);
   analyzer.results.inc({ sweep }, 64);
-  analyzer.plugins.countFinding('gradient-share', 'starved-feature', 'warning', sweep);
-  analyzer.plugins.countFinding('starvation-counterfactual', 'starvation-ratio', 'alert', sweep);
-  analyzer.plugins.countFinding('learning-curve', 'learning-time', 'info', sweep);
-  analyzer.plugins.observeSeconds('gradient-share', 'chunk', 0.002);
-  analyzer.plugins.observeSeconds('learning-curve', 'trial', 0.01);
+  analyzer.plugins.findingEmitted({ analyzer: 'gradient-share', sweep, kind: 'starved-feature', severity: 'warning' });
+  analyzer.plugins.findingEmitted({ analyzer: 'starvation-counterfactual', sweep, kind: 'starved-feature', severity: 'warning' });
+  analyzer.plugins.findingEmitted({ analyzer: 'starvation-counterfactual', sweep, kind: 'counterfactual-ratio', severity: 'info' });
+  analyzer.plugins.findingEmitted({ analyzer: 'learning-curve', sweep, kind: 'learning-time', severity: 'info' });
+  analyzer.plugins.hookSeconds({ analyzer: 'gradient-share', hook: 'onChunk' }, 0.002);
+  analyzer.plugins.hookSeconds({ analyzer: 'learning-curve', hook: 'onTrialEnd' }, 0.01);
 
   const servers = [coordinatorRegistry, ...trainerRegistries, analyzerRegistry].map((registry) => new MetricsServer({ registry, host: '127.0.0.1', port: 0 }));
   await Promise.all(servers.map((s) => s.listen()));

@@ -37,12 +37,12 @@ async function runSweep(trials: number): Promise<{ scrapes: Exposition[]; regist
     c.trials.inc({ sweep, outcome });
     a.telemetryChunks.inc({ sweep });
     a.results.inc({ sweep });
-    a.plugins.countFinding('gradient-share', 'starved-feature', 'warning', sweep);
-    a.plugins.observeSeconds('gradient-share', 'chunk', 0.001);
+    a.plugins.findingEmitted({ analyzer: 'gradient-share', sweep, kind: 'starved-feature', severity: 'warning' });
+    a.plugins.hookSeconds({ analyzer: 'gradient-share', hook: 'onChunk' }, 0.001);
   }
   t.jobDuration.observe({ backend: 'wasm', outcome: 'ok' }, 1.5);
   a.consumerLag.set({ analyzer: 'default' }, 0);
-  a.plugins.countError('gradient-share');
+  a.plugins.analyzerError({ analyzer: 'gradient-share', sweep, hook: 'onTrialEnd' });
   c.setSweepCounts(sweep, { total: trials, ok: trials, diverged: 0, failed: 0, cancelled: 0 });
   const scrapes = await Promise.all(registries.map(async (r) => parseExposition(await r.metrics())));
   return { scrapes, registries };

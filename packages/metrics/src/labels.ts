@@ -50,8 +50,11 @@ export const sweepStates: readonly SweepStateLabel[] = ['running', 'complete', '
 /** Severity of a finding (the `Severity` of @dynlab/spec). */
 export type SeverityLabel = 'info' | 'warning' | 'alert';
 
-/** Analyzer hooks whose processing time is measured. */
-export type AnalyzerHookLabel = 'setup' | 'chunk' | 'trial' | 'sweep' | 'close';
+/** Analyzer hooks whose time and errors are counted (the `HookName` of @dynlab/analysis). */
+export type AnalyzerHookLabel = 'setup' | 'onChunk' | 'onTrialEnd' | 'onSweepEnd' | 'close';
+
+/** Every {@link AnalyzerHookLabel}. */
+export const analyzerHooks: readonly AnalyzerHookLabel[] = ['setup', 'onChunk', 'onTrialEnd', 'onSweepEnd', 'close'];
 
 const allowed = new Set<string>(allowedLabelNames);
 
