@@ -9,6 +9,7 @@
  * native (the BLAS addon), tensorflow on CPU (tfjs-node), wasm, cpu. `DYNLAB_BACKEND` overrides.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import { loadNative } from './native-module';
@@ -50,6 +51,30 @@ function firstLine(err: unknown): string {
   return `${e?.code ? `${e.code}: ` : ''}${String(e?.message ?? err).split('\n')[0]}`;
 }
 
+/**
+ * Why a tfjs-node flavour cannot load, found without loading it (loading registers a backend):
+ * the package must resolve and its native binding (`lib/napi-vN/tfjs_binding.node`, fetched with
+ * libtensorflow by its install script) must exist. Undefined when it looks loadable.
+ */
+function tfjsNodeProblem(pkg: string): string | undefined {
+  let root: string;
+  try {
+    root = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed`;
+  }
+  const lib = path.join(root, 'lib');
+  const found = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  return found ? undefined : `${pkg}: its native binding lib/napi-vN/tfjs_binding.node is missing (the package's install downloads libtensorflow from the internet, which failed or was skipped)`;
+}
+
+/** Why neither tfjs-node flavour can run here, or undefined when one might. */
+function tensorflowProblems(): string | undefined {
+  const gpu = gpuVisible() ? tfjsNodeProblem('@tensorflow/tfjs-node-gpu') : 'tfjs-node-gpu: no GPU visible (/dev/nvidiactl missing)';
+  const cpu = tfjsNodeProblem('@tensorflow/tfjs-node');
+  return gpu && cpu ? `${gpu}; ${cpu}` : undefined;
+}
+
 function gpuVisible(): boolean {
   return fs.existsSync('/dev/nvidiactl') || fs.existsSync('/dev/nvidia0');
 }
@@ -70,8 +95,10 @@ async function tryCandidate(c: Candidate): Promise<Active> {
       if (!load.module) throw new Error(load.reason);
       return { info: { name: 'native', detail: `@dynlab/native (${load.reason || 'BLAS addon'})`, unavailable: {} }, factory: load.module.createNativeProgram };
     }
-    case 'tensorflow-gpu':
+    case 'tensorflow-gpu': {
       if (!gpuVisible()) throw new Error('tfjs-node-gpu: no GPU visible (/dev/nvidiactl missing)');
+      const problem = tfjsNodeProblem('@tensorflow/tfjs-node-gpu');
+      if (problem) throw new Error(problem);
       try {
         optionalRequire('@tensorflow/tfjs-node-gpu');
       } catch (err) {
@@ -79,14 +106,18 @@ async function tryCandidate(c: Candidate): Promise<Active> {
       }
       await setTfjsBackend('tensorflow');
       return tfjs('tensorflow', `@tensorflow/tfjs-node-gpu (libtensorflow, CUDA), tfjs ${tfjsVersion}`);
-    case 'tensorflow-cpu':
+    }
+    case 'tensorflow-cpu': {
+      const problem = tfjsNodeProblem('@tensorflow/tfjs-node');
+      if (problem) throw new Error(problem);
       try {
         optionalRequire('@tensorflow/tfjs-node');
       } catch (err) {
-        throw new Error(`tfjs-node: ${firstLine(err)} (its install downloads libtensorflow from the internet; without it the native binding is missing)`);
+        throw new Error(`tfjs-node: ${firstLine(err)}`);
       }
       await setTfjsBackend('tensorflow');
       return tfjs('tensorflow', `@tensorflow/tfjs-node (libtensorflow, CPU), tfjs ${tfjsVersion}`);
+    }
     case 'wasm': {
       optionalRequire('@tensorflow/tfjs-backend-wasm');
       await setTfjsBackend('wasm');
@@ -145,7 +176,8 @@ export async function activate(preference: BackendName | 'auto' = 'auto'): Promi
       for (const other of backendNames) {
         if (other === name) continue;
         const tried = order.some((o) => candidateName(o) === other);
-        unavailable[other] = reasons[other] ?? (tried ? `not needed: ${name} comes first` : `not requested (asked for ${name})`);
+        const known = other === 'tensorflow' ? tensorflowProblems() : other === 'native' && !loadNative().module ? loadNative().reason : reasons[other];
+        unavailable[other] = known ?? (tried ? `not needed: ${name} comes first` : `not requested (asked for ${name})`);
       }
       active = { info: { ...got.info, unavailable }, factory: got.factory };
       return active;
