@@ -232,3 +232,25 @@ export function phaseSweep(): SyntheticSweep {
     expectedFigures: ['error-curves', 'probe-outputs', 'failed-training-phase', 'loss-comparison'],
   };
 }
+
+/** Many trials with many features: `points` learning rates x 2 seeds, D = `features`; for the bounded-memory test. */
+export function wideSweep(points: number, features: number): SyntheticSweep {
+  const sweepId = 'swW';
+  const spec = {
+    name: 'wide',
+    base: {
+      data: { features: { n: 100, features: Array.from({ length: features }, (_, j) => ({ frequency: 1 / (1 + j), norm: 1 })) } },
+      model: { kind: 'relu', hidden: [8] },
+      steps: 1000,
+      record: { probes: [{ name: 'e0', x: Array.from({ length: features }, (_, j) => (j === 0 ? 1 : 0)) }] },
+    },
+    axes: [{ path: 'optimizer.learningRate', values: Array.from({ length: points / 2 }, (_, i) => 0.01 * (i + 1)) }],
+    seeds: 2,
+  };
+  const trials = [...expandSweep(compileSweep(spec), sweepId)].map((trial) => {
+    const lr = num(trial.params['optimizer.learningRate']);
+    const telemetry = makeTelemetry(trial, { tHalf: 5 / lr, width: 0.5, probeFinal: [2], probeHalf: [5 / lr], share0: 0.7 });
+    return { trial, outcome: okOutcome(telemetry, 0.01), telemetry };
+  });
+  return { sweepId, name: 'wide', axes: spec.axes.map((a) => a.path), trials, findings: [], expectedFigures: ['error-curves', 'probe-outputs', 'gradient-shares'] };
+}

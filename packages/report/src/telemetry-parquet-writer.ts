@@ -4,6 +4,7 @@
  * sweep of any size is exported in memory bounded by the row-group size, not by the sweep.
  */
 import type { TelemetryColumns } from '@dynlab/spec';
+import { fixEmptyRowGroups } from './empty-parquet';
 import { parquetLibrary } from './parquet-library';
 import { quantityMatrices } from './telemetry-quantities';
 
@@ -26,6 +27,7 @@ export class TelemetryParquetWriter {
   private constructor(
     private readonly writer: Writer,
     private readonly finishFile: () => void | Promise<void>,
+    private readonly path: string,
     readonly rowGroupRows: number,
   ) {
     this.trial = new Array<string>(rowGroupRows);
@@ -49,7 +51,7 @@ export class TelemetryParquetWriter {
       ],
     });
     const writer = new pq.ParquetWriter({ writer: file, schema, createdBy: 'dynlab report (hyparquet-writer)' });
-    return new TelemetryParquetWriter(writer, () => writer.finish(), Math.max(1, Math.floor(rowGroupRows)));
+    return new TelemetryParquetWriter(writer, () => writer.finish(), path, Math.max(1, Math.floor(rowGroupRows)));
   }
 
   /** Appends every recorded value of one trial (quantity by quantity, step by step, index by index). */
@@ -74,6 +76,7 @@ export class TelemetryParquetWriter {
   async finish(): Promise<{ rows: number; rowGroups: number }> {
     await this.flush();
     await this.finishFile();
+    if (this.rows === 0) await fixEmptyRowGroups(this.path);
     return { rows: this.rows, rowGroups: this.groups };
   }
 

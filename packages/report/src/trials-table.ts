@@ -3,6 +3,7 @@
  * so the two files cannot disagree. Each swept parameter is its own column, named by its axis
  * path and typed by what the sweep put in it (numbers, booleans, text; lists stay JSON text).
  */
+import { fixEmptyRowGroups } from './empty-parquet';
 import { parquetLibrary } from './parquet-library';
 import { parseParam } from './param-values';
 import type { TrialRecord } from './report-data';
@@ -95,4 +96,5 @@ export async function writeTableParquet(path: string, columns: readonly TableCol
       return { name: c.name, type: c.type, nullable, data };
     }),
   });
+  if ((columns[0]?.values.length ?? 0) === 0) await fixEmptyRowGroups(path);
 }
