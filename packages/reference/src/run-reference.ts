@@ -21,6 +21,8 @@ export interface ReferenceMeasurement {
   error: number;
   /** Per input feature, sums to 1 (or all zeros when the gradient is zero). */
   gradShare: number[];
+  /** Frobenius norm of dJ/dW_1 (the gradient the shares are taken of), for judging their conditioning. */
+  firstLayerGradNorm: number;
   probeOutputs: number[];
   trainOutputs: number[];
   /** Frobenius norm of each layer's weights and biases together. */
@@ -66,6 +68,7 @@ function measure(trial: CompiledTrial, p: ReferenceParams, data: ReferenceData, 
     loss: o.dataLoss,
     error: o.errors / n,
     gradShare: columns.map((c) => (total > 0 ? c / total : 0)),
+    firstLayerGradNorm: Math.sqrt(total),
     probeOutputs: trial.record.probes.map((probe) => output(trial, p, probe.x)),
     trainOutputs: Array.from(o.outputs),
     paramNorms: p.weights.map((w, l) => Math.sqrt([...w, ...p.biases[l]!].reduce((s, v) => s + v * v, 0))),
