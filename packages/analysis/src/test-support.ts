@@ -92,3 +92,20 @@ export function modeFlow(loss: 'logistic' | 'hinge', p: number, r: number, f0: n
   }
   return out;
 }
+
+/** A series whose probe k records `responses[k](t)` at each step (t = lr * step), with optional loss and error columns. */
+export function responseSeries(steps: readonly number[], lr: number, responses: ((t: number) => number)[], extra: { loss?: (t: number) => number; error?: (t: number) => number } = {}): TelemetryColumns {
+  return seriesOf(
+    steps.map((s) => ({
+      step: s,
+      probes: responses.map((f) => f(lr * s)),
+      ...(extra.loss ? { loss: extra.loss(lr * s) } : {}),
+      ...(extra.error ? { error: extra.error(lr * s) } : {}),
+    })),
+  );
+}
+
+/** The hinge-loss mode in closed form: f0 * exp(2 p r t), capped at the margin. */
+export function hingeMode(p: number, r: number, f0: number, margin = 1): (t: number) => number {
+  return (t) => Math.min(margin, f0 * Math.exp(2 * p * r * t));
+}
