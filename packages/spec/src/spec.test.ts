@@ -98,7 +98,7 @@ test('grid expansion: product of axes times seeds, seeds innermost, params recor
     [0.1, true, 0],
     [0.1, true, 1],
   ]);
-  assert.equal(trials[0]!.id, 'sw1.t000000');
+  assert.equal(trials[0]!.id, 'sw1-t000000');
   assert.equal(trials[0]!.params['optimizer.learningRate'], '0.1');
   // learning rate and knock-out do not change the shape: 12 trials in jobs of at most 4
   assert.equal(new Set(trials.map(shapeKey)).size, 1);

@@ -216,7 +216,7 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
 
 /** Trial id of the i-th trial of a sweep: stable, sortable, unique. */
 export function trialId(sweepId: string, index: number): string {
-  return `${sweepId}.t${String(index).padStart(6, '0')}`;
+  return `${sweepId}-t${String(index).padStart(6, "0")}`;
 }
 
 /**
@@ -283,7 +283,7 @@ export interface PlannedJob {
 export function* planJobs(trials: Iterable<CompiledTrial>, sweepId: string, population: number): Generator<PlannedJob> {
   const open = new Map<string, CompiledTrial[]>();
   let n = 0;
-  const job = (shape: string, ts: CompiledTrial[]): PlannedJob => ({ jobId: `${sweepId}.j${String(n++).padStart(5, '0')}`, shape, trials: ts });
+  const job = (shape: string, ts: CompiledTrial[]): PlannedJob => ({ jobId: `${sweepId}-j${String(n++).padStart(5, "0")}`, shape, trials: ts });
   for (const t of trials) {
     const key = shapeKey(t);
     const bucket = open.get(key) ?? [];

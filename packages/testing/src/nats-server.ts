@@ -100,7 +100,7 @@ export async function startNats(opts: NatsServerOptions = {}): Promise<NatsServe
       `host: 127.0.0.1`,
       `port: ${port}`,
       `max_payload: 8MB`,
-      jetstream ? `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 2GB }` : '',
+      jetstream ? `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 16GB }` : '',
       opts.config ?? '',
     ].join('\n'),
   );

@@ -1,0 +1,193 @@
+/**
+ * A durable pull consumer that takes messages only when the caller has capacity, so a trainer
+ * with two free workers holds two jobs and no more (the rest stay in the queue for other
+ * trainers). Each message is decoded by the codec and handed to the handler with a delivery
+ * context; the outcome decides its fate:
+ * - handler resolves: acked (double-acked, so a lost ack cannot cause a silent redelivery);
+ * - payload cannot be decoded, or the handler throws a non-retryable ValidationError/DecodeError:
+ *   terminated at once and recorded in the dead-letter stream with the reason;
+ * - any other throw: nak'd with a growing delay, until the last allowed delivery, where it is
+ *   terminated and dead-lettered with the last error as the reason.
+ * Terminations carry no reason text: nats-server 2.9 ignores a `+TERM` that has one (the message is
+ * then redelivered), so the reason goes to the dead-letter record instead.
+ * A consumer killed mid-handler never acks, so JetStream redelivers after the ack wait; past
+ * max deliveries, the server's advisory lands in the dead-letter stream (see dead-letters.ts).
+ */
+import type { JsMsg, ConsumerMessages } from 'nats';
+import { ErrorCode, toDynlabError, type DynlabError, type Logger } from '@dynlab/core';
+import { decode, typeName, v1, type MessageType } from '@dynlab/proto';
+import type { Bus } from './bus';
+import { subjects } from './subjects';
+
+export interface DeliveryContext {
+  subject: string;
+  streamSeq: number;
+  /** 1 on the first delivery. */
+  deliveries: number;
+  /** Tells the server the message is still being worked on (resets the ack wait). */
+  working(): void;
+  /** True on the last delivery the consumer allows. */
+  lastAttempt: boolean;
+}
+
+export interface DurableConsumerOptions<T> {
+  stream: string;
+  durable: string;
+  type: MessageType<T>;
+  handler: (msg: T, ctx: DeliveryContext) => Promise<void>;
+  /** Handlers running at once. @default 1 (messages handled in order) */
+  concurrency?: number;
+  /** Messages fetched per pull. @default concurrency */
+  batch?: number;
+  /** Delay before a failed message is redelivered, by delivery count. @default 1 s doubling, at most 30 s */
+  nakDelayMs?: (deliveries: number) => number;
+  /** Area name used in the dead-letter subject. @default the stream name in lower case */
+  deadLetterArea?: string;
+  onMalformed?: (err: DynlabError, subject: string) => void;
+  onDeadLetter?: (record: v1.IDeadLetter) => void;
+  /** Called for each delivery with its count (for redelivery metrics). */
+  onDelivery?: (deliveries: number) => void;
+  logger: Logger;
+}
+
+export interface RunningConsumer {
+  /** Messages being handled now. */
+  readonly inFlight: number;
+  /** Stops pulling and waits (up to `graceMs`) for handlers in flight; unfinished ones are nak'd. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const nonRetryable = new Set<string>([ErrorCode.Validation, ErrorCode.Decode, ErrorCode.Shape, ErrorCode.TooLarge]);
+
+/** Starts consuming; see the module header. */
+export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOptions<T>): Promise<RunningConsumer> {
+  const concurrency = Math.max(1, o.concurrency ?? 1);
+  const batch = Math.max(1, o.batch ?? concurrency);
+  const nakDelay = o.nakDelayMs ?? ((n: number) => Math.min(30_000, 1000 * 2 ** (n - 1)));
+  const area = o.deadLetterArea ?? o.stream.toLowerCase();
+  const info = await bus.jsm.consumers.info(o.stream, o.durable);
+  const maxDeliver = info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity;
+  const consumer = await bus.js.consumers.get(o.stream, o.durable);
+  const log = o.logger.child({ consumer: o.durable });
+
+  let stopped = false;
+  const running = new Map<JsMsg, Promise<void>>();
+  let wake: (() => void) | undefined;
+  const freed = () => new Promise<void>((r) => (wake = r));
+
+  const deadLetter = async (m: JsMsg, reason: string, err?: DynlabError) => {
+    const record: v1.IDeadLetter = {
+      subject: m.subject,
+      stream: o.stream,
+      streamSeq: m.seq,
+      deliveries: m.info.redeliveryCount,
+      reason,
+      error: err ? err.toInfo() : null,
+      payload: m.data,
+      timeMs: Date.now(),
+      consumer: o.durable,
+    };
+    try {
+      await bus.publish(subjects.deadLetter(area), v1.DeadLetter, record);
+    } catch (e) {
+      log.error('cannot record dead letter', { error: (e as Error).message, reason });
+    }
+    o.onDeadLetter?.(record);
+  };
+
+  const handle = async (m: JsMsg) => {
+    const deliveries = m.info.redeliveryCount;
+    o.onDelivery?.(deliveries);
+    let msg: T;
+    try {
+      msg = decode(o.type, m.data);
+    } catch (err) {
+      const e = toDynlabError(err);
+      o.onMalformed?.(e, m.subject);
+      m.term();
+      await deadLetter(m, e.message, e);
+      return;
+    }
+    const ctx: DeliveryContext = { subject: m.subject, streamSeq: m.seq, deliveries, working: () => m.working(), lastAttempt: deliveries >= maxDeliver };
+    try {
+      await o.handler(msg, ctx);
+    } catch (err) {
+      const e = toDynlabError(err);
+      if (stopped && e.code === ErrorCode.Cancelled) {
+        m.nak();
+        return;
+      }
+      if (nonRetryable.has(e.code) || deliveries >= maxDeliver) {
+        const reason = deliveries >= maxDeliver ? `failed on delivery ${deliveries} of ${maxDeliver}: ${e.message}` : `not retryable (${e.code}): ${e.message}`;
+        log.warn('message dead-lettered', { subject: m.subject, reason });
+        m.term();
+        await deadLetter(m, reason, e);
+      } else {
+        log.warn('handler failed, will retry', { subject: m.subject, deliveries, error: e.message });
+        m.nak(nakDelay(deliveries));
+      }
+      return;
+    }
+    try {
+      await m.ackAck();
+    } catch (err) {
+      log.warn('ack not confirmed (the message may be redelivered; handlers are idempotent)', { error: (err as Error).message });
+    }
+  };
+
+  const start = (m: JsMsg) => {
+    const p = handle(m)
+      .catch((err) => log.error('unexpected consumer failure', { error: (err as Error).message }))
+      .finally(() => {
+        running.delete(m);
+        wake?.();
+      });
+    running.set(m, p);
+  };
+
+  const loop = async () => {
+    while (!stopped && !bus.isClosed) {
+      if (running.size >= concurrency) {
+        await freed();
+        continue;
+      }
+      const want = Math.min(batch, concurrency - running.size);
+      try {
+        const batchIter: ConsumerMessages = await consumer.fetch({ max_messages: want, expires: 2000 });
+        for await (const m of batchIter) {
+          if (stopped) {
+            m.nak();
+            continue;
+          }
+          while (running.size >= concurrency) await freed();
+          start(m);
+        }
+      } catch (err) {
+        if (stopped || bus.isClosed) break;
+        log.warn('fetch failed, retrying', { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  const looping = loop();
+  log.debug('consuming', { stream: o.stream, type: typeName(o.type), concurrency, batch });
+
+  return {
+    get inFlight() {
+      return running.size;
+    },
+    async stop(graceMs = 30_000) {
+      // The pull in flight is left to expire (at most 2 s) rather than cancelled, so the server
+      // never hands a message to an inbox nobody reads; whatever it yields meanwhile is nak'd.
+      stopped = true;
+      wake?.();
+      const all = Promise.all(running.values());
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        for (const m of running.keys()) m.nak();
+        log.warn('stopped with handlers still running; their messages were nak\'d', { count: running.size });
+      }
+      await Promise.race([looping, new Promise((r) => setTimeout(r, 5000).unref())]);
+    },
+  };
+}

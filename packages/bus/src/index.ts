@@ -1,0 +1,6 @@
+export * from './bus';
+export * from './subjects';
+export * from './topology';
+export * from './durable-consumer';
+export * from './typed-kv';
+export * from './dead-letters';
