@@ -60,7 +60,8 @@ test('every message type round-trips through the codec', () => {
     assert.ok(bytes.length > 0, typeName(type));
     const back = toPlain(type, decode(type, bytes));
     // bytes fields decode as Buffer (a Uint8Array subclass): compare contents
-    const plainBytes = (o: Record<string, unknown>) => JSON.parse(JSON.stringify(o, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v))) as unknown;
+    const plainBytes = (o: unknown): unknown =>
+      o instanceof Uint8Array ? [...o] : Array.isArray(o) ? o.map(plainBytes) : o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plainBytes(v)])) : o;
     assert.deepEqual(plainBytes(back), plainBytes(normalize(type, obj)), typeName(type));
     covered.add(typeName(type));
   }
