@@ -11,13 +11,18 @@ export type Cell = string | number | boolean | null | undefined;
 /** One field, quoted when it holds a comma, a quote, a line break or edge spaces. */
 export function csvField(v: Cell): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
+  if (typeof v === 'number')
+    return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 /** Writes a header and rows to `path` (created or truncated), with `\n` line ends. */
-export async function writeCsv(path: string, header: readonly string[], rows: Iterable<readonly Cell[]>): Promise<void> {
+export async function writeCsv(
+  path: string,
+  header: readonly string[],
+  rows: Iterable<readonly Cell[]>,
+): Promise<void> {
   const fh = await open(path, 'w');
   try {
     let buf = header.map(csvField).join(',') + '\n';

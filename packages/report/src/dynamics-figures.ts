@@ -4,7 +4,14 @@
  * and, where the caller supplied one, the closed-form theory curve. Up to `maxGroups` groups are
  * drawn, spread evenly over the sweep, so a large sweep gives a readable plot.
  */
-import { curveSpec, dashStyles, pickEvenly, sigmoidPoints, type CurveRow, type Figure } from './figure';
+import {
+  curveSpec,
+  dashStyles,
+  pickEvenly,
+  sigmoidPoints,
+  type CurveRow,
+  type Figure,
+} from './figure';
 import type { FittedSigmoid, LogSigmoid } from './log-sigmoid';
 import type { GroupInfo, ReportData, TrialSeries } from './report-data';
 
@@ -14,7 +21,10 @@ export const maxGroups = 8;
 export const maxProbes = 4;
 
 /** Kept series by group, for groups that have at least one series passing `has`. */
-export function seriesByGroup(d: ReportData, has: (s: TrialSeries) => boolean): Map<GroupInfo, TrialSeries[]> {
+export function seriesByGroup(
+  d: ReportData,
+  has: (s: TrialSeries) => boolean,
+): Map<GroupInfo, TrialSeries[]> {
   const out = new Map<GroupInfo, TrialSeries[]>();
   for (const s of d.series.values()) {
     const g = d.groups[s.group];
@@ -35,15 +45,36 @@ function curveRows(
   color: string,
   facet: string,
 ): CurveRow[] {
-  const rows: CurveRow[] = s.steps.map((step, i) => ({ step, value: values[i]!, curve: `${s.trialId}|${facet}|rec`, color, dash: dashStyles.recorded, facet }));
+  const rows: CurveRow[] = s.steps.map((step, i) => ({
+    step,
+    value: values[i]!,
+    curve: `${s.trialId}|${facet}|rec`,
+    color,
+    dash: dashStyles.recorded,
+    facet,
+  }));
   const first = s.steps.find((x) => x >= 1);
   const last = s.steps[s.steps.length - 1];
   if (fit && first !== undefined && last !== undefined) {
-    const full: LogSigmoid = { start: values[0]!, end: values[values.length - 1]!, ...withoutUndefined(fit) };
-    for (const p of sigmoidPoints(full, first, last)) rows.push({ ...p, curve: `${s.trialId}|${facet}|fit`, color, dash: dashStyles.fit, facet });
+    const full: LogSigmoid = {
+      start: values[0]!,
+      end: values[values.length - 1]!,
+      ...withoutUndefined(fit),
+    };
+    for (const p of sigmoidPoints(full, first, last))
+      rows.push({ ...p, curve: `${s.trialId}|${facet}|fit`, color, dash: dashStyles.fit, facet });
   }
   for (const [k, c] of theory.entries())
-    c.steps.forEach((step, i) => rows.push({ step, value: c.values[i]!, curve: `${s.trialId}|${facet}|th${k}`, color, dash: c.label ?? dashStyles.theory, facet }));
+    c.steps.forEach((step, i) =>
+      rows.push({
+        step,
+        value: c.values[i]!,
+        curve: `${s.trialId}|${facet}|th${k}`,
+        color,
+        dash: c.label ?? dashStyles.theory,
+        facet,
+      }),
+    );
   return rows;
 }
 
@@ -67,7 +98,12 @@ export function errorCurvesFigure(d: ReportData): Figure | undefined {
     id: 'error-curves',
     title: 'Training error in log time',
     caption: `Each error curve should drop as one sigmoid in log time (plateau, drop, plateau); dashed: fitted sigmoids, dotted: closed-form theory${shown < groups.size ? ` (${shown} of ${groups.size} groups shown)` : ''}.`,
-    spec: curveSpec({ rows, yTitle: 'training error (fraction)', colorTitle: 'group', yDomain: [0, Math.max(0.5, ...rows.map((r) => r.value))] }),
+    spec: curveSpec({
+      rows,
+      yTitle: 'training error (fraction)',
+      colorTitle: 'group',
+      yDomain: [0, Math.max(0.5, ...rows.map((r) => r.value))],
+    }),
   };
 }
 
@@ -79,15 +115,27 @@ export function probeOutputsFigure(d: ReportData): Figure | undefined {
   for (const g of pickEvenly([...groups.keys()], maxGroups)) {
     for (const s of groups.get(g)!) {
       s.probes.slice(0, maxProbes).forEach((p, j) => {
-        const theory = s.theory.filter((c) => c.quantity === 'probeOutputs' && (c.index ?? 0) === j);
-        rows.push(...curveRows(s, p.values, d.sigmoids.get(s.trialId)?.probes.get(j), theory, g.label, p.name));
+        const theory = s.theory.filter(
+          (c) => c.quantity === 'probeOutputs' && (c.index ?? 0) === j,
+        );
+        rows.push(
+          ...curveRows(
+            s,
+            p.values,
+            d.sigmoids.get(s.trialId)?.probes.get(j),
+            theory,
+            g.label,
+            p.name,
+          ),
+        );
       });
     }
   }
   return {
     id: 'probe-outputs',
     title: 'Outputs on the probe inputs in log time',
-    caption: 'Each probe output should rise as a sigmoid in log time, the modes one after another; dashed: fitted sigmoids, dotted: closed-form theory.',
+    caption:
+      'Each probe output should rise as a sigmoid in log time, the modes one after another; dashed: fitted sigmoids, dotted: closed-form theory.',
     spec: curveSpec({ rows, yTitle: 'output f(probe) (logit)', colorTitle: 'group' }),
   };
 }

@@ -24,7 +24,8 @@ export async function fixEmptyRowGroups(path: string): Promise<boolean> {
     const start = size - 8 - footerLength;
     await fh.read(footer, 0, footerLength, start);
     const hits: number[] = [];
-    for (let i = 0; i + pattern.length <= footer.length; i++) if (pattern.every((b, k) => footer[i + k] === b)) hits.push(i);
+    for (let i = 0; i + pattern.length <= footer.length; i++)
+      if (pattern.every((b, k) => footer[i + k] === b)) hits.push(i);
     if (hits.length !== 1) return false;
     await fh.write(Buffer.from([0x0c]), 0, 1, start + hits[0]! + 3);
     return true;

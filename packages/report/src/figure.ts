@@ -38,7 +38,11 @@ export interface CurveRow {
 }
 
 /** Dash styles: recorded curves solid, fits dashed, closed forms dotted. */
-export const dashStyles = { recorded: 'recorded', fit: 'fitted sigmoid', theory: 'closed-form theory' } as const;
+export const dashStyles = {
+  recorded: 'recorded',
+  fit: 'fitted sigmoid',
+  theory: 'closed-form theory',
+} as const;
 
 /** Options of `curveSpec`. */
 export interface CurveSpecOptions {
@@ -57,10 +61,16 @@ export interface CurveSpecOptions {
 export function curveSpec(o: CurveSpecOptions): TopLevelSpec {
   const rows = o.rows.filter((r) => r.step >= 1 && Number.isFinite(r.value));
   const facets = new Set(rows.map((r) => r.facet));
-  const dashes = [dashStyles.recorded, dashStyles.fit, dashStyles.theory].filter((d) => rows.some((r) => r.dash === d));
+  const dashes = [dashStyles.recorded, dashStyles.fit, dashStyles.theory].filter((d) =>
+    rows.some((r) => r.dash === d),
+  );
   const others = [...new Set(rows.map((r) => r.dash))].filter((d) => !dashes.includes(d as never));
   const [width, height] = o.size ?? (facets.size > 1 ? [300, 220] : [520, 280]);
-  const dashRange: Record<string, number[]> = { [dashStyles.recorded]: [1, 0], [dashStyles.fit]: [6, 3], [dashStyles.theory]: [2, 2] };
+  const dashRange: Record<string, number[]> = {
+    [dashStyles.recorded]: [1, 0],
+    [dashStyles.fit]: [6, 3],
+    [dashStyles.theory]: [2, 2],
+  };
   return {
     width,
     height,
@@ -68,31 +78,59 @@ export function curveSpec(o: CurveSpecOptions): TopLevelSpec {
     mark: { type: 'line', strokeWidth: 1.5, clip: true },
     encoding: {
       x: { field: 'step', type: 'quantitative', scale: { type: 'log' }, title: 'step (log)' },
-      y: { field: 'value', type: 'quantitative', title: o.yTitle, ...(o.yDomain ? { scale: { domain: o.yDomain } } : {}) },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: o.yTitle,
+        ...(o.yDomain ? { scale: { domain: o.yDomain } } : {}),
+      },
       color: { field: 'color', type: 'nominal', title: o.colorTitle, sort: null },
       strokeDash: {
         field: 'dash',
         type: 'nominal',
         title: o.dashTitle ?? 'curve',
-        scale: { domain: [...dashes, ...others], range: [...dashes, ...others].map((d) => dashRange[d] ?? [4, 1, 1, 1]) },
+        scale: {
+          domain: [...dashes, ...others],
+          range: [...dashes, ...others].map((d) => dashRange[d] ?? [4, 1, 1, 1]),
+        },
         ...(dashes.length + others.length > 1 ? {} : { legend: null }),
       },
       detail: { field: 'curve', type: 'nominal' },
-      ...(facets.size > 1 ? { facet: { field: 'facet', type: 'nominal', columns: 3, title: null, sort: null, header: { labelExpr: "split(datum.label, ', ')" } } } : {}),
+      ...(facets.size > 1
+        ? {
+            facet: {
+              field: 'facet',
+              type: 'nominal',
+              columns: 3,
+              title: null,
+              sort: null,
+              header: { labelExpr: "split(datum.label, ', ')" },
+            },
+          }
+        : {}),
     },
   };
 }
 
 /** Points of a fitted sigmoid across [from, to] (steps >= 1). */
-export function sigmoidPoints(s: LogSigmoid, from: number, to: number, points = 40): { step: number; value: number }[] {
+export function sigmoidPoints(
+  s: LogSigmoid,
+  from: number,
+  to: number,
+  points = 40,
+): { step: number; value: number }[] {
   const a = Math.max(1, from);
-  return to > a ? logSpace(a, to, points).map((step) => ({ step, value: logSigmoidAt(s, step) })) : [];
+  return to > a
+    ? logSpace(a, to, points).map((step) => ({ step, value: logSigmoidAt(s, step) }))
+    : [];
 }
 
 /** Up to `n` items spread evenly over `xs` (first and last included). */
 export function pickEvenly<T>(xs: readonly T[], n: number): T[] {
   if (xs.length <= n) return [...xs];
   if (n <= 1) return xs.slice(0, 1);
-  const idx = new Set(Array.from({ length: n }, (_, k) => Math.round((k * (xs.length - 1)) / (n - 1))));
+  const idx = new Set(
+    Array.from({ length: n }, (_, k) => Math.round((k * (xs.length - 1)) / (n - 1))),
+  );
   return [...idx].map((i) => xs[i]!);
 }

@@ -56,7 +56,10 @@ export function readCurveFit(f: Finding): CurveFit | undefined {
   return {
     probe: probe !== undefined && probe >= 0 ? Math.round(probe) : -1,
     learningTime,
-    sigmoid: width === undefined ? undefined : { learningTime, width, start: num(f, 'start'), end: num(f, 'end') },
+    sigmoid:
+      width === undefined
+        ? undefined
+        : { learningTime, width, start: num(f, 'start'), end: num(f, 'end') },
   };
 }
 
@@ -69,8 +72,14 @@ export function readSlopes(f: Finding): { norm?: SlopeFit; frequency?: SlopeFit 
     const plain = f.kind.includes(regressor) ? num(f, 'slope') : undefined;
     const slope = prefixed ?? plain;
     if (slope === undefined) continue;
-    const key = (k: string) => (prefixed !== undefined ? `${regressor}${k[0]!.toUpperCase()}${k.slice(1)}` : k);
-    out[regressor] = { slope, intercept: num(f, key('intercept')), low: num(f, key('slopeLow')), high: num(f, key('slopeHigh')) };
+    const key = (k: string) =>
+      prefixed !== undefined ? `${regressor}${k[0]!.toUpperCase()}${k.slice(1)}` : k;
+    out[regressor] = {
+      slope,
+      intercept: num(f, key('intercept')),
+      low: num(f, key('slopeLow')),
+      high: num(f, key('slopeHigh')),
+    };
   }
   return out;
 }

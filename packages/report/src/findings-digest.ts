@@ -10,7 +10,10 @@ const severityRank: Record<string, number> = { alert: 2, warning: 1, info: 0 };
 /** Counts every finding and keeps the `max` most important ones. */
 export class FindingsDigest {
   total = 0;
-  private readonly counts = new Map<string, { analyzer: string; kind: string; severity: string; count: number }>();
+  private readonly counts = new Map<
+    string,
+    { analyzer: string; kind: string; severity: string; count: number }
+  >();
   private readonly kept: { f: Finding; rank: number; seq: number }[] = [];
   private minRank = Infinity;
 
@@ -18,10 +21,19 @@ export class FindingsDigest {
 
   add(f: Finding): void {
     const key = JSON.stringify([f.analyzer, f.kind, f.severity]);
-    const c = this.counts.get(key) ?? { analyzer: f.analyzer, kind: f.kind, severity: f.severity, count: 0 };
+    const c = this.counts.get(key) ?? {
+      analyzer: f.analyzer,
+      kind: f.kind,
+      severity: f.severity,
+      count: 0,
+    };
     c.count++;
     this.counts.set(key, c);
-    const item = { f, rank: 2 * (severityRank[f.severity] ?? 0) + (f.trialId === '' ? 1 : 0), seq: this.total++ };
+    const item = {
+      f,
+      rank: 2 * (severityRank[f.severity] ?? 0) + (f.trialId === '' ? 1 : 0),
+      seq: this.total++,
+    };
     if (this.max <= 0) return;
     if (this.kept.length < this.max) {
       this.kept.push(item);
@@ -40,11 +52,18 @@ export class FindingsDigest {
   }
 
   /** The kept findings (most severe first, then in arrival order) and the counts (largest first). */
-  result(): { total: number; listed: Finding[]; counts: { analyzer: string; kind: string; severity: string; count: number }[] } {
+  result(): {
+    total: number;
+    listed: Finding[];
+    counts: { analyzer: string; kind: string; severity: string; count: number }[];
+  } {
     return {
       total: this.total,
       listed: [...this.kept].sort((a, b) => b.rank - a.rank || a.seq - b.seq).map((k) => k.f),
-      counts: [...this.counts.values()].sort((a, b) => b.count - a.count || a.analyzer.localeCompare(b.analyzer) || a.kind.localeCompare(b.kind)),
+      counts: [...this.counts.values()].sort(
+        (a, b) =>
+          b.count - a.count || a.analyzer.localeCompare(b.analyzer) || a.kind.localeCompare(b.kind),
+      ),
     };
   }
 }

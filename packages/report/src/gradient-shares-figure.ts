@@ -18,13 +18,28 @@ export function gradientSharesFigure(d: ReportData): Figure | undefined {
     const s = groups.get(g)![0]!;
     for (const f of s.gradShare!) {
       const color = f.feature < 0 ? 'other features' : `feature ${f.feature}`;
-      s.steps.forEach((step, i) => rows.push({ step, value: f.values[i]!, curve: `${s.trialId}|${color}`, color, dash: dashStyles.recorded, facet: g.label }));
+      s.steps.forEach((step, i) =>
+        rows.push({
+          step,
+          value: f.values[i]!,
+          curve: `${s.trialId}|${color}`,
+          color,
+          dash: dashStyles.recorded,
+          facet: g.label,
+        }),
+      );
     }
   }
   return {
     id: 'gradient-shares',
     title: 'Per-feature gradient shares',
-    caption: 'Share of the first-layer gradient norm per input feature. The feature holding most of the gradient while the loss falls is learned first; an informative feature whose share stays near zero is starved.',
-    spec: curveSpec({ rows, yTitle: 'gradient share (fraction)', colorTitle: 'feature', yDomain: [0, 1] }),
+    caption:
+      'Share of the first-layer gradient norm per input feature. The feature holding most of the gradient while the loss falls is learned first; an informative feature whose share stays near zero is starved.',
+    spec: curveSpec({
+      rows,
+      yTitle: 'gradient share (fraction)',
+      colorTitle: 'feature',
+      yDomain: [0, 1],
+    }),
   };
 }

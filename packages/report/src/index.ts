@@ -3,7 +3,16 @@
  * Parquet, JSON lines) and as one self-contained HTML report with server-rendered SVG plots.
  */
 export * from './results-writer';
-export type { TrialRecord, GroupInfo, TrialSeries, TheoryCurve, ReportData, SlopeFit, LearningTimeSource, ProbeSeries } from './report-data';
+export type {
+  TrialRecord,
+  GroupInfo,
+  TrialSeries,
+  TheoryCurve,
+  ReportData,
+  SlopeFit,
+  LearningTimeSource,
+  ProbeSeries,
+} from './report-data';
 export type { FigureId, Figure } from './figure';
 export type { SeriesBudget } from './series-store';
 export { defaultSeriesBudget } from './series-store';

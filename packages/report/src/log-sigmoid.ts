@@ -17,7 +17,8 @@ export interface LogSigmoid {
 }
 
 /** A fit as a finding may give it: the plateaus are optional (the plot then takes the curve's ends). */
-export type FittedSigmoid = Omit<LogSigmoid, 'start' | 'end'> & Partial<Pick<LogSigmoid, 'start' | 'end'>>;
+export type FittedSigmoid = Omit<LogSigmoid, 'start' | 'end'> &
+  Partial<Pick<LogSigmoid, 'start' | 'end'>>;
 
 /** The curve's value at `step`: end + (start - end) / (1 + exp((ln step - ln learningTime) / width)). */
 export function logSigmoidAt(s: LogSigmoid, step: number): number {

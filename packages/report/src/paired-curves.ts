@@ -23,10 +23,16 @@ export interface PairOptions {
 }
 
 /** Rows of every panel where at least two compared values are present, and the panel count. */
-export function pairedRows(d: ReportData, o: PairOptions): { rows: CurveRow[]; panels: number; series: TrialSeries[] } {
+export function pairedRows(
+  d: ReportData,
+  o: PairOptions,
+): { rows: CurveRow[]; panels: number; series: TrialSeries[] } {
   const others = d.axes.filter((a) => a !== o.axis);
   const labels = axisLabels(d.axes);
-  const panels = new Map<string, { colors: Set<string>; items: { s: TrialSeries; color: string; values: readonly number[] }[] }>();
+  const panels = new Map<
+    string,
+    { colors: Set<string>; items: { s: TrialSeries; color: string; values: readonly number[] }[] }
+  >();
   for (const [g, list] of seriesByGroup(d, () => true)) {
     for (const s of list) {
       const color = o.colorOf(s, g.params);
@@ -45,7 +51,16 @@ export function pairedRows(d: ReportData, o: PairOptions): { rows: CurveRow[]; p
   for (const [facet, p] of pickEvenly(compared, maxPairPanels)) {
     for (const { s, color, values } of p.items) {
       series.push(s);
-      s.steps.forEach((step, i) => rows.push({ step, value: values[i]!, curve: `${s.trialId}|${color}`, color, dash: dashStyles.recorded, facet }));
+      s.steps.forEach((step, i) =>
+        rows.push({
+          step,
+          value: values[i]!,
+          curve: `${s.trialId}|${color}`,
+          color,
+          dash: dashStyles.recorded,
+          facet,
+        }),
+      );
     }
   }
   return { rows, panels: compared.length, series };

@@ -33,7 +33,8 @@ export function formatParam(text: string | undefined): string {
 /** Numbers with at most 4 significant digits, without trailing zeros. */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3)) return v.toExponential(2).replace(/\.?0+e/, 'e');
+  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3))
+    return v.toExponential(2).replace(/\.?0+e/, 'e');
   return String(Number(v.toPrecision(4)));
 }
 
@@ -54,7 +55,13 @@ export function axisLabels(axes: readonly string[]): Map<string, string> {
 }
 
 /** `label=value, ...` for the given axes (those present in `params`). */
-export function paramsLabel(params: Readonly<Record<string, string>>, axes: readonly string[], labels: ReadonlyMap<string, string>): string {
-  const parts = axes.filter((a) => params[a] !== undefined).map((a) => `${labels.get(a) ?? a}=${formatParam(params[a])}`);
+export function paramsLabel(
+  params: Readonly<Record<string, string>>,
+  axes: readonly string[],
+  labels: ReadonlyMap<string, string>,
+): string {
+  const parts = axes
+    .filter((a) => params[a] !== undefined)
+    .map((a) => `${labels.get(a) ?? a}=${formatParam(params[a])}`);
   return parts.length > 0 ? parts.join(', ') : 'all trials';
 }

@@ -12,7 +12,10 @@ import type { ReportData, TrialRecord } from './report-data';
 export const maxGridValues = 40;
 
 /** Whether a trial failed to train; undefined for trials that say nothing (cancelled). */
-export function trialFailed(t: TrialRecord, failedTrials: ReadonlySet<string> | undefined): boolean | undefined {
+export function trialFailed(
+  t: TrialRecord,
+  failedTrials: ReadonlySet<string> | undefined,
+): boolean | undefined {
   if (t.status === 'cancelled') return undefined;
   if (failedTrials) return failedTrials.has(t.id);
   if (t.status !== 'ok') return true;
@@ -21,7 +24,9 @@ export function trialFailed(t: TrialRecord, failedTrials: ReadonlySet<string> | 
 
 /** Fraction of failed trials over the first two swept `init.*` axes with numeric values. */
 export function phaseDiagramFigure(d: ReportData): Figure | undefined {
-  const axes = d.axes.filter((a) => a.startsWith('init.') && d.trials.some((t) => scalarParam(t.params[a]) !== undefined));
+  const axes = d.axes.filter(
+    (a) => a.startsWith('init.') && d.trials.some((t) => scalarParam(t.params[a]) !== undefined),
+  );
   const [ax, ay] = axes;
   if (ax === undefined || ay === undefined) return undefined;
   const cells = new Map<string, { x: number; y: number; n: number; failed: number }>();
@@ -36,7 +41,12 @@ export function phaseDiagramFigure(d: ReportData): Figure | undefined {
     c.failed += failed ? 1 : 0;
     cells.set(key, c);
   }
-  const values = [...cells.values()].map((c) => ({ x: c.x, y: c.y, failed: c.failed / c.n, trials: c.n }));
+  const values = [...cells.values()].map((c) => ({
+    x: c.x,
+    y: c.y,
+    failed: c.failed / c.n,
+    trials: c.n,
+  }));
   const xs = new Set(values.map((v) => v.x));
   const ys = new Set(values.map((v) => v.y));
   if (xs.size < 2 || ys.size < 2) return undefined;
@@ -52,17 +62,30 @@ export function phaseDiagramFigure(d: ReportData): Figure | undefined {
     width: grid ? Math.min(520, Math.max(260, 40 * xs.size)) : 420,
     height: grid ? Math.min(420, Math.max(260, 32 * ys.size)) : 360,
     data: { values },
-    mark: grid ? { type: 'rect', stroke: 'white', strokeWidth: 1 } : { type: 'point', filled: true, size: 30 },
+    mark: grid
+      ? { type: 'rect', stroke: 'white', strokeWidth: 1 }
+      : { type: 'point', filled: true, size: 30 },
     encoding: {
-      x: { field: 'x', type: grid ? 'ordinal' : 'quantitative', title: `${labels.get(ax)} (initial value)`, ...(grid ? { sort: 'ascending', axis: { labelAngle: 0 } } : {}) },
-      y: { field: 'y', type: grid ? 'ordinal' : 'quantitative', title: `${labels.get(ay)} (initial value)`, ...(grid ? { sort: 'descending' } : {}) },
+      x: {
+        field: 'x',
+        type: grid ? 'ordinal' : 'quantitative',
+        title: `${labels.get(ax)} (initial value)`,
+        ...(grid ? { sort: 'ascending', axis: { labelAngle: 0 } } : {}),
+      },
+      y: {
+        field: 'y',
+        type: grid ? 'ordinal' : 'quantitative',
+        title: `${labels.get(ay)} (initial value)`,
+        ...(grid ? { sort: 'descending' } : {}),
+      },
       color,
     },
   };
   return {
     id: 'failed-training-phase',
     title: 'Failed-training phase diagram',
-    caption: 'Red cells are initial weights from which training fails (stuck at chance, dead units); the boundary should follow the closed-form condition.',
+    caption:
+      'Red cells are initial weights from which training fails (stuck at chance, dead units); the boundary should follow the closed-form condition.',
     spec,
   };
 }

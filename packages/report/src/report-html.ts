@@ -19,7 +19,10 @@ export interface RenderedFigure {
 
 /** Escapes text for HTML content and attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const style = `
@@ -34,7 +37,12 @@ td code{white-space:nowrap}.sev-alert{color:#b00;font-weight:bold}.sev-warning{c
 `;
 
 /** The whole page. */
-export function reportHtml(d: ReportData, figures: readonly RenderedFigure[], files: readonly { name: string; what: string }[], generatedAt: Date): string {
+export function reportHtml(
+  d: ReportData,
+  figures: readonly RenderedFigure[],
+  files: readonly { name: string; what: string }[],
+  generatedAt: Date,
+): string {
   const byStatus = new Map<string, number>();
   const backends = new Set<string>();
   for (const t of d.trials) {
@@ -56,17 +64,30 @@ export function reportHtml(d: ReportData, figures: readonly RenderedFigure[], fi
   );
   parts.push('<nav><h2>Contents</h2><ul>');
   for (const f of figures) parts.push(`<li><a href="#fig-${f.id}">${escapeHtml(f.title)}</a></li>`);
-  parts.push('<li><a href="#findings">Findings</a></li><li><a href="#files">Files</a></li></ul></nav>');
-  if (figures.length === 0) parts.push('<p>No plot: the sweep recorded nothing these plots draw.</p>');
-  if (d.unplottedTrials > 0) parts.push(`<p class="meta">Plots draw a bounded sample of the series: ${d.unplottedTrials} trials are in the data files only.</p>`);
+  parts.push(
+    '<li><a href="#findings">Findings</a></li><li><a href="#files">Files</a></li></ul></nav>',
+  );
+  if (figures.length === 0)
+    parts.push('<p>No plot: the sweep recorded nothing these plots draw.</p>');
+  if (d.unplottedTrials > 0)
+    parts.push(
+      `<p class="meta">Plots draw a bounded sample of the series: ${d.unplottedTrials} trials are in the data files only.</p>`,
+    );
   for (const f of figures) {
-    parts.push(`<figure class="plot" id="fig-${f.id}" data-plot="${f.id}"><h2>${escapeHtml(f.title)}</h2>`);
-    parts.push(f.svg !== undefined ? `<div class="plot-svg">${f.svg}</div>` : `<p class="plot-error">This plot could not be drawn: ${escapeHtml(f.error ?? 'unknown error')}</p>`);
+    parts.push(
+      `<figure class="plot" id="fig-${f.id}" data-plot="${f.id}"><h2>${escapeHtml(f.title)}</h2>`,
+    );
+    parts.push(
+      f.svg !== undefined
+        ? `<div class="plot-svg">${f.svg}</div>`
+        : `<p class="plot-error">This plot could not be drawn: ${escapeHtml(f.error ?? 'unknown error')}</p>`,
+    );
     parts.push(`<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`);
   }
   parts.push(findingsSection(d));
   parts.push('<section id="files"><h2>Files</h2><ul>');
-  for (const f of files) parts.push(`<li><code>${escapeHtml(f.name)}</code>: ${escapeHtml(f.what)}</li>`);
+  for (const f of files)
+    parts.push(`<li><code>${escapeHtml(f.name)}</code>: ${escapeHtml(f.what)}</li>`);
   parts.push('</ul></section></body></html>');
   return parts.join('\n') + '\n';
 }
@@ -77,9 +98,13 @@ function findingsSection(d: ReportData): string {
     out.push('<p>No findings.</p></section>');
     return out.join('\n');
   }
-  out.push('<table class="finding-counts"><thead><tr><th>analyzer</th><th>kind</th><th>severity</th><th>count</th></tr></thead><tbody>');
+  out.push(
+    '<table class="finding-counts"><thead><tr><th>analyzer</th><th>kind</th><th>severity</th><th>count</th></tr></thead><tbody>',
+  );
   for (const c of d.findings.counts)
-    out.push(`<tr><td>${escapeHtml(c.analyzer)}</td><td>${escapeHtml(c.kind)}</td><td class="sev-${escapeHtml(c.severity)}">${escapeHtml(c.severity)}</td><td class="num">${c.count}</td></tr>`);
+    out.push(
+      `<tr><td>${escapeHtml(c.analyzer)}</td><td>${escapeHtml(c.kind)}</td><td class="sev-${escapeHtml(c.severity)}">${escapeHtml(c.severity)}</td><td class="num">${c.count}</td></tr>`,
+    );
   out.push('</tbody></table>');
   const listed = d.findings.listed;
   out.push(

@@ -11,7 +11,13 @@ import { DynlabError, ErrorCode, silentLogger, type Logger } from '@dynlab/core'
 import type { CompiledTrial, Finding, TelemetryColumns, TrialOutcome } from '@dynlab/spec';
 import type { FigureId } from './figure';
 import { FindingsDigest } from './findings-digest';
-import { isFailedTraining, readCounterfactual, readCurveFit, readLossTimeRatio, readSlopes } from './finding-evidence';
+import {
+  isFailedTraining,
+  readCounterfactual,
+  readCurveFit,
+  readLossTimeRatio,
+  readSlopes,
+} from './finding-evidence';
 import { halfErrorTime } from './learning-time';
 import type { FittedSigmoid } from './log-sigmoid';
 import { axisLabels, paramsLabel } from './param-values';
@@ -78,7 +84,8 @@ export const resultFileNames = {
 } as const;
 
 const fileDescriptions: Record<keyof typeof resultFileNames, string> = {
-  trialsCsv: 'one row per trial: id, group, seed, each swept parameter, status, backend, final loss and error, learning time (steps), wall time (s)',
+  trialsCsv:
+    'one row per trial: id, group, seed, each swept parameter, status, backend, final loss and error, learning time (steps), wall time (s)',
   trialsParquet: 'the same table as trials.csv, typed',
   telemetryParquet: 'every recorded value in long format: trial, step, quantity, index, value',
   findingsJsonl: 'every finding, one JSON object per line',
@@ -88,7 +95,10 @@ const fileDescriptions: Record<keyof typeof resultFileNames, string> = {
 /** Creates `dir` (if needed) and opens the streamed files; feed it with `addTrial`, `addFinding`, then `finish`. */
 export async function openResults(dir: string, options: ResultsOptions): Promise<ResultsWriter> {
   await mkdir(dir, { recursive: true });
-  const telemetry = await TelemetryParquetWriter.open(join(dir, resultFileNames.telemetryParquet), options.rowGroupRows ?? 131_072);
+  const telemetry = await TelemetryParquetWriter.open(
+    join(dir, resultFileNames.telemetryParquet),
+    options.rowGroupRows ?? 131_072,
+  );
   const findings = await open(join(dir, resultFileNames.findingsJsonl), 'w');
   return new ResultsWriter(dir, options, telemetry, findings);
 }
@@ -105,7 +115,10 @@ export class ResultsWriter {
   private readonly digest: FindingsDigest;
   private readonly findingIds = new Set<string>();
   private readonly curveTimes = new Map<string, number>();
-  private readonly sigmoids = new Map<string, { error?: FittedSigmoid; probes: Map<number, FittedSigmoid> }>();
+  private readonly sigmoids = new Map<
+    string,
+    { error?: FittedSigmoid; probes: Map<number, FittedSigmoid> }
+  >();
   private readonly convergence: ReportData['convergence'] = {};
   private failedTrials: Set<string> | undefined;
   private readonly counterfactuals: ReportData['counterfactuals'] = [];
@@ -131,7 +144,12 @@ export class ResultsWriter {
    * Records one trial: its row, its whole telemetry (to telemetry.parquet) and, within the plot
    * budget, its downsampled series. A trial id seen before is ignored (redelivered results).
    */
-  addTrial(trial: CompiledTrial, outcome: TrialOutcome, telemetry: TelemetryColumns, extras: TrialExtras = {}): Promise<void> {
+  addTrial(
+    trial: CompiledTrial,
+    outcome: TrialOutcome,
+    telemetry: TelemetryColumns,
+    extras: TrialExtras = {},
+  ): Promise<void> {
     return this.enqueue(async () => {
       if (this.trialIds.has(trial.id)) {
         this.logger.debug('trial already recorded; ignored', { trial: trial.id });
@@ -139,7 +157,9 @@ export class ResultsWriter {
       }
       await this.telemetry.add(trial.id, telemetry);
       this.trialIds.add(trial.id);
-      const params = Object.fromEntries(this.axes.filter((a) => trial.params[a] !== undefined).map((a) => [a, trial.params[a]!]));
+      const params = Object.fromEntries(
+        this.axes.filter((a) => trial.params[a] !== undefined).map((a) => [a, trial.params[a]!]),
+      );
       const group = this.groupOf(params);
       this.trials.push({
         id: trial.id,
@@ -155,9 +175,13 @@ export class ResultsWriter {
         failure: outcome.error ? `${outcome.error.code}: ${outcome.error.message}` : undefined,
         initialError: telemetry.error[0],
         halfErrorTime: halfErrorTime(telemetry),
-        callerLearningTime: extras.learningTime !== undefined && extras.learningTime > 0 ? extras.learningTime : undefined,
+        callerLearningTime:
+          extras.learningTime !== undefined && extras.learningTime > 0
+            ? extras.learningTime
+            : undefined,
       });
-      if (!this.store.add(trial, group.index, telemetry, extras.theory)) this.sigmoids.delete(trial.id);
+      if (!this.store.add(trial, group.index, telemetry, extras.theory))
+        this.sigmoids.delete(trial.id);
     });
   }
 
@@ -196,7 +220,10 @@ export class ResultsWriter {
       await writeTableParquet(path('trialsParquet'), columns);
       const data = this.reportData();
       const { figures, warnings } = await this.renderFigures(data);
-      const files = (Object.keys(resultFileNames) as (keyof typeof resultFileNames)[]).map((k) => ({ name: resultFileNames[k], what: fileDescriptions[k] }));
+      const files = (Object.keys(resultFileNames) as (keyof typeof resultFileNames)[]).map((k) => ({
+        name: resultFileNames[k],
+        what: fileDescriptions[k],
+      }));
       await writeFile(path('reportHtml'), reportHtml(data, figures, files, new Date()));
       this.state = 'closed';
       return {
@@ -219,7 +246,10 @@ export class ResultsWriter {
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    if (this.state !== 'open') return Promise.reject(new DynlabError(ErrorCode.Conflict, `results in ${this.dir} are already finished`));
+    if (this.state !== 'open')
+      return Promise.reject(
+        new DynlabError(ErrorCode.Conflict, `results in ${this.dir} are already finished`),
+      );
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
@@ -229,7 +259,12 @@ export class ResultsWriter {
     const key = JSON.stringify(this.axes.map((a) => params[a] ?? null));
     let g = this.groups.get(key);
     if (!g) {
-      g = { index: this.groups.size, params, label: paramsLabel(params, this.axes, this.labels), trials: 0 };
+      g = {
+        index: this.groups.size,
+        params,
+        label: paramsLabel(params, this.axes, this.labels),
+        trials: 0,
+      };
       this.groups.set(key, g);
     }
     g.trials++;
@@ -276,7 +311,9 @@ export class ResultsWriter {
     };
   }
 
-  private async renderFigures(d: ReportData): Promise<{ figures: RenderedFigure[]; warnings: ResultFiles['plotWarnings'] }> {
+  private async renderFigures(
+    d: ReportData,
+  ): Promise<{ figures: RenderedFigure[]; warnings: ResultFiles['plotWarnings'] }> {
     const figures: RenderedFigure[] = [];
     const warnings: ResultFiles['plotWarnings'] = [];
     for (const f of reportFigures(d)) {
@@ -286,10 +323,16 @@ export class ResultsWriter {
         figures.push({ id: f.id, title: f.title, caption: f.caption, svg: r.svg });
       } catch (err) {
         this.logger.error('plot failed', { figure: f.id, error: (err as Error).message });
-        figures.push({ id: f.id, title: f.title, caption: f.caption, error: (err as Error).message });
+        figures.push({
+          id: f.id,
+          title: f.title,
+          caption: f.caption,
+          error: (err as Error).message,
+        });
       }
     }
-    for (const w of warnings) this.logger.warn('plot warning', { figure: w.figure, message: w.message });
+    for (const w of warnings)
+      this.logger.warn('plot warning', { figure: w.figure, message: w.message });
     return { figures, warnings };
   }
 }

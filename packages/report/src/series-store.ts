@@ -19,7 +19,12 @@ export interface SeriesBudget {
   topFeatures: number;
 }
 
-export const defaultSeriesBudget: SeriesBudget = { maxTrials: 2000, seedsPerGroup: 4, points: 80, topFeatures: 8 };
+export const defaultSeriesBudget: SeriesBudget = {
+  maxTrials: 2000,
+  seedsPerGroup: 4,
+  points: 80,
+  topFeatures: 8,
+};
 
 /** Collects downsampled series of the trials that fit the budget. */
 export class SeriesStore {
@@ -31,7 +36,12 @@ export class SeriesStore {
   constructor(private readonly budget: SeriesBudget) {}
 
   /** Keeps the trial's series if the budget allows; returns whether it was kept. */
-  add(trial: CompiledTrial, group: number, t: TelemetryColumns, theory: readonly TheoryCurve[] = []): boolean {
+  add(
+    trial: CompiledTrial,
+    group: number,
+    t: TelemetryColumns,
+    theory: readonly TheoryCurve[] = [],
+  ): boolean {
     const inGroup = this.perGroup.get(group) ?? 0;
     if (t.steps.length === 0) return false;
     if (inGroup >= this.budget.seedsPerGroup || this.series.size >= this.budget.maxTrials) {
@@ -40,11 +50,15 @@ export class SeriesStore {
     }
     this.perGroup.set(group, inGroup + 1);
     const idx = logSpacedIndices(t.steps, this.budget.points);
-    const column = (values: readonly number[], width: number, j: number) => idx.map((i) => values[i * width + j]!);
+    const column = (values: readonly number[], width: number, j: number) =>
+      idx.map((i) => values[i * width + j]!);
     const probes = trial.record.probes.map((p, j) => ({
       name: p.name || `probe ${j}`,
       x: p.x,
-      values: t.probes > j && t.probeOutputs.length === t.steps.length * t.probes ? column(t.probeOutputs, t.probes, j) : [],
+      values:
+        t.probes > j && t.probeOutputs.length === t.steps.length * t.probes
+          ? column(t.probeOutputs, t.probes, j)
+          : [],
     }));
     const features = trial.data.kind === 'features' ? trial.data.features : [];
     this.series.set(trial.id, {
@@ -69,10 +83,15 @@ export class SeriesStore {
     const rows = t.steps.length;
     if (d < 1 || t.gradShare.length !== rows * d) return undefined;
     const mean = new Float64Array(d);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) mean[j]! += t.gradShare[r * d + j]! / rows;
-    const order = Array.from({ length: d }, (_, j) => j).sort((a, b) => mean[b]! - mean[a]! || a - b);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < d; j++) mean[j]! += t.gradShare[r * d + j]! / rows;
+    const order = Array.from({ length: d }, (_, j) => j).sort(
+      (a, b) => mean[b]! - mean[a]! || a - b,
+    );
     const keep = d <= this.budget.topFeatures + 1 ? order : order.slice(0, this.budget.topFeatures);
-    const out = keep.sort((a, b) => a - b).map((j) => ({ feature: j, values: idx.map((i) => t.gradShare[i * d + j]!) }));
+    const out = keep
+      .sort((a, b) => a - b)
+      .map((j) => ({ feature: j, values: idx.map((i) => t.gradShare[i * d + j]!) }));
     if (keep.length < d) {
       const kept = new Set(keep);
       out.push({

@@ -27,14 +27,20 @@ export function starvationFigure(d: ReportData): Figure | undefined {
   const axis = d.axes.find((a) => knockOutAxis.test(a));
   if (axis === undefined) return undefined;
   const k = Number(knockOutAxis.exec(axis)![1]);
-  const rare = d.counterfactuals.find((c) => c.feature !== undefined && c.feature !== k)?.feature ?? rarestOther(d, k);
+  const rare =
+    d.counterfactuals.find((c) => c.feature !== undefined && c.feature !== k)?.feature ??
+    rarestOther(d, k);
   if (rare === undefined) return undefined;
   let probeName = `feature ${rare}`;
   const { rows, panels } = pairedRows(d, {
     axis,
     colorOf: (_s, params) => {
       const out = parseParam(params[axis]);
-      return out === true ? `feature ${k} knocked out` : out === false ? `feature ${k} present` : undefined;
+      return out === true
+        ? `feature ${k} knocked out`
+        : out === false
+          ? `feature ${k} present`
+          : undefined;
     },
     valuesOf: (s) => {
       const j = probeOfFeature(s, rare);
@@ -57,7 +63,9 @@ export function starvationFigure(d: ReportData): Figure | undefined {
 /** The least frequent informative feature other than `k`, from the kept series' data. */
 function rarestOther(d: ReportData, k: number): number | undefined {
   for (const s of d.series.values()) {
-    const candidates = s.featureFrequencies.map((p, j) => ({ p, j })).filter(({ j }) => j !== k && s.featureInformative[j]);
+    const candidates = s.featureFrequencies
+      .map((p, j) => ({ p, j }))
+      .filter(({ j }) => j !== k && s.featureInformative[j]);
     if (candidates.length > 0) return candidates.sort((a, b) => a.p - b.p || a.j - b.j)[0]!.j;
   }
   return undefined;

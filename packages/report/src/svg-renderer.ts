@@ -17,7 +17,13 @@ const theme = {
   font: 'Helvetica, Arial, sans-serif',
   view: { stroke: '#d0d0d0' },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#ececec' },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelLimit: 560, titleLimit: 320 },
+  legend: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    labelLimit: 560,
+    titleLimit: 320,
+  },
   header: { labelFontSize: 12, labelLimit: 300 },
   range: { category: { scheme: 'tableau10' } },
 } as const;
@@ -43,8 +49,15 @@ export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<R
     info: () => undefined,
     debug: () => undefined,
   };
-  const compiled = vl.compile({ ...spec, config: { ...theme, ...(spec.config ?? {}) } } as TopLevelSpec, { logger: logger as never }).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Warn, logger: logger as never });
+  const compiled = vl.compile(
+    { ...spec, config: { ...theme, ...(spec.config ?? {}) } } as TopLevelSpec,
+    { logger: logger as never },
+  ).spec;
+  const view = new vega.View(vega.parse(compiled), {
+    renderer: 'none',
+    logLevel: vega.Warn,
+    logger: logger as never,
+  });
   try {
     const svg = await view.toSVG();
     return { svg: prefixIds(svg, idPrefix), warnings };
@@ -60,5 +73,7 @@ export function prefixIds(svg: string, prefix: string): string {
   return svg
     .replace(/(\sid=")([^"]+)"/g, (_m, head: string, id: string) => `${head}${prefix}-${id}"`)
     .replace(/url\(#([^)]+)\)/g, (m, id: string) => (ids.has(id) ? `url(#${prefix}-${id})` : m))
-    .replace(/(href=")#([^"]+)"/g, (m, head: string, id: string) => (ids.has(id) ? `${head}#${prefix}-${id}"` : m));
+    .replace(/(href=")#([^"]+)"/g, (m, head: string, id: string) =>
+      ids.has(id) ? `${head}#${prefix}-${id}"` : m,
+    );
 }

@@ -4,7 +4,14 @@
  * gradient shares that sum to 1), and the findings the analyzers would emit. No engine needed, and
  * every value a test checks is known exactly.
  */
-import { compileSweep, expandSweep, type CompiledTrial, type Finding, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+import {
+  compileSweep,
+  expandSweep,
+  type CompiledTrial,
+  type Finding,
+  type TelemetryColumns,
+  type TrialOutcome,
+} from '@dynlab/spec';
 import type { TheoryCurve, TrialExtras } from './index';
 
 /** One trial as the CLI would feed it. */
@@ -32,10 +39,19 @@ export function logSteps(last: number, points = 100): number[] {
   return [...s].sort((a, b) => a - b);
 }
 
-const falling = (t: number, tHalf: number, width: number, from: number, to: number) => to + (from - to) / (1 + Math.exp((Math.log(Math.max(t, 1e-9)) - Math.log(tHalf)) / width));
+const falling = (t: number, tHalf: number, width: number, from: number, to: number) =>
+  to + (from - to) / (1 + Math.exp((Math.log(Math.max(t, 1e-9)) - Math.log(tHalf)) / width));
 
 /** A finding with the bookkeeping fields filled. */
-export function finding(sweepId: string, analyzer: string, kind: string, trialId: string, evidence: Record<string, number>, severity: Finding['severity'] = 'info', relatedTrials: string[] = []): Finding {
+export function finding(
+  sweepId: string,
+  analyzer: string,
+  kind: string,
+  trialId: string,
+  evidence: Record<string, number>,
+  severity: Finding['severity'] = 'info',
+  relatedTrials: string[] = [],
+): Finding {
   return {
     analyzer,
     analyzerVersion: '1.0.0',
@@ -44,7 +60,9 @@ export function finding(sweepId: string, analyzer: string, kind: string, trialId
     kind,
     severity,
     evidence,
-    message: `${kind}${trialId ? ` on ${trialId}` : ''}: ${Object.entries(evidence).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    message: `${kind}${trialId ? ` on ${trialId}` : ''}: ${Object.entries(evidence)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
     relatedTrials,
     findingId: `${analyzer}:${sweepId}:${trialId}:${kind}:${Object.keys(evidence).join(',')}`,
     timeMs: 1_700_000_000_000,
@@ -64,11 +82,28 @@ interface Curves {
 }
 
 /** Telemetry of a ReLU net trial from closed forms. */
-export function makeTelemetry(trial: CompiledTrial, c: Curves, steps = logSteps(trial.steps)): TelemetryColumns {
+export function makeTelemetry(
+  trial: CompiledTrial,
+  c: Curves,
+  steps = logSteps(trial.steps),
+): TelemetryColumns {
   const D = trial.inputDim;
   const P = trial.record.probes.length;
   const L = trial.widths.length - 1;
-  const t: TelemetryColumns = { steps, loss: [], error: [], features: D, gradShare: [], probes: P, probeOutputs: [], layers: L, paramNorms: [], deadUnits: [], trainPoints: 0, trainOutputs: [] };
+  const t: TelemetryColumns = {
+    steps,
+    loss: [],
+    error: [],
+    features: D,
+    gradShare: [],
+    probes: P,
+    probeOutputs: [],
+    layers: L,
+    paramNorms: [],
+    deadUnits: [],
+    trainPoints: 0,
+    trainOutputs: [],
+  };
   for (const s of steps) {
     const e = c.failed ? 0.5 : falling(s, c.tHalf, c.width, 0.5, 0);
     t.error.push(e);
@@ -76,7 +111,8 @@ export function makeTelemetry(trial: CompiledTrial, c: Curves, steps = logSteps(
     const drift = s / (s + c.tHalf);
     const s0 = c.share0 + (1 / D - c.share0) * drift;
     for (let j = 0; j < D; j++) t.gradShare.push(D === 1 ? 1 : j === 0 ? s0 : (1 - s0) / (D - 1));
-    for (let j = 0; j < P; j++) t.probeOutputs.push(c.failed ? 0 : falling(s, c.probeHalf[j]!, c.width, 0, c.probeFinal[j]!));
+    for (let j = 0; j < P; j++)
+      t.probeOutputs.push(c.failed ? 0 : falling(s, c.probeHalf[j]!, c.width, 0, c.probeFinal[j]!));
     for (let l = 0; l < L; l++) t.paramNorms.push(1 + l + drift);
     for (let l = 0; l < L - 1; l++) t.deadUnits.push(c.failed ? 1 : 0.1 * drift);
   }
@@ -100,10 +136,23 @@ export function starvationSweep(): SyntheticSweep {
   const spec = {
     name: 'starvation',
     base: {
-      data: { features: { n: 200, features: [{ frequency: 1, norm: 1 }, { frequency: 0.2, norm: 1 }] } },
+      data: {
+        features: {
+          n: 200,
+          features: [
+            { frequency: 1, norm: 1 },
+            { frequency: 0.2, norm: 1 },
+          ],
+        },
+      },
       model: { kind: 'relu', hidden: [16] },
       steps: 2000,
-      record: { probes: [{ name: 'e0', x: [1, 0] }, { name: 'e1', x: [0, 1] }] },
+      record: {
+        probes: [
+          { name: 'e0', x: [1, 0] },
+          { name: 'e1', x: [0, 1] },
+        ],
+      },
     },
     axes: [
       { path: 'data.features.features[0].knockedOut', values: [false, true] },
@@ -118,20 +167,64 @@ export function starvationSweep(): SyntheticSweep {
     const sd = num(trial.params['regularizer.spectralDecoupling']) > 0;
     const tHalf = out ? 400 : 60 + 10 * trial.seedIndex;
     const rareFinal = out ? 3 : sd ? 1.5 : 0.3;
-    const telemetry = makeTelemetry(trial, { tHalf, width: 0.5, probeFinal: [out ? 0 : 4, rareFinal], probeHalf: [60, out ? 400 : 700], share0: out ? 0 : 0.9 });
+    const telemetry = makeTelemetry(trial, {
+      tHalf,
+      width: 0.5,
+      probeFinal: [out ? 0 : 4, rareFinal],
+      probeHalf: [60, out ? 400 : 700],
+      share0: out ? 0 : 0.9,
+    });
     trials.push({ trial, outcome: okOutcome(telemetry, 0.5), telemetry });
-    findings.push(finding(sweepId, 'learning-curve', 'learning-time', trial.id, { learningTime: tHalf, width: 0.5, start: 0.5, end: 0 }));
-    findings.push(finding(sweepId, 'learning-curve', 'learning-time', trial.id, { learningTime: out ? 400 : 700, width: 0.5, probe: 1 }));
-    if (!out && !sd) findings.push(finding(sweepId, 'gradient-share', 'starved-feature', trial.id, { feature: 1, dominant: 0, share: 0.02, expectedShare: 0.17 }, 'alert'));
+    findings.push(
+      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
+        learningTime: tHalf,
+        width: 0.5,
+        start: 0.5,
+        end: 0,
+      }),
+    );
+    findings.push(
+      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
+        learningTime: out ? 400 : 700,
+        width: 0.5,
+        probe: 1,
+      }),
+    );
+    if (!out && !sd)
+      findings.push(
+        finding(
+          sweepId,
+          'gradient-share',
+          'starved-feature',
+          trial.id,
+          { feature: 1, dominant: 0, share: 0.02, expectedShare: 0.17 },
+          'alert',
+        ),
+      );
   }
-  findings.push(finding(sweepId, 'starvation-counterfactual', 'starvation-ratio', '', { feature: 1, ratio: 0.1 }, 'warning', [trials[0]!.trial.id, trials[4]!.trial.id]));
+  findings.push(
+    finding(
+      sweepId,
+      'starvation-counterfactual',
+      'starvation-ratio',
+      '',
+      { feature: 1, ratio: 0.1 },
+      'warning',
+      [trials[0]!.trial.id, trials[4]!.trial.id],
+    ),
+  );
   return {
     sweepId,
     name: 'starvation',
     axes: spec.axes.map((a) => a.path),
     trials,
     findings,
-    expectedFigures: ['error-curves', 'probe-outputs', 'gradient-shares', 'starvation-counterfactual'],
+    expectedFigures: [
+      'error-curves',
+      'probe-outputs',
+      'gradient-shares',
+      'starvation-counterfactual',
+    ],
   };
 }
 
@@ -140,7 +233,12 @@ export function speedSweep(): SyntheticSweep {
   const sweepId = 'swB';
   const spec = {
     name: 'speed',
-    base: { data: { features: { n: 100, features: [{ frequency: 1, norm: 1 }] } }, model: { kind: 'relu', hidden: [4] }, steps: 5000, record: { probes: [{ name: 'e0', x: [1] }] } },
+    base: {
+      data: { features: { n: 100, features: [{ frequency: 1, norm: 1 }] } },
+      model: { kind: 'relu', hidden: [4] },
+      steps: 5000,
+      record: { probes: [{ name: 'e0', x: [1] }] },
+    },
     axes: [
       { path: 'data.features.features[0].norm', values: [0.5, 1, 2, 4] },
       { path: 'data.features.features[0].frequency', values: [0.25, 0.5, 1] },
@@ -154,35 +252,113 @@ export function speedSweep(): SyntheticSweep {
     const r = num(trial.params['data.features.features[0].norm']);
     const p = num(trial.params['data.features.features[0].frequency']);
     const tHalf = (100 / (p * r)) * (1 + 0.05 * trial.seedIndex);
-    const telemetry = makeTelemetry(trial, { tHalf, width: 0.4, probeFinal: [3], probeHalf: [tHalf], share0: 1 });
+    const telemetry = makeTelemetry(trial, {
+      tHalf,
+      width: 0.4,
+      probeFinal: [3],
+      probeHalf: [tHalf],
+      share0: 1,
+    });
     if (i === all.length - 2) {
       const cut = telemetry.steps.findIndex((s) => s > 2 * tHalf);
       const rows = telemetry.steps.length;
-      for (const k of ['steps', 'loss', 'error', 'gradShare', 'probeOutputs', 'paramNorms', 'deadUnits'] as const) {
+      for (const k of [
+        'steps',
+        'loss',
+        'error',
+        'gradShare',
+        'probeOutputs',
+        'paramNorms',
+        'deadUnits',
+      ] as const) {
         const width = telemetry[k].length / rows;
         telemetry[k].length = (cut + 1) * width;
       }
       telemetry.loss[cut] = NaN;
-      trials.push({ trial, telemetry, outcome: { status: 'diverged', finalLoss: NaN, finalError: telemetry.error[cut]!, stepsDone: telemetry.steps[cut]!, backend: 'wasm', wallS: 0.25 } });
+      trials.push({
+        trial,
+        telemetry,
+        outcome: {
+          status: 'diverged',
+          finalLoss: NaN,
+          finalError: telemetry.error[cut]!,
+          stepsDone: telemetry.steps[cut]!,
+          backend: 'wasm',
+          wallS: 0.25,
+        },
+      });
       return;
     }
     if (i === all.length - 1) {
-      const empty: TelemetryColumns = { steps: [], loss: [], error: [], features: 1, gradShare: [], probes: 1, probeOutputs: [], layers: 2, paramNorms: [], deadUnits: [], trainPoints: 0, trainOutputs: [] };
-      trials.push({ trial, telemetry: empty, outcome: { status: 'failed', finalLoss: NaN, finalError: NaN, stepsDone: 0, backend: 'wasm', wallS: 0, error: { code: 'BACKEND', message: 'worker crashed, "twice"' } } });
+      const empty: TelemetryColumns = {
+        steps: [],
+        loss: [],
+        error: [],
+        features: 1,
+        gradShare: [],
+        probes: 1,
+        probeOutputs: [],
+        layers: 2,
+        paramNorms: [],
+        deadUnits: [],
+        trainPoints: 0,
+        trainOutputs: [],
+      };
+      trials.push({
+        trial,
+        telemetry: empty,
+        outcome: {
+          status: 'failed',
+          finalLoss: NaN,
+          finalError: NaN,
+          stepsDone: 0,
+          backend: 'wasm',
+          wallS: 0,
+          error: { code: 'BACKEND', message: 'worker crashed, "twice"' },
+        },
+      });
       return;
     }
     trials.push({ trial, outcome: okOutcome(telemetry, 0.1 + i / 100), telemetry });
-    findings.push(finding(sweepId, 'learning-curve', 'learning-time', trial.id, { learningTime: tHalf, width: 0.4 }));
+    findings.push(
+      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
+        learningTime: tHalf,
+        width: 0.4,
+      }),
+    );
   });
-  findings.push(finding(sweepId, 'convergence-speed', 'learning-time-vs-norm', '', { slope: -0.98, intercept: Math.log(100), slopeLow: -1.05, slopeHigh: -0.91 }, 'info'));
-  findings.push(finding(sweepId, 'convergence-speed', 'learning-time-vs-frequency', '', { slope: -1.02, slopeLow: -1.1, slopeHigh: -0.94 }, 'info'));
+  findings.push(
+    finding(
+      sweepId,
+      'convergence-speed',
+      'learning-time-vs-norm',
+      '',
+      { slope: -0.98, intercept: Math.log(100), slopeLow: -1.05, slopeHigh: -0.91 },
+      'info',
+    ),
+  );
+  findings.push(
+    finding(
+      sweepId,
+      'convergence-speed',
+      'learning-time-vs-frequency',
+      '',
+      { slope: -1.02, slopeLow: -1.1, slopeHigh: -0.94 },
+      'info',
+    ),
+  );
   return {
     sweepId,
     name: 'speed',
     axes: spec.axes.map((a) => a.path),
     trials,
     findings,
-    expectedFigures: ['error-curves', 'probe-outputs', 'learning-time-vs-norm', 'learning-time-vs-frequency'],
+    expectedFigures: [
+      'error-curves',
+      'probe-outputs',
+      'learning-time-vs-norm',
+      'learning-time-vs-frequency',
+    ],
   };
 }
 
@@ -194,7 +370,12 @@ export function phaseSweep(): SyntheticSweep {
     base: {
       data: { features: { n: 50, features: [{ frequency: 1, norm: 1 }] } },
       model: { kind: 'relu', hidden: [1] },
-      init: { layers: [{ layer: 0, weights: [0.5] }, { layer: 1, weights: [0.5] }] },
+      init: {
+        layers: [
+          { layer: 0, weights: [0.5] },
+          { layer: 1, weights: [0.5] },
+        ],
+      },
       steps: 3000,
       optimizer: { learningRate: 0.05 },
       record: { probes: [{ name: 'e0', x: [1] }] },
@@ -213,16 +394,45 @@ export function phaseSweep(): SyntheticSweep {
     const failed = w0 <= 0 || a0 <= -w0;
     const hinge = trial.params['loss.kind'] === '"hinge"';
     const tHalf = hinge ? 80 : 150;
-    const telemetry = makeTelemetry(trial, { tHalf, width: 0.3, probeFinal: [hinge ? 1 : 4], probeHalf: [tHalf], failed, share0: 1 });
+    const telemetry = makeTelemetry(trial, {
+      tHalf,
+      width: 0.3,
+      probeFinal: [hinge ? 1 : 4],
+      probeHalf: [tHalf],
+      failed,
+      share0: 1,
+    });
     const f0 = Math.max(0, a0 * w0);
     const theory: TheoryCurve[] =
       hinge && !failed && f0 > 0
-        ? [{ quantity: 'probeOutputs', index: 0, steps: telemetry.steps, values: telemetry.steps.map((s) => Math.min(1, f0 * Math.exp(2 * 0.05 * s))) }]
+        ? [
+            {
+              quantity: 'probeOutputs',
+              index: 0,
+              steps: telemetry.steps,
+              values: telemetry.steps.map((s) => Math.min(1, f0 * Math.exp(2 * 0.05 * s))),
+            },
+          ]
         : [];
     trials.push({ trial, outcome: okOutcome(telemetry, 0.05), telemetry, extras: { theory } });
-    if (failed) findings.push(finding(sweepId, 'failed-training', 'failed-training', trial.id, { deadFraction: 1, loss: Math.LN2 }, 'warning'));
+    if (failed)
+      findings.push(
+        finding(
+          sweepId,
+          'failed-training',
+          'failed-training',
+          trial.id,
+          { deadFraction: 1, loss: Math.LN2 },
+          'warning',
+        ),
+      );
   }
-  findings.push(finding(sweepId, 'loss-comparison', 'loss-time-ratio', '', { timeRatio: 150 / 80, hingeStopped: 1 }));
+  findings.push(
+    finding(sweepId, 'loss-comparison', 'loss-time-ratio', '', {
+      timeRatio: 150 / 80,
+      hingeStopped: 1,
+    }),
+  );
   return {
     sweepId,
     name: 'phase and losses',
@@ -239,18 +449,46 @@ export function wideSweep(points: number, features: number): SyntheticSweep {
   const spec = {
     name: 'wide',
     base: {
-      data: { features: { n: 100, features: Array.from({ length: features }, (_, j) => ({ frequency: 1 / (1 + j), norm: 1 })) } },
+      data: {
+        features: {
+          n: 100,
+          features: Array.from({ length: features }, (_, j) => ({
+            frequency: 1 / (1 + j),
+            norm: 1,
+          })),
+        },
+      },
       model: { kind: 'relu', hidden: [8] },
       steps: 1000,
-      record: { probes: [{ name: 'e0', x: Array.from({ length: features }, (_, j) => (j === 0 ? 1 : 0)) }] },
+      record: {
+        probes: [{ name: 'e0', x: Array.from({ length: features }, (_, j) => (j === 0 ? 1 : 0)) }],
+      },
     },
-    axes: [{ path: 'optimizer.learningRate', values: Array.from({ length: points / 2 }, (_, i) => 0.01 * (i + 1)) }],
+    axes: [
+      {
+        path: 'optimizer.learningRate',
+        values: Array.from({ length: points / 2 }, (_, i) => 0.01 * (i + 1)),
+      },
+    ],
     seeds: 2,
   };
   const trials = [...expandSweep(compileSweep(spec), sweepId)].map((trial) => {
     const lr = num(trial.params['optimizer.learningRate']);
-    const telemetry = makeTelemetry(trial, { tHalf: 5 / lr, width: 0.5, probeFinal: [2], probeHalf: [5 / lr], share0: 0.7 });
+    const telemetry = makeTelemetry(trial, {
+      tHalf: 5 / lr,
+      width: 0.5,
+      probeFinal: [2],
+      probeHalf: [5 / lr],
+      share0: 0.7,
+    });
     return { trial, outcome: okOutcome(telemetry, 0.01), telemetry };
   });
-  return { sweepId, name: 'wide', axes: spec.axes.map((a) => a.path), trials, findings: [], expectedFigures: ['error-curves', 'probe-outputs', 'gradient-shares'] };
+  return {
+    sweepId,
+    name: 'wide',
+    axes: spec.axes.map((a) => a.path),
+    trials,
+    findings: [],
+    expectedFigures: ['error-curves', 'probe-outputs', 'gradient-shares'],
+  };
 }

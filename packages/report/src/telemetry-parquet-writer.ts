@@ -50,8 +50,17 @@ export class TelemetryParquetWriter {
         { name: 'value', data: [], type: 'DOUBLE', nullable: false },
       ],
     });
-    const writer = new pq.ParquetWriter({ writer: file, schema, createdBy: 'dynlab report (hyparquet-writer)' });
-    return new TelemetryParquetWriter(writer, () => writer.finish(), path, Math.max(1, Math.floor(rowGroupRows)));
+    const writer = new pq.ParquetWriter({
+      writer: file,
+      schema,
+      createdBy: 'dynlab report (hyparquet-writer)',
+    });
+    return new TelemetryParquetWriter(
+      writer,
+      () => writer.finish(),
+      path,
+      Math.max(1, Math.floor(rowGroupRows)),
+    );
   }
 
   /** Appends every recorded value of one trial (quantity by quantity, step by step, index by index). */

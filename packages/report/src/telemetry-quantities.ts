@@ -7,7 +7,15 @@ import { DynlabError, ErrorCode } from '@dynlab/core';
 import type { TelemetryColumns } from '@dynlab/spec';
 
 /** Quantity names as they appear in `telemetry.parquet`'s `quantity` column, in file order. */
-export const telemetryQuantities = ['loss', 'error', 'gradShare', 'probeOutputs', 'paramNorms', 'deadUnits', 'trainOutputs'] as const;
+export const telemetryQuantities = [
+  'loss',
+  'error',
+  'gradShare',
+  'probeOutputs',
+  'paramNorms',
+  'deadUnits',
+  'trainOutputs',
+] as const;
 export type TelemetryQuantity = (typeof telemetryQuantities)[number];
 
 /** One recorded quantity: row i (of `width` values, row-major) belongs to `steps[i]`. */
@@ -29,9 +37,18 @@ export function quantityMatrices(t: TelemetryColumns): QuantityMatrix[] {
     if (values.length === 0) continue;
     const width = declaredWidth(t, quantity, rows);
     if (rows === 0 || width < 1 || !Number.isInteger(width) || values.length !== rows * width) {
-      throw new DynlabError(ErrorCode.Shape, `telemetry ${quantity}: expected ${rows} rows x ${width} values, got ${values.length}`, {
-        details: { quantity, rows: String(rows), width: String(width), length: String(values.length) },
-      });
+      throw new DynlabError(
+        ErrorCode.Shape,
+        `telemetry ${quantity}: expected ${rows} rows x ${width} values, got ${values.length}`,
+        {
+          details: {
+            quantity,
+            rows: String(rows),
+            width: String(width),
+            length: String(values.length),
+          },
+        },
+      );
     }
     out.push({ quantity, width, values });
   }

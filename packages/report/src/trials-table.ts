@@ -34,8 +34,15 @@ export const trialColumnsAfter = [
 ] as const;
 
 /** Builds the table's columns from the trial records (learning times already resolved). */
-export function trialColumns(trials: readonly TrialRecord[], axes: readonly string[]): TableColumn[] {
-  const col = (name: string, type: ColumnType, get: (t: TrialRecord) => string | number | boolean | null | undefined): TableColumn => ({
+export function trialColumns(
+  trials: readonly TrialRecord[],
+  axes: readonly string[],
+): TableColumn[] {
+  const col = (
+    name: string,
+    type: ColumnType,
+    get: (t: TrialRecord) => string | number | boolean | null | undefined,
+  ): TableColumn => ({
     name,
     type,
     values: trials.map((t) => get(t) ?? null),
@@ -44,7 +51,12 @@ export function trialColumns(trials: readonly TrialRecord[], axes: readonly stri
     col('trial', 'STRING', (t) => t.id),
     col('group', 'INT32', (t) => t.group),
     col('seed', 'INT64', (t) => t.seed),
-    ...axes.map((a) => paramColumn(a, trials.map((t) => t.params[a]))),
+    ...axes.map((a) =>
+      paramColumn(
+        a,
+        trials.map((t) => t.params[a]),
+      ),
+    ),
     col('status', 'STRING', (t) => t.status),
     col('backend', 'STRING', (t) => t.backend),
     col('final_loss', 'DOUBLE', (t) => t.finalLoss),
@@ -65,8 +77,14 @@ export function paramColumn(name: string, texts: readonly (string | undefined)[]
   const missing = (v: unknown) => v === undefined || v === null;
   if (all((v) => typeof v === 'number' && Number.isFinite(v)))
     return { name, type: 'DOUBLE', values: parsed.map((v) => (missing(v) ? null : (v as number))) };
-  if (all((v) => typeof v === 'boolean')) return { name, type: 'BOOLEAN', values: parsed.map((v) => (missing(v) ? null : (v as boolean))) };
-  if (all((v) => typeof v === 'string')) return { name, type: 'STRING', values: parsed.map((v) => (missing(v) ? null : (v as string))) };
+  if (all((v) => typeof v === 'boolean'))
+    return {
+      name,
+      type: 'BOOLEAN',
+      values: parsed.map((v) => (missing(v) ? null : (v as boolean))),
+    };
+  if (all((v) => typeof v === 'string'))
+    return { name, type: 'STRING', values: parsed.map((v) => (missing(v) ? null : (v as string))) };
   return { name, type: 'STRING', values: texts.map((t) => t ?? null) };
 }
 
@@ -84,7 +102,10 @@ export function writeTableCsv(path: string, columns: readonly TableColumn[]): Pr
 }
 
 /** Writes the columns as one Parquet file (row groups of at most 100,000 rows). */
-export async function writeTableParquet(path: string, columns: readonly TableColumn[]): Promise<void> {
+export async function writeTableParquet(
+  path: string,
+  columns: readonly TableColumn[],
+): Promise<void> {
   const pq = await parquetLibrary();
   await pq.parquetWrite({
     writer: pq.fileWriter(path),
@@ -92,7 +113,10 @@ export async function writeTableParquet(path: string, columns: readonly TableCol
     rowGroupSize: 100_000,
     columnData: columns.map((c) => {
       const nullable = c.values.some((v) => v === null);
-      const data = c.type === 'INT64' ? c.values.map((v) => (v === null ? null : BigInt(v as number))) : c.values;
+      const data =
+        c.type === 'INT64'
+          ? c.values.map((v) => (v === null ? null : BigInt(v as number)))
+          : c.values;
       return { name: c.name, type: c.type, nullable, data };
     }),
   });

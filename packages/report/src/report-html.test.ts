@@ -1,0 +1,195 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { openResults, type ResultFiles } from './index';
+import {
+  phaseSweep,
+  speedSweep,
+  starvationSweep,
+  type SyntheticSweep,
+} from './synthetic-sweeps.fixture';
+
+const chromiumPath = '/usr/bin/chromium';
+const artifacts = resolve(__dirname, '../../../test-artifacts');
+const sweeps = [starvationSweep(), speedSweep(), phaseSweep()];
+const written = new Map<string, { sweep: SyntheticSweep; files: ResultFiles; html: string }>();
+let root = '';
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'dynlab-report-html-'));
+  for (const s of sweeps) {
+    const out = await openResults(join(root, s.sweepId), {
+      sweepId: s.sweepId,
+      sweepName: s.name,
+      axes: s.axes,
+    });
+    for (const t of s.trials) await out.addTrial(t.trial, t.outcome, t.telemetry, t.extras);
+    for (const f of s.findings) await out.addFinding(f);
+    const files = await out.finish();
+    written.set(s.sweepId, { sweep: s, files, html: await readFile(files.reportHtml, 'utf8') });
+  }
+});
+after(() => rm(root, { recursive: true, force: true }));
+
+/** Titles every figure's axes must carry (with units). */
+const axisTitles: Record<string, string[]> = {
+  'error-curves': ['step (log)', 'training error (fraction)'],
+  'probe-outputs': ['step (log)', 'output f(probe) (logit)'],
+  'gradient-shares': ['step (log)', 'gradient share (fraction)'],
+  'learning-time-vs-norm': ['input norm r (log)', 'learning time (steps, log)'],
+  'learning-time-vs-frequency': [
+    'feature frequency p (fraction of samples, log)',
+    'learning time (steps, log)',
+  ],
+  'failed-training-phase': [
+    'layers[0].weights (initial value)',
+    'layers[1].weights (initial value)',
+  ],
+  'loss-comparison': ['step (log)', 'output on e0 (logit)'],
+  'starvation-counterfactual': ['step (log)', 'output on e1 (logit)'],
+};
+
+void test('each report draws exactly the plots its data supports, without plotting warnings', () => {
+  for (const { sweep, files } of written.values()) {
+    assert.deepEqual(files.figures, sweep.expectedFigures, sweep.sweepId);
+    assert.deepEqual(files.plotWarnings, [], sweep.sweepId);
+  }
+});
+
+void test('report.html is self-contained: no script, no external reference, every plot an inline SVG with marks, axis titles and a caption', () => {
+  for (const { sweep, html } of written.values()) {
+    assert.doesNotMatch(html, /<script|<link|<iframe|<img|\ssrc=|@import/i, sweep.sweepId);
+    const urls = [...html.matchAll(/https?:\/\/[^\s"')<]+/g)].map((m) => m[0]);
+    assert.deepEqual(
+      [...new Set(urls)].sort(),
+      ['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg'],
+      sweep.sweepId,
+    );
+    const figures = [
+      ...html.matchAll(
+        /<figure class="plot" id="fig-([a-z-]+)" data-plot="([a-z-]+)">([\s\S]*?)<\/figure>/g,
+      ),
+    ];
+    assert.deepEqual(
+      figures.map((m) => m[2]),
+      sweep.expectedFigures,
+    );
+    for (const [, id, , body] of figures) {
+      assert.equal((body!.match(/<svg /g) ?? []).length, 1, id);
+      const marks = [
+        ...body!.matchAll(/<g class="mark-[a-z]+ role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/g),
+      ];
+      assert.ok(
+        marks.some((m) => /<path [^>]*d="M[^"]{10,}/.test(m[1]!)),
+        `${id}: no drawn mark`,
+      );
+      for (const title of axisTitles[id!]!)
+        assert.ok(
+          body!.includes(`>${title.replace(/&/g, '&amp;')}</text>`),
+          `${id}: axis title '${title}'`,
+        );
+      assert.match(body!, /<figcaption>[^<]{30,}<\/figcaption>/, id);
+    }
+    assert.match(html, /<table class="findings">/);
+    assert.ok(html.length < 400_000, `${sweep.sweepId}: ${html.length} bytes`);
+  }
+});
+
+void test('the findings table lists alerts first and names the starved feature', () => {
+  const { html } = written.get('swA')!;
+  const rows = [...html.matchAll(/<tr><td class="sev-([a-z]+)">/g)].map((m) => m[1]);
+  assert.deepEqual(rows.slice(0, 3), ['alert', 'alert', 'warning']);
+  assert.match(html, /starved-feature[\s\S]*?feature=1 dominant=0 share=0.02/);
+});
+
+void test('report.html in headless Chromium: no console error, no network request, every plot drawn', async (t) => {
+  if (!existsSync(chromiumPath)) {
+    t.skip(
+      `${chromiumPath} not found (apt-get install -y chromium); the DOM-level test above still checks the page`,
+    );
+    return;
+  }
+  await mkdir(artifacts, { recursive: true });
+  const profile = await mkdtemp(join(tmpdir(), 'dynlab-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1300, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  try {
+    for (const { sweep, files } of written.values()) {
+      const url = pathToFileURL(files.reportHtml).href;
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning')
+          problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(url, { waitUntil: 'load' });
+      const drawn = await page.$$eval('figure[data-plot]', (figs) =>
+        figs.map((f) => {
+          const svg = f.querySelector('svg');
+          const box = svg?.getBoundingClientRect();
+          const marks = [...f.querySelectorAll('svg g.role-mark > path')].filter(
+            (p) => (p.getAttribute('d') ?? '').length > 10,
+          );
+          const painted = marks.filter((p) => {
+            const b = (p as unknown as { getBBox(): { width: number; height: number } }).getBBox();
+            return b.width > 0 || b.height > 0;
+          });
+          return {
+            id: f.getAttribute('data-plot'),
+            width: box?.width ?? 0,
+            height: box?.height ?? 0,
+            marks: marks.length,
+            painted: painted.length,
+            caption: f.querySelector('figcaption')?.textContent ?? '',
+          };
+        }),
+      );
+      assert.deepEqual(
+        drawn.map((d) => d.id),
+        sweep.expectedFigures,
+        sweep.sweepId,
+      );
+      for (const d of drawn) {
+        assert.ok(
+          d.width > 200 && d.height > 150,
+          `${sweep.sweepId} ${d.id}: svg ${d.width}x${d.height}`,
+        );
+        assert.ok(
+          d.painted > 0 && d.painted === d.marks,
+          `${sweep.sweepId} ${d.id}: ${d.painted} of ${d.marks} marks painted`,
+        );
+        assert.ok(d.caption.length > 30, `${d.id}: caption`);
+      }
+      await page.screenshot({
+        path: join(artifacts, `report-${sweep.name.replace(/\W+/g, '-')}.png`),
+        fullPage: true,
+      });
+      assert.deepEqual(problems, [], sweep.sweepId);
+      assert.deepEqual(requests, [url], `${sweep.sweepId}: only the page itself is loaded`);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+});
