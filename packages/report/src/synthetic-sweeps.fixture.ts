@@ -12,7 +12,7 @@ import {
   type TelemetryColumns,
   type TrialOutcome,
 } from '@dynlab/spec';
-import type { TheoryCurve, TrialExtras } from './index';
+import { telemetryQuantities, type TheoryCurve, type TrialExtras } from './index';
 
 /** One trial as the CLI would feed it. */
 export interface SyntheticTrial {
@@ -262,15 +262,7 @@ export function speedSweep(): SyntheticSweep {
     if (i === all.length - 2) {
       const cut = telemetry.steps.findIndex((s) => s > 2 * tHalf);
       const rows = telemetry.steps.length;
-      for (const k of [
-        'steps',
-        'loss',
-        'error',
-        'gradShare',
-        'probeOutputs',
-        'paramNorms',
-        'deadUnits',
-      ] as const) {
+      for (const k of ['steps', ...telemetryQuantities] as const) {
         const width = telemetry[k].length / rows;
         telemetry[k].length = (cut + 1) * width;
       }
