@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '@dynlab/core';
 import { v1, encode, decode } from '@dynlab/proto';
-import { compileSweep, expandSweep, planJobs, shapeKey } from './sweep';
+import { compileSweep, expandSweep, planJobs, shapeKey, trialAt, trialIndex } from './sweep';
 import { compileTrial, trialToInput } from './compiled-trial';
 import { trialToProto, trialFromProto, sweepToProto, sweepFromProto } from './wire';
 import { parseSpecText } from './load';
@@ -147,4 +147,22 @@ test('YAML syntax errors name line and column', () => {
   const issues = issuesOf(() => parseSpecText('base:\n  steps: [1, 2\nname: x\n', 'bad.yaml'));
   assert.equal(issues.length >= 1, true);
   assert.match(issues[0]!, /^bad\.yaml:\d+:\d+: /);
+});
+
+test('trialAt gives the same trial as the expansion, for every mode', () => {
+  const sweeps = [
+    compileSweep({ base, axes: [{ path: 'steps', values: [5, 6, 7] }, { path: 'init.scale', values: [0.1, 0.2] }], seeds: [3, 9] }),
+    compileSweep({ base, mode: 'zip', axes: [{ path: 'steps', values: [5, 6] }, { path: 'init.scale', values: [0.1, 0.2] }], seeds: 2 }),
+    compileSweep({ base, mode: 'random', samples: 4, axes: [{ path: 'init.scale', range: { min: 0.01, max: 1 } }], seeds: 2 }),
+  ];
+  for (const s of sweeps) {
+    const all = [...expandSweep(s, 'w')];
+    assert.equal(all.length, s.trialCount);
+    all.forEach((t, i) => {
+      assert.equal(trialIndex(t.id), i);
+      assert.deepEqual(trialToInput(trialAt(s, 'w', i)!), trialToInput(t));
+    });
+    assert.equal(trialAt(s, 'w', s.trialCount), undefined);
+  }
+  assert.equal(trialIndex('nope'), -1);
 });

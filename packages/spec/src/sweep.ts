@@ -214,6 +214,52 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
   }
 }
 
+/** Index of a trial in its sweep, from its id (see `trialId`); -1 when the id is not of that form. */
+export function trialIndex(id: string): number {
+  const m = /-t(\d+)$/.exec(id);
+  return m ? Number(m[1]) : -1;
+}
+
+/**
+ * The trial at `index` without expanding the sweep: grid and zip points are computed directly
+ * (mixed radix over the axes), random points by replaying the sampler.
+ */
+export function trialAt(s: CompiledSweep, sweepId: string, index: number): CompiledTrial | undefined {
+  if (!Number.isInteger(index) || index < 0 || index >= s.trialCount) return undefined;
+  const seedIndex = index % s.seeds.length;
+  const pointIndex = Math.floor(index / s.seeds.length);
+  let point: unknown[] | undefined;
+  if (s.mode === 'grid') {
+    let rest = pointIndex;
+    point = new Array<unknown>(s.axes.length);
+    for (let k = s.axes.length - 1; k >= 0; k--) {
+      const n = s.axes[k]!.values.length;
+      point[k] = s.axes[k]!.values[rest % n];
+      rest = Math.floor(rest / n);
+    }
+  } else if (s.mode === 'zip') {
+    point = s.axes.map((a) => a.values[pointIndex]);
+  } else {
+    let i = 0;
+    for (const p of sweepPoints(s)) if (i++ === pointIndex) point = p;
+  }
+  return buildTrial(s, sweepId, point ?? [], index, seedIndex);
+}
+
+function buildTrial(s: CompiledSweep, sweepId: string, point: unknown[], index: number, seedIndex: number): CompiledTrial {
+  const withAxes = structuredClone(s.base);
+  const params: Record<string, string> = {};
+  s.axes.forEach((a, k) => {
+    setPath(withAxes, a.parts, point[k]);
+    params[a.path] = JSON.stringify(point[k]);
+  });
+  const seed = s.seeds[seedIndex]!;
+  const id = trialId(sweepId, index);
+  const r = checkTrial({ ...withAxes, id, seed, seedIndex, params: { ...params, seed: String(seed) } });
+  if (!r.trial) throw new ValidationError(r.issues.map((i) => ({ path: `trial ${id} (${formatParams(params)}).${i.path}`, message: i.message })), { what: 'sweep spec' });
+  return r.trial;
+}
+
 /** Trial id of the i-th trial of a sweep: stable, sortable, unique. */
 export function trialId(sweepId: string, index: number): string {
   return `${sweepId}-t${String(index).padStart(6, "0")}`;
@@ -227,19 +273,7 @@ export function trialId(sweepId: string, index: number): string {
 export function* expandSweep(s: CompiledSweep, sweepId: string): Generator<CompiledTrial> {
   let index = 0;
   for (const point of sweepPoints(s)) {
-    const withAxes = structuredClone(s.base);
-    const params: Record<string, string> = {};
-    s.axes.forEach((a, k) => {
-      setPath(withAxes, a.parts, point[k]);
-      params[a.path] = JSON.stringify(point[k]);
-    });
-    for (const [seedIndex, seed] of s.seeds.entries()) {
-      const id = trialId(sweepId, index);
-      const r = checkTrial({ ...withAxes, id, seed, seedIndex, params: { ...params, seed: String(seed) } });
-      if (!r.trial) throw new ValidationError(r.issues.map((i) => ({ path: `trial ${id} (${formatParams(params)}).${i.path}`, message: i.message })), { what: 'sweep spec' });
-      index++;
-      yield r.trial;
-    }
+    for (let seedIndex = 0; seedIndex < s.seeds.length; seedIndex++) yield buildTrial(s, sweepId, point, index++, seedIndex);
   }
 }
 
