@@ -36,7 +36,7 @@ function explain(output) {
   const known = [
     [/cblas\.h: No such file/, 'no CBLAS header cblas.h (install libopenblas-dev)'],
     [/cannot find -l(\S+)/, (m) => `the linker cannot find -l${m[1]} (install libopenblas-dev, or set DYNLAB_BLAS_LIBS)`],
-    [/(c\+\+|g\+\+|cc|gcc|make): (not found|No such file)/, 'no C++ compiler or make (install g++ and make)'],
+    [/(c\+\+|g\+\+|cc|gcc|make)'?: (not found|No such file)|No such file or directory: '[^']*(cc|\+\+)'/, 'no C compiler or make (install g++ and make)'],
     [/Could not find any Python/, 'no python3 for node-gyp (install python3)'],
     [/node_api\.h: No such file|gyp: Undefined variable|Could not find common\.gypi|ENOTFOUND|EAI_AGAIN/, 'no Node.js headers available offline (set npm_config_nodedir)'],
   ];
@@ -47,6 +47,13 @@ function explain(output) {
     }
   const err = lines.find((l) => /\berror:/.test(l)) ?? lines.find((l) => /error/i.test(l) && !/gyp (ERR|info)/.test(l)) ?? lines.filter(Boolean).slice(-1)[0] ?? '';
   return `the build failed: ${err.trim().slice(0, 300)}`;
+}
+
+/** Whether a tool (first word of a command line, e.g. CXX="ccache g++") runs at all. */
+function runs(command) {
+  const [tool, ...args] = command.trim().split(/\s+/);
+  const r = spawnSync(tool, [...args, '--version'], { encoding: 'utf8' });
+  return !r.error && r.status === 0;
 }
 
 function nodeDir() {
@@ -65,8 +72,11 @@ function main() {
   } catch {
     finish(false, 'node-gyp or node-addon-api is not installed');
   }
+  const cxx = process.env.CXX || 'g++';
+  if (!runs(cxx)) finish(false, `no C++ compiler (${cxx} does not run; install g++ and make)`);
+  if (!runs('make')) finish(false, 'no make (install make)');
   const dir = nodeDir();
-  const args = [gyp, 'rebuild', '--release', ...(dir ? [`--nodedir=${dir}`] : [])];
+  const args = [gyp, 'rebuild', '--release', '--jobs', 'max', ...(dir ? [`--nodedir=${dir}`] : [])];
   const started = Date.now();
   const build = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: process.env, timeout: 600_000 });
   const output = `${build.stdout ?? ''}\n${build.stderr ?? ''}${build.error ? `\n${build.error.message}` : ''}`;
