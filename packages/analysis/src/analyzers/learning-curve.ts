@@ -17,7 +17,7 @@ import { closedFormCase, theoryOutput, type ModeTheory } from '../closed-form-ca
 import { defineAnalyzer, type FindingInput } from '../define-analyzer';
 import { fitSigmoid, type SigmoidFit } from '../fit-sigmoid';
 import { crossingStep, flowTime } from '../learning-time';
-import { featureResponses } from '../series';
+import { featureResponses, probeColumn, probeScale } from '../series';
 
 export const learningCurveOptions = z
   .object({
@@ -138,8 +138,10 @@ export function curveFindings(trial: CompiledTrial, series: TelemetryColumns, o:
   }
 
   const cf = theory ? closedFormCase(trial) : undefined;
-  const observed = cf && responses.find((r) => r.probe === cf.probe);
-  if (theory && cf && observed) {
+  const raw = cf ? probeColumn(series, cf.probe) : [];
+  if (theory && cf && raw.length === series.steps.length && raw.length > 0) {
+    // The output on the carrier x = r: the probe's output scaled by r / (the probe's value).
+    const observed = { values: raw.map((v) => (v * cf.mode.r) / probeScale(trial, cf.probe)) };
     const predicted = series.steps.map((s) => theoryOutput(theory, cf, flowTime(trial, s)));
     const peak = Math.max(...predicted);
     let max = 0, sum = 0, count = 0;
