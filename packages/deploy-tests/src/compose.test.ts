@@ -115,7 +115,7 @@ test('each service logs in as its own NATS user; only the coordinator creates th
     const env = services[name]!.environment!;
     assert.equal(env.DYNLAB_NATS_USER, name);
     assert.match(permissions, new RegExp(`user: ${name},\\s+password: \\$DYNLAB_NATS_${name.toUpperCase()}_PASSWORD`));
-    assert.equal(defaulted(env.DYNLAB_NATS_PASSWORD!), defaulted(nats[`DYNLAB_NATS_${name.toUpperCase()}_PASSWORD`]!), `${name}'s password is the one NATS knows`);
+    assert.equal(defaulted(env.DYNLAB_NATS_PASS!), defaulted(nats[`DYNLAB_NATS_${name.toUpperCase()}_PASSWORD`]!), `${name}'s password is the one NATS knows`);
     assert.equal(env.DYNLAB_NATS_CREATE_TOPOLOGY, name === 'coordinator' ? undefined : 'false');
   }
 });
