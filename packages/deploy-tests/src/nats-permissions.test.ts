@@ -2,7 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AckPolicy, RetentionPolicy, StorageType, connect, type NatsConnection, type JetStreamClient, type JetStreamManager } from 'nats';
+import { AckPolicy, connect, type NatsConnection, type JetStreamClient, type JetStreamManager } from 'nats';
+import { Bus, ensureTopology } from '@dynlab/bus';
 import { startNats, type NatsServerHandle } from '@dynlab/testing';
 import { deployDir } from './repo-paths';
 
@@ -40,14 +41,16 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 
 before(async () => {
   server = await startNats({ config: readFileSync(join(deployDir, 'nats', 'permissions.conf'), 'utf8') });
-  // The coordinator creates the topology, as it does at start-up (the others may not).
-  const { jsm, js } = await as('coordinator');
-  await jsm.streams.add({ name: 'DYNLAB_JOBS', subjects: ['dynlab.v1.jobs.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-  await jsm.streams.add({ name: 'DYNLAB_RESULTS', subjects: ['dynlab.v1.results.>'], storage: StorageType.File });
-  await jsm.streams.add({ name: 'DYNLAB_TELEMETRY', subjects: ['dynlab.v1.telemetry.>'], storage: StorageType.File });
-  await jsm.streams.add({ name: 'DYNLAB_FINDINGS', subjects: ['dynlab.v1.findings.>'], storage: StorageType.File });
-  await jsm.streams.add({ name: 'DYNLAB_DEADLETTER', subjects: ['dynlab.v1.deadletter.>', '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.DYNLAB_JOBS.*'], storage: StorageType.File });
-  await jsm.consumers.add('DYNLAB_JOBS', { durable_name: 'trainers', ack_policy: AckPolicy.Explicit, max_deliver: 5 });
+  // The coordinator creates the topology with the bus's own code, as it does at start-up (the
+  // others may not): every stream, the trainers' consumer and the sweep KV bucket.
+  const bus = await Bus.connect({ servers: server.url, user: 'coordinator', pass: passwords.coordinator, name: 'test-topology' });
+  try {
+    await ensureTopology(bus);
+    await ensureTopology(bus);
+  } finally {
+    await bus.close();
+  }
+  const { js } = await as('coordinator');
   const kv = await js.views.kv('dynlab_sweeps', { history: 1 });
   const rev = await kv.create('sw1', new TextEncoder().encode('running'));
   await kv.update('sw1', new TextEncoder().encode('running:1'), rev);
@@ -176,6 +179,17 @@ test('the coordinator records results, takes a dead-lettered job out of the queu
   assert.equal(await notice, 'dynlab.v1.control.cancel.sw3');
   assert.equal(await outcome(coordinator.js.publish('dynlab.v1.results.sw3', new Uint8Array())), 'denied', 'forge a result');
   assert.equal(await outcome(coordinator.jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] })), 'denied', 'create a stream outside dynlab');
+});
+
+test('a trainer or an analyzer cannot create the topology: they must start with DYNLAB_NATS_CREATE_TOPOLOGY=false', async () => {
+  for (const user of ['trainer', 'analyzer'] as const) {
+    const bus = await Bus.connect({ servers: server.url, user, pass: passwords[user], name: `test-topology-${user}`, timeoutMs: 2000 });
+    try {
+      await assert.rejects(ensureTopology(bus), (e: Error) => /permissions violation/i.test(e.message), user);
+    } finally {
+      await bus.close();
+    }
+  }
 });
 
 test('a wrong password is refused', async () => {
