@@ -2,16 +2,28 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AckPolicy, connect, type NatsConnection, type JetStreamClient, type JetStreamManager } from 'nats';
+import {
+  AckPolicy,
+  connect,
+  type NatsConnection,
+  type JetStreamClient,
+  type JetStreamManager,
+} from 'nats';
 import { Bus, ensureTopology } from '@dynlab/bus';
 import { startNats, type NatsServerHandle } from '@dynlab/testing';
 import { deployDir } from './repo-paths';
 
 // The users of deploy/nats/permissions.conf, loaded as they are into a real nats-server 2.9+ (the
 // file's text is appended to the test server's config; its passwords come from the environment).
-const passwords = { coordinator: 'c-secret', trainer: 't-secret', analyzer: 'a-secret', cli: 'cli-secret' } as const;
+const passwords = {
+  coordinator: 'c-secret',
+  trainer: 't-secret',
+  analyzer: 'a-secret',
+  cli: 'cli-secret',
+} as const;
 type User = keyof typeof passwords;
-for (const [user, pass] of Object.entries(passwords)) process.env[`DYNLAB_NATS_${user.toUpperCase()}_PASSWORD`] = pass;
+for (const [user, pass] of Object.entries(passwords))
+  process.env[`DYNLAB_NATS_${user.toUpperCase()}_PASSWORD`] = pass;
 
 let server: NatsServerHandle;
 const open: NatsConnection[] = [];
@@ -23,9 +35,19 @@ interface Client {
 }
 
 async function as(user: User): Promise<Client> {
-  const nc = await connect({ servers: server.url, user, pass: passwords[user], name: `test-${user}`, timeout: 5000 });
+  const nc = await connect({
+    servers: server.url,
+    user,
+    pass: passwords[user],
+    name: `test-${user}`,
+    timeout: 5000,
+  });
   open.push(nc);
-  return { nc, js: nc.jetstream({ timeout: 2000 }), jsm: await nc.jetstreamManager({ timeout: 2000 }) };
+  return {
+    nc,
+    js: nc.jetstream({ timeout: 2000 }),
+    jsm: await nc.jetstreamManager({ timeout: 2000 }),
+  };
 }
 
 /** Resolves to the error code a rejected promise carries (PERMISSIONS_VIOLATION, TIMEOUT...), or 'ok'. */
@@ -35,15 +57,24 @@ async function outcome(p: Promise<unknown>): Promise<string> {
     return 'ok';
   } catch (err) {
     const e = err as { code?: string; message?: string; api_error?: { err_code?: number } };
-    return e.code === 'PERMISSIONS_VIOLATION' || /permissions violation/i.test(e.message ?? '') ? 'denied' : `failed: ${e.code ?? ''} ${e.message ?? ''}`;
+    return e.code === 'PERMISSIONS_VIOLATION' || /permissions violation/i.test(e.message ?? '')
+      ? 'denied'
+      : `failed: ${e.code ?? ''} ${e.message ?? ''}`;
   }
 }
 
 before(async () => {
-  server = await startNats({ config: readFileSync(join(deployDir, 'nats', 'permissions.conf'), 'utf8') });
+  server = await startNats({
+    config: readFileSync(join(deployDir, 'nats', 'permissions.conf'), 'utf8'),
+  });
   // The coordinator creates the topology with the bus's own code, as it does at start-up (the
   // others may not): every stream, the trainers' consumer and the sweep KV bucket.
-  const bus = await Bus.connect({ servers: server.url, user: 'coordinator', pass: passwords.coordinator, name: 'test-topology' });
+  const bus = await Bus.connect({
+    servers: server.url,
+    user: 'coordinator',
+    pass: passwords.coordinator,
+    name: 'test-topology',
+  });
   try {
     await ensureTopology(bus);
     await ensureTopology(bus);
@@ -54,7 +85,11 @@ before(async () => {
   const kv = await js.views.kv('dynlab_sweeps', { history: 1 });
   const rev = await kv.create('sw1', new TextEncoder().encode('running'));
   await kv.update('sw1', new TextEncoder().encode('running:1'), rev);
-  assert.deepEqual(await collect(await kv.keys()), ['sw1'], 'the coordinator lists KV keys (ordered consumer with flow control)');
+  assert.deepEqual(
+    await collect(await kv.keys()),
+    ['sw1'],
+    'the coordinator lists KV keys (ordered consumer with flow control)',
+  );
 });
 
 after(async () => {
@@ -87,12 +122,24 @@ test("only the CLI's user can submit a sweep: a trainer's request is denied and 
   const coordinator = await serveRequests();
   try {
     const cli = await as('cli');
-    const reply = await cli.nc.request('dynlab.v1.sweep.submit', new TextEncoder().encode('spec'), { timeout: 2000 });
+    const reply = await cli.nc.request('dynlab.v1.sweep.submit', new TextEncoder().encode('spec'), {
+      timeout: 2000,
+    });
     assert.equal(new TextDecoder().decode(reply.data), 'accepted');
     const trainer = await as('trainer');
-    assert.equal(await outcome(trainer.nc.request('dynlab.v1.sweep.submit', new Uint8Array(), { timeout: 1000 })), 'denied');
+    assert.equal(
+      await outcome(
+        trainer.nc.request('dynlab.v1.sweep.submit', new Uint8Array(), { timeout: 1000 }),
+      ),
+      'denied',
+    );
     const analyzer = await as('analyzer');
-    assert.equal(await outcome(analyzer.nc.request('dynlab.v1.sweep.cancel', new Uint8Array(), { timeout: 1000 })), 'denied');
+    assert.equal(
+      await outcome(
+        analyzer.nc.request('dynlab.v1.sweep.cancel', new Uint8Array(), { timeout: 1000 }),
+      ),
+      'denied',
+    );
     await cli.nc.request('dynlab.v1.sweep.list', new Uint8Array(), { timeout: 2000 });
     assert.deepEqual(coordinator.seen, ['dynlab.v1.sweep.submit', 'dynlab.v1.sweep.list']);
   } finally {
@@ -102,7 +149,9 @@ test("only the CLI's user can submit a sweep: a trainer's request is denied and 
 
 test('a trainer pulls a job, heartbeats, publishes telemetry and the result, and acks; it can do nothing else', async () => {
   const coordinator = await as('coordinator');
-  await coordinator.js.publish('dynlab.v1.jobs.sw1', new TextEncoder().encode('job-1'), { msgID: 'sw1-job-1' });
+  await coordinator.js.publish('dynlab.v1.jobs.sw1', new TextEncoder().encode('job-1'), {
+    msgID: 'sw1-job-1',
+  });
 
   const trainer = await as('trainer');
   const consumer = await trainer.js.consumers.get('DYNLAB_JOBS', 'trainers');
@@ -111,23 +160,58 @@ test('a trainer pulls a job, heartbeats, publishes telemetry and the result, and
   const job = jobs[0]!;
   assert.equal(new TextDecoder().decode(job.data), 'job-1');
   job.working();
-  const tAck = await trainer.js.publish('dynlab.v1.telemetry.sw1.t1', new Uint8Array(64), { msgID: 't1-chunk-0' });
+  const tAck = await trainer.js.publish('dynlab.v1.telemetry.sw1.t1', new Uint8Array(64), {
+    msgID: 't1-chunk-0',
+  });
   assert.equal(tAck.stream, 'DYNLAB_TELEMETRY');
-  const rAck = await trainer.js.publish('dynlab.v1.results.sw1', new Uint8Array(16), { msgID: 't1' });
+  const rAck = await trainer.js.publish('dynlab.v1.results.sw1', new Uint8Array(16), {
+    msgID: 't1',
+  });
   assert.equal(rAck.stream, 'DYNLAB_RESULTS');
   trainer.nc.publish('dynlab.v1.heartbeat.trainer.t-0', new Uint8Array());
   assert.equal(await job.ackAck(), true);
-  assert.equal((await coordinator.jsm.streams.info('DYNLAB_JOBS')).state.messages, 0, 'the acked job left the work queue');
+  assert.equal(
+    (await coordinator.jsm.streams.info('DYNLAB_JOBS')).state.messages,
+    0,
+    'the acked job left the work queue',
+  );
 
-  assert.equal(await outcome(trainer.js.publish('dynlab.v1.jobs.sw1', new Uint8Array(), { msgID: 'forged' })), 'denied', 'publish a job');
-  assert.equal(await outcome(trainer.js.publish('dynlab.v1.findings.sw1', new Uint8Array())), 'denied', 'publish a finding');
-  assert.equal(await outcome(trainer.jsm.streams.add({ name: 'EVIL', subjects: ['evil.>'] })), 'denied', 'create a stream');
-  assert.equal(await outcome(trainer.jsm.streams.delete('DYNLAB_JOBS')), 'denied', 'delete the job stream');
-  assert.equal(await outcome(trainer.jsm.consumers.add('DYNLAB_RESULTS', { durable_name: 'peek', ack_policy: AckPolicy.Explicit })), 'denied', 'read results');
+  assert.equal(
+    await outcome(trainer.js.publish('dynlab.v1.jobs.sw1', new Uint8Array(), { msgID: 'forged' })),
+    'denied',
+    'publish a job',
+  );
+  assert.equal(
+    await outcome(trainer.js.publish('dynlab.v1.findings.sw1', new Uint8Array())),
+    'denied',
+    'publish a finding',
+  );
+  assert.equal(
+    await outcome(trainer.jsm.streams.add({ name: 'EVIL', subjects: ['evil.>'] })),
+    'denied',
+    'create a stream',
+  );
+  assert.equal(
+    await outcome(trainer.jsm.streams.delete('DYNLAB_JOBS')),
+    'denied',
+    'delete the job stream',
+  );
+  assert.equal(
+    await outcome(
+      trainer.jsm.consumers.add('DYNLAB_RESULTS', {
+        durable_name: 'peek',
+        ack_policy: AckPolicy.Explicit,
+      }),
+    ),
+    'denied',
+    'read results',
+  );
   assert.equal(await outcome(trainer.js.views.kv('dynlab_sweeps')), 'denied', 'open the sweep KV');
 
   const denied = new Promise<string>((resolve) => {
-    const sub = trainer.nc.subscribe('dynlab.v1.sweep.>', { callback: (err) => err && resolve(err.code) });
+    const sub = trainer.nc.subscribe('dynlab.v1.sweep.>', {
+      callback: (err) => err && resolve(err.code),
+    });
     void sub.closed.then(() => resolve('closed'));
   });
   assert.equal(await denied, 'PERMISSIONS_VIOLATION', 'listen to sweep requests');
@@ -135,57 +219,125 @@ test('a trainer pulls a job, heartbeats, publishes telemetry and the result, and
 
 test('an analyzer creates its durable consumer on telemetry, reads the sweep KV and publishes findings, and cannot publish results', async () => {
   const trainer = await as('trainer');
-  await trainer.js.publish('dynlab.v1.telemetry.sw2.t9', new TextEncoder().encode('chunk'), { msgID: 't9-0' });
+  await trainer.js.publish('dynlab.v1.telemetry.sw2.t9', new TextEncoder().encode('chunk'), {
+    msgID: 't9-0',
+  });
   const analyzer = await as('analyzer');
-  await analyzer.jsm.consumers.add('DYNLAB_TELEMETRY', { durable_name: 'analyzer-default-telemetry', ack_policy: AckPolicy.Explicit, filter_subject: 'dynlab.v1.telemetry.sw2.>' });
-  const consumer = await analyzer.js.consumers.get('DYNLAB_TELEMETRY', 'analyzer-default-telemetry');
+  await analyzer.jsm.consumers.add('DYNLAB_TELEMETRY', {
+    durable_name: 'analyzer-default-telemetry',
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: 'dynlab.v1.telemetry.sw2.>',
+  });
+  const consumer = await analyzer.js.consumers.get(
+    'DYNLAB_TELEMETRY',
+    'analyzer-default-telemetry',
+  );
   const chunks = await collect(await consumer.fetch({ max_messages: 1, expires: 2000 }));
-  assert.deepEqual(chunks.map((m) => m.subject), ['dynlab.v1.telemetry.sw2.t9']);
+  assert.deepEqual(
+    chunks.map((m) => m.subject),
+    ['dynlab.v1.telemetry.sw2.t9'],
+  );
   assert.equal(await chunks[0]!.ackAck(), true);
   const kv = await analyzer.js.views.kv('dynlab_sweeps');
   assert.equal(new TextDecoder().decode((await kv.get('sw1'))!.value), 'running:1');
   assert.equal(await outcome(kv.put('sw1', new Uint8Array())), 'denied', 'write sweep state');
-  assert.equal((await analyzer.js.publish('dynlab.v1.findings.sw2', new Uint8Array(8))).stream, 'DYNLAB_FINDINGS');
-  assert.equal(await outcome(analyzer.js.publish('dynlab.v1.results.sw2', new Uint8Array())), 'denied', 'publish a result');
-  assert.equal(await outcome(analyzer.js.consumers.get('DYNLAB_JOBS', 'trainers')), 'denied', 'take jobs');
+  assert.equal(
+    (await analyzer.js.publish('dynlab.v1.findings.sw2', new Uint8Array(8))).stream,
+    'DYNLAB_FINDINGS',
+  );
+  assert.equal(
+    await outcome(analyzer.js.publish('dynlab.v1.results.sw2', new Uint8Array())),
+    'denied',
+    'publish a result',
+  );
+  assert.equal(
+    await outcome(analyzer.js.consumers.get('DYNLAB_JOBS', 'trainers')),
+    'denied',
+    'take jobs',
+  );
 });
 
-test("the CLI reads results back with an ordered consumer but cannot enqueue jobs or write results", async () => {
+test('the CLI reads results back with an ordered consumer but cannot enqueue jobs or write results', async () => {
   const cli = await as('cli');
   const ordered = await cli.js.consumers.get('DYNLAB_RESULTS');
   const results = await collect(await ordered.fetch({ max_messages: 10, expires: 1000 }));
   assert.ok(results.some((m) => m.subject === 'dynlab.v1.results.sw1'));
-  assert.equal(await outcome(cli.js.publish('dynlab.v1.jobs.sw1', new Uint8Array())), 'denied', 'enqueue a job');
-  assert.equal(await outcome(cli.js.publish('dynlab.v1.results.sw1', new Uint8Array())), 'denied', 'write a result');
+  assert.equal(
+    await outcome(cli.js.publish('dynlab.v1.jobs.sw1', new Uint8Array())),
+    'denied',
+    'enqueue a job',
+  );
+  assert.equal(
+    await outcome(cli.js.publish('dynlab.v1.results.sw1', new Uint8Array())),
+    'denied',
+    'write a result',
+  );
   assert.equal(await outcome(cli.jsm.streams.purge('DYNLAB_RESULTS')), 'denied', 'purge results');
 });
 
 test('the coordinator records results, takes a dead-lettered job out of the queue, updates the topology and sends cancel notices', async () => {
   const coordinator = await as('coordinator');
-  await coordinator.jsm.consumers.add('DYNLAB_RESULTS', { durable_name: 'coordinator-results', ack_policy: AckPolicy.Explicit });
-  const results = await collect(await (await coordinator.js.consumers.get('DYNLAB_RESULTS', 'coordinator-results')).fetch({ max_messages: 1, expires: 2000 }));
+  await coordinator.jsm.consumers.add('DYNLAB_RESULTS', {
+    durable_name: 'coordinator-results',
+    ack_policy: AckPolicy.Explicit,
+  });
+  const results = await collect(
+    await (
+      await coordinator.js.consumers.get('DYNLAB_RESULTS', 'coordinator-results')
+    ).fetch({ max_messages: 1, expires: 2000 }),
+  );
   assert.equal(results.length, 1);
   assert.equal(await results[0]!.ackAck(), true);
-  await coordinator.jsm.consumers.add('DYNLAB_DEADLETTER', { durable_name: 'coordinator-deadletters', ack_policy: AckPolicy.Explicit });
-  const ack = await coordinator.js.publish('dynlab.v1.jobs.sw3', new TextEncoder().encode('poison'), { msgID: 'sw3-job-0' });
+  await coordinator.jsm.consumers.add('DYNLAB_DEADLETTER', {
+    durable_name: 'coordinator-deadletters',
+    ack_policy: AckPolicy.Explicit,
+  });
+  const ack = await coordinator.js.publish(
+    'dynlab.v1.jobs.sw3',
+    new TextEncoder().encode('poison'),
+    { msgID: 'sw3-job-0' },
+  );
   const stored = await coordinator.jsm.streams.getMessage('DYNLAB_JOBS', { seq: ack.seq });
   assert.equal(new TextDecoder().decode(stored.data), 'poison');
   assert.equal(await coordinator.jsm.streams.deleteMessage('DYNLAB_JOBS', ack.seq, false), true);
   await coordinator.jsm.streams.update('DYNLAB_TELEMETRY', { max_age: 3600 * 1e9 });
   const trainer = await as('trainer');
-  const notice = new Promise<string>((resolve) => trainer.nc.subscribe('dynlab.v1.control.cancel.>', { max: 1, callback: (_e, m) => resolve(m.subject) }));
+  const notice = new Promise<string>((resolve) =>
+    trainer.nc.subscribe('dynlab.v1.control.cancel.>', {
+      max: 1,
+      callback: (_e, m) => resolve(m.subject),
+    }),
+  );
   await trainer.nc.flush();
   coordinator.nc.publish('dynlab.v1.control.cancel.sw3');
   assert.equal(await notice, 'dynlab.v1.control.cancel.sw3');
-  assert.equal(await outcome(coordinator.js.publish('dynlab.v1.results.sw3', new Uint8Array())), 'denied', 'forge a result');
-  assert.equal(await outcome(coordinator.jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] })), 'denied', 'create a stream outside dynlab');
+  assert.equal(
+    await outcome(coordinator.js.publish('dynlab.v1.results.sw3', new Uint8Array())),
+    'denied',
+    'forge a result',
+  );
+  assert.equal(
+    await outcome(coordinator.jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] })),
+    'denied',
+    'create a stream outside dynlab',
+  );
 });
 
 test('a trainer or an analyzer cannot create the topology: they must start with DYNLAB_NATS_CREATE_TOPOLOGY=false', async () => {
   for (const user of ['trainer', 'analyzer'] as const) {
-    const bus = await Bus.connect({ servers: server.url, user, pass: passwords[user], name: `test-topology-${user}`, timeoutMs: 2000 });
+    const bus = await Bus.connect({
+      servers: server.url,
+      user,
+      pass: passwords[user],
+      name: `test-topology-${user}`,
+      timeoutMs: 2000,
+    });
     try {
-      await assert.rejects(ensureTopology(bus), (e: Error) => /permissions violation/i.test(e.message), user);
+      await assert.rejects(
+        ensureTopology(bus),
+        (e: Error) => /permissions violation/i.test(e.message),
+        user,
+      );
     } finally {
       await bus.close();
     }
@@ -193,5 +345,14 @@ test('a trainer or an analyzer cannot create the topology: they must start with 
 });
 
 test('a wrong password is refused', async () => {
-  await assert.rejects(connect({ servers: server.url, user: 'trainer', pass: 'guess', timeout: 3000, reconnect: false }), (e: { code?: string }) => e.code === 'AUTHORIZATION_VIOLATION');
+  await assert.rejects(
+    connect({
+      servers: server.url,
+      user: 'trainer',
+      pass: 'guess',
+      timeout: 3000,
+      reconnect: false,
+    }),
+    (e: { code?: string }) => e.code === 'AUTHORIZATION_VIOLATION',
+  );
 });

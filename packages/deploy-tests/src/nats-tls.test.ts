@@ -21,10 +21,38 @@ const env = {
 function makeCertificates(dir: string): void {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=dynlab-test-ca');
+  run(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=dynlab-test-ca',
+  );
   run('req', ...ec, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '1', '-extfile', 'san.ext');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'tls.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'tls.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
 }
 
 /** deploy/nats/nats-server.conf with its paths and ports moved into `dir`; fails if the file no longer has them. */
@@ -53,7 +81,10 @@ test('nats-server.conf runs as written: TLS required on the client port, the ser
     writeFileSync(join(dir, 'nats-server.conf'), localConfig(dir, port, httpPort));
     copyFileSync(join(natsDir, 'permissions.conf'), join(dir, 'permissions.conf'));
     const bin = natsServerBinary();
-    const check = spawnSync(bin, ['-c', join(dir, 'nats-server.conf'), '-t'], { env, encoding: 'utf8' });
+    const check = spawnSync(bin, ['-c', join(dir, 'nats-server.conf'), '-t'], {
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stderr + check.stdout);
 
     const p = spawn(bin, ['-c', join(dir, 'nats-server.conf')], { env, stdio: 'ignore' });
@@ -62,18 +93,48 @@ test('nats-server.conf runs as written: TLS required on the client port, the ser
     const tls = { caFile: join(dir, 'tls', 'ca.crt') };
     let nc: Awaited<ReturnType<typeof connect>> | undefined;
     for (let i = 0; i < 100 && !nc; i++) {
-      nc = await connect({ servers: url, user: 'trainer', pass: 't', tls, timeout: 2000, reconnect: false }).catch(async () => {
+      nc = await connect({
+        servers: url,
+        user: 'trainer',
+        pass: 't',
+        tls,
+        timeout: 2000,
+        reconnect: false,
+      }).catch(async () => {
         await new Promise((r) => setTimeout(r, 100));
         return undefined;
       });
     }
     assert.ok(nc, 'a trainer connects over TLS');
     assert.equal(nc.info?.tls_required, true);
-    assert.ok((await (await nc.jetstreamManager()).getAccountInfo()).limits, 'JetStream answers the trainer');
+    assert.ok(
+      (await (await nc.jetstreamManager()).getAccountInfo()).limits,
+      'JetStream answers the trainer',
+    );
     await nc.close();
 
-    await assert.rejects(connect({ servers: url, user: 'trainer', pass: 't', tls: null, timeout: 2000, reconnect: false }), 'a plain-text client is refused');
-    await assert.rejects(connect({ servers: url, user: 'trainer', pass: 't', tls: {}, timeout: 2000, reconnect: false }), 'a client that does not trust the CA is refused');
+    await assert.rejects(
+      connect({
+        servers: url,
+        user: 'trainer',
+        pass: 't',
+        tls: null,
+        timeout: 2000,
+        reconnect: false,
+      }),
+      'a plain-text client is refused',
+    );
+    await assert.rejects(
+      connect({
+        servers: url,
+        user: 'trainer',
+        pass: 't',
+        tls: {},
+        timeout: 2000,
+        reconnect: false,
+      }),
+      'a client that does not trust the CA is refused',
+    );
   } finally {
     proc.current?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -82,9 +143,15 @@ test('nats-server.conf runs as written: TLS required on the client port, the ser
 
 test('nats-server-dev.conf is a valid configuration, and a missing password stops the server from starting', () => {
   const bin = natsServerBinary();
-  const ok = spawnSync(bin, ['-c', join(natsDir, 'nats-server-dev.conf'), '-t'], { env, encoding: 'utf8' });
+  const ok = spawnSync(bin, ['-c', join(natsDir, 'nats-server-dev.conf'), '-t'], {
+    env,
+    encoding: 'utf8',
+  });
   assert.equal(ok.status, 0, ok.stderr + ok.stdout);
-  const missing = spawnSync(bin, ['-c', join(natsDir, 'nats-server-dev.conf'), '-t'], { env: { ...env, DYNLAB_NATS_TRAINER_PASSWORD: undefined }, encoding: 'utf8' });
+  const missing = spawnSync(bin, ['-c', join(natsDir, 'nats-server-dev.conf'), '-t'], {
+    env: { ...env, DYNLAB_NATS_TRAINER_PASSWORD: undefined },
+    encoding: 'utf8',
+  });
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr + missing.stdout, /DYNLAB_NATS_TRAINER_PASSWORD/);
 });

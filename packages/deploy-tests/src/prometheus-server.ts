@@ -63,7 +63,11 @@ process.once('exit', () => {
  * discovery, the `prometheus` self-scrape dropped, and the given interval; copies the alert rules
  * beside it. Returns the config file's path.
  */
-export function writePrometheusConfig(dir: string, targets: PrometheusTargets, intervalS = 1): string {
+export function writePrometheusConfig(
+  dir: string,
+  targets: PrometheusTargets,
+  intervalS = 1,
+): string {
   const config = parse(readFileSync(join(deployDir, 'prometheus', 'prometheus.yml'), 'utf8')) as {
     global: Record<string, string>;
     scrape_configs: Record<string, unknown>[];
@@ -92,9 +96,18 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = '';
-  const proc = spawn(bin, [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    bin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8000));
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
@@ -116,34 +129,69 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   for (;;) {
     if (proc.exitCode !== null) {
       await stop();
-      throw new DynlabError(ErrorCode.Unavailable, `prometheus exited with ${proc.exitCode}:\n${output}`);
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `prometheus exited with ${proc.exitCode}:\n${output}`,
+      );
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new DynlabError(ErrorCode.Timeout, `prometheus not ready within ${opts.startTimeoutS ?? 30}s:\n${output}`);
+      throw new DynlabError(
+        ErrorCode.Timeout,
+        `prometheus not ready within ${opts.startTimeoutS ?? 30}s:\n${output}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 
   const query = async (expr: string): Promise<PromSample[]> => {
-    const res = await fetch(`${url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
-    if (body.status !== 'success') throw new DynlabError(ErrorCode.Validation, `query failed: ${body.error ?? res.status}: ${expr}`, { details: { expr } });
+    const res = await fetch(`${url}/api/v1/query`, {
+      method: 'POST',
+      body: new URLSearchParams({ query: expr }),
+    });
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: unknown };
+    };
+    if (body.status !== 'success')
+      throw new DynlabError(
+        ErrorCode.Validation,
+        `query failed: ${body.error ?? res.status}: ${expr}`,
+        { details: { expr } },
+      );
     const data = body.data!;
-    if (data.resultType === 'scalar') return [{ metric: {}, value: (data.result as [number, string])[1] }];
-    if (data.resultType !== 'vector') throw new DynlabError(ErrorCode.Validation, `expected an instant vector, got ${data.resultType}: ${expr}`);
-    return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({ metric: s.metric, value: s.value[1] }));
+    if (data.resultType === 'scalar')
+      return [{ metric: {}, value: (data.result as [number, string])[1] }];
+    if (data.resultType !== 'vector')
+      throw new DynlabError(
+        ErrorCode.Validation,
+        `expected an instant vector, got ${data.resultType}: ${expr}`,
+      );
+    return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map(
+      (s) => ({ metric: s.metric, value: s.value[1] }),
+    );
   };
 
-  const expected = Object.values(opts.targets).reduce((n, t: string[] | undefined) => n + (t?.length ?? 0), 0);
+  const expected = Object.values(opts.targets).reduce(
+    (n, t: string[] | undefined) => n + (t?.length ?? 0),
+    0,
+  );
   const waitForScrapes = async (n: number, timeoutS = 30) => {
     const until = Date.now() + timeoutS * 1000;
     for (;;) {
       const counts = await query('sum_over_time(up{job=~"dynlab-.*"}[10m])');
       if (counts.length === expected && counts.every((s) => Number(s.value) >= n)) return;
-      if (Date.now() > until) throw new DynlabError(ErrorCode.Timeout, `targets not scraped ${n} times within ${timeoutS}s: ${JSON.stringify(counts)}\n${output}`);
+      if (Date.now() > until)
+        throw new DynlabError(
+          ErrorCode.Timeout,
+          `targets not scraped ${n} times within ${timeoutS}s: ${JSON.stringify(counts)}\n${output}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
   };

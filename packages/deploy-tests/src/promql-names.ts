@@ -8,6 +8,7 @@
 export function dynlabNamesIn(promql: string): string[] {
   const code = promql.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
   const out: string[] = [];
-  for (const m of code.matchAll(/(?<![A-Za-z0-9_:])dynlab_[A-Za-z0-9_:]*/g)) if (!out.includes(m[0])) out.push(m[0]);
+  for (const m of code.matchAll(/(?<![A-Za-z0-9_:])dynlab_[A-Za-z0-9_:]*/g))
+    if (!out.includes(m[0])) out.push(m[0]);
   return out;
 }

@@ -29,7 +29,8 @@ export interface SimulatedCluster {
  * after a dead-lettered job) on two trainers, with starvation findings.
  */
 export async function startSimulatedCluster(sweep: string): Promise<SimulatedCluster> {
-  const make = (service: string, instance: string) => new MetricsRegistry({ service, instance, version: '0.1.0' });
+  const make = (service: string, instance: string) =>
+    new MetricsRegistry({ service, instance, version: '0.1.0' });
   const coordinatorRegistry = make('coordinator', 'coordinator-0');
   const trainerRegistries = [make('trainer', 'trainer-0'), make('trainer', 'trainer-1')];
   const analyzerRegistry = make('analyzer', 'analyzer-0');
@@ -74,22 +75,49 @@ export async function startSimulatedCluster(sweep: string): Promise<SimulatedClu
 
   const analyzer = createAnalyzerMetrics(analyzerRegistry);
   analyzer.initSweep(sweep);
-  for (const name of ['gradient-share', 'starvation-counterfactual', 'learning-curve']) analyzer.plugins.register(name);
+  for (const name of ['gradient-share', 'starvation-counterfactual', 'learning-curve'])
+    analyzer.plugins.register(name);
   analyzer.consumerLag.set({ analyzer: 'default' }, 0);
   analyzer.telemetryChunks.inc({ sweep }, 64);
   analyzer.results.inc({ sweep }, 64);
-  analyzer.plugins.findingEmitted({ analyzer: 'gradient-share', sweep, kind: 'starved-feature', severity: 'warning' });
-  analyzer.plugins.findingEmitted({ analyzer: 'starvation-counterfactual', sweep, kind: 'starved-feature', severity: 'warning' });
-  analyzer.plugins.findingEmitted({ analyzer: 'starvation-counterfactual', sweep, kind: 'counterfactual-ratio', severity: 'info' });
-  analyzer.plugins.findingEmitted({ analyzer: 'learning-curve', sweep, kind: 'learning-time', severity: 'info' });
+  analyzer.plugins.findingEmitted({
+    analyzer: 'gradient-share',
+    sweep,
+    kind: 'starved-feature',
+    severity: 'warning',
+  });
+  analyzer.plugins.findingEmitted({
+    analyzer: 'starvation-counterfactual',
+    sweep,
+    kind: 'starved-feature',
+    severity: 'warning',
+  });
+  analyzer.plugins.findingEmitted({
+    analyzer: 'starvation-counterfactual',
+    sweep,
+    kind: 'counterfactual-ratio',
+    severity: 'info',
+  });
+  analyzer.plugins.findingEmitted({
+    analyzer: 'learning-curve',
+    sweep,
+    kind: 'learning-time',
+    severity: 'info',
+  });
   analyzer.plugins.hookSeconds({ analyzer: 'gradient-share', hook: 'onChunk' }, 0.002);
   analyzer.plugins.hookSeconds({ analyzer: 'learning-curve', hook: 'onTrialEnd' }, 0.01);
 
-  const servers = [coordinatorRegistry, ...trainerRegistries, analyzerRegistry].map((registry) => new MetricsServer({ registry, host: '127.0.0.1', port: 0 }));
+  const servers = [coordinatorRegistry, ...trainerRegistries, analyzerRegistry].map(
+    (registry) => new MetricsServer({ registry, host: '127.0.0.1', port: 0 }),
+  );
   await Promise.all(servers.map((s) => s.listen()));
   const addr = (s: MetricsServer | undefined) => `127.0.0.1:${s!.port}`;
   return {
-    targets: { coordinator: [addr(servers[0])], trainer: [addr(servers[1]), addr(servers[2])], analyzer: [addr(servers[3])] },
+    targets: {
+      coordinator: [addr(servers[0])],
+      trainer: [addr(servers[1]), addr(servers[2])],
+      analyzer: [addr(servers[3])],
+    },
     step: runJob,
     close: async () => {
       await Promise.all(servers.map((s) => s.close()));

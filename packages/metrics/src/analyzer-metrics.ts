@@ -26,10 +26,26 @@ export class AnalyzerServiceMetrics {
   readonly plugins: AnalyzerPluginMetrics;
 
   constructor(registry: MetricsRegistry) {
-    this.telemetryChunks = registry.counter({ name: N.telemetryChunks, help: 'Telemetry chunks consumed, by sweep.', labelNames: ['sweep'] });
-    this.results = registry.counter({ name: N.results, help: 'Trial results consumed, by sweep.', labelNames: ['sweep'] });
-    this.consumerLag = registry.gauge({ name: N.consumerLag, help: "Messages not yet delivered to the analyzer's durable consumer (num_pending).", labelNames: ['analyzer'] });
-    this.malformedMessages = registry.counter({ name: N.malformedMessages, help: 'Messages that could not be decoded, by kind; each was dead-lettered.', labelNames: ['kind'] });
+    this.telemetryChunks = registry.counter({
+      name: N.telemetryChunks,
+      help: 'Telemetry chunks consumed, by sweep.',
+      labelNames: ['sweep'],
+    });
+    this.results = registry.counter({
+      name: N.results,
+      help: 'Trial results consumed, by sweep.',
+      labelNames: ['sweep'],
+    });
+    this.consumerLag = registry.gauge({
+      name: N.consumerLag,
+      help: "Messages not yet delivered to the analyzer's durable consumer (num_pending).",
+      labelNames: ['analyzer'],
+    });
+    this.malformedMessages = registry.counter({
+      name: N.malformedMessages,
+      help: 'Messages that could not be decoded, by kind; each was dead-lettered.',
+      labelNames: ['kind'],
+    });
     this.plugins = new AnalyzerPluginMetrics(registry);
     for (const kind of ['telemetry', 'result'] as const) this.malformedMessages.inc({ kind }, 0);
   }

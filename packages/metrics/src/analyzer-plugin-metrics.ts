@@ -16,16 +16,34 @@ import type { MetricsRegistry } from './metrics-registry';
 /** Prometheus implementation of the analysis package's `AnalyzerMetrics`; see the module header. */
 export class AnalyzerPluginMetrics {
   /** Findings emitted, by analyzer, kind, severity and sweep. */
-  readonly findings: CounterHandle<{ analyzer: string; kind: string; severity: SeverityLabel; sweep: string }>;
+  readonly findings: CounterHandle<{
+    analyzer: string;
+    kind: string;
+    severity: SeverityLabel;
+    sweep: string;
+  }>;
   /** Analyzer errors (a hook that threw or timed out), by analyzer and hook. */
   readonly errors: CounterHandle<{ analyzer: string; hook: AnalyzerHookLabel }>;
   /** Time spent in each analyzer hook. */
   readonly processing: HistogramHandle<{ analyzer: string; hook: AnalyzerHookLabel }>;
 
   constructor(registry: MetricsRegistry) {
-    this.findings = registry.counter({ name: N.findings, help: 'Findings emitted, by analyzer, kind, severity and sweep.', labelNames: ['analyzer', 'kind', 'severity', 'sweep'] });
-    this.errors = registry.counter({ name: N.errors, help: 'Analyzer errors (a hook that threw or timed out), by analyzer and hook.', labelNames: ['analyzer', 'hook'] });
-    this.processing = registry.histogram({ name: N.processingDuration, help: 'Seconds spent in one analyzer hook call, by analyzer and hook.', labelNames: ['analyzer', 'hook'], buckets: hookBuckets });
+    this.findings = registry.counter({
+      name: N.findings,
+      help: 'Findings emitted, by analyzer, kind, severity and sweep.',
+      labelNames: ['analyzer', 'kind', 'severity', 'sweep'],
+    });
+    this.errors = registry.counter({
+      name: N.errors,
+      help: 'Analyzer errors (a hook that threw or timed out), by analyzer and hook.',
+      labelNames: ['analyzer', 'hook'],
+    });
+    this.processing = registry.histogram({
+      name: N.processingDuration,
+      help: 'Seconds spent in one analyzer hook call, by analyzer and hook.',
+      labelNames: ['analyzer', 'hook'],
+      buckets: hookBuckets,
+    });
   }
 
   /** Creates the analyzer's error series at zero (call once per analyzer the service loads). */
@@ -34,8 +52,18 @@ export class AnalyzerPluginMetrics {
   }
 
   /** Counts one finding emitted by `analyzer` in `sweep`. */
-  findingEmitted(labels: { analyzer: string; sweep: string; kind: string; severity: SeverityLabel }): void {
-    this.findings.inc({ analyzer: labels.analyzer, kind: labels.kind, severity: labels.severity, sweep: labels.sweep });
+  findingEmitted(labels: {
+    analyzer: string;
+    sweep: string;
+    kind: string;
+    severity: SeverityLabel;
+  }): void {
+    this.findings.inc({
+      analyzer: labels.analyzer,
+      kind: labels.kind,
+      severity: labels.severity,
+      sweep: labels.sweep,
+    });
   }
 
   /** Counts one analyzer error; `sweep` is accepted for the interface and not a label (see the module header). */

@@ -6,7 +6,13 @@
  * panel reads are created at zero up front, so a panel shows 0, not "no data", before the first event.
  */
 import { requestBuckets } from './duration-buckets';
-import { sweepStates, trialOutcomes, type SubmitOutcomeLabel, type SweepStateLabel, type TrialOutcomeLabel } from './labels';
+import {
+  sweepStates,
+  trialOutcomes,
+  type SubmitOutcomeLabel,
+  type SweepStateLabel,
+  type TrialOutcomeLabel,
+} from './labels';
 import type { CounterHandle, GaugeHandle, HistogramHandle } from './metric-handles';
 import { CoordinatorMetricNames as N } from './metric-names';
 import type { MetricsRegistry } from './metrics-registry';
@@ -61,22 +67,73 @@ export class CoordinatorMetrics {
   readonly malformedMessages: CounterHandle<{ kind: CoordinatorMessageKind }>;
 
   constructor(registry: MetricsRegistry) {
-    this.sweeps = registry.gauge({ name: N.sweeps, help: 'Sweeps recorded in KV, by state.', labelNames: ['state'] });
-    this.sweepTrials = registry.gauge({ name: N.sweepTrials, help: 'Trials of the sweep in total.', labelNames: ['sweep'] });
-    this.sweepTrialsFinished = registry.gauge({ name: N.sweepTrialsFinished, help: 'Trials of the sweep that have an outcome, by outcome.', labelNames: ['sweep', 'outcome'] });
-    this.trials = registry.counter({ name: N.trials, help: 'Trial outcomes recorded by this coordinator (duplicates not counted).', labelNames: ['sweep', 'outcome'] });
-    this.jobsPublished = registry.counter({ name: N.jobsPublished, help: 'Jobs published to the work queue.', labelNames: ['sweep'] });
-    this.jobsQueueDepth = registry.gauge({ name: N.jobsQueueDepth, help: 'Jobs in the DYNLAB_JOBS stream (read from JetStream).', labelNames: [] });
-    this.jobsConsumerLag = registry.gauge({ name: N.jobsConsumerLag, help: "Jobs not yet delivered to a trainer: the trainers consumer's num_pending.", labelNames: [] });
-    this.jobsInFlight = registry.gauge({ name: N.jobsInFlight, help: "Jobs delivered and not yet acked: the trainers consumer's num_ack_pending.", labelNames: [] });
-    this.jobsDeadLettered = registry.counter({ name: N.jobsDeadLettered, help: 'Jobs that exhausted their redeliveries; their trials were marked failed.', labelNames: [] });
-    this.submitDuration = registry.histogram({ name: N.submitDuration, help: 'Time to answer a submit request, by outcome.', labelNames: ['outcome'], buckets: requestBuckets });
-    this.validationRejections = registry.counter({ name: N.validationRejections, help: 'Sweep specs rejected by validation.', labelNames: [] });
-    this.malformedMessages = registry.counter({ name: N.malformedMessages, help: 'Messages that could not be decoded, by kind; each was dead-lettered.', labelNames: ['kind'] });
+    this.sweeps = registry.gauge({
+      name: N.sweeps,
+      help: 'Sweeps recorded in KV, by state.',
+      labelNames: ['state'],
+    });
+    this.sweepTrials = registry.gauge({
+      name: N.sweepTrials,
+      help: 'Trials of the sweep in total.',
+      labelNames: ['sweep'],
+    });
+    this.sweepTrialsFinished = registry.gauge({
+      name: N.sweepTrialsFinished,
+      help: 'Trials of the sweep that have an outcome, by outcome.',
+      labelNames: ['sweep', 'outcome'],
+    });
+    this.trials = registry.counter({
+      name: N.trials,
+      help: 'Trial outcomes recorded by this coordinator (duplicates not counted).',
+      labelNames: ['sweep', 'outcome'],
+    });
+    this.jobsPublished = registry.counter({
+      name: N.jobsPublished,
+      help: 'Jobs published to the work queue.',
+      labelNames: ['sweep'],
+    });
+    this.jobsQueueDepth = registry.gauge({
+      name: N.jobsQueueDepth,
+      help: 'Jobs in the DYNLAB_JOBS stream (read from JetStream).',
+      labelNames: [],
+    });
+    this.jobsConsumerLag = registry.gauge({
+      name: N.jobsConsumerLag,
+      help: "Jobs not yet delivered to a trainer: the trainers consumer's num_pending.",
+      labelNames: [],
+    });
+    this.jobsInFlight = registry.gauge({
+      name: N.jobsInFlight,
+      help: "Jobs delivered and not yet acked: the trainers consumer's num_ack_pending.",
+      labelNames: [],
+    });
+    this.jobsDeadLettered = registry.counter({
+      name: N.jobsDeadLettered,
+      help: 'Jobs that exhausted their redeliveries; their trials were marked failed.',
+      labelNames: [],
+    });
+    this.submitDuration = registry.histogram({
+      name: N.submitDuration,
+      help: 'Time to answer a submit request, by outcome.',
+      labelNames: ['outcome'],
+      buckets: requestBuckets,
+    });
+    this.validationRejections = registry.counter({
+      name: N.validationRejections,
+      help: 'Sweep specs rejected by validation.',
+      labelNames: [],
+    });
+    this.malformedMessages = registry.counter({
+      name: N.malformedMessages,
+      help: 'Messages that could not be decoded, by kind; each was dead-lettered.',
+      labelNames: ['kind'],
+    });
 
     for (const state of sweepStates) this.sweeps.set({ state }, 0);
-    for (const outcome of ['accepted', 'rejected', 'error'] as const) this.submitDuration.zero({ outcome });
-    for (const kind of ['request', 'result', 'deadletter', 'finding'] as const) this.malformedMessages.inc({ kind }, 0);
+    for (const outcome of ['accepted', 'rejected', 'error'] as const)
+      this.submitDuration.zero({ outcome });
+    for (const kind of ['request', 'result', 'deadletter', 'finding'] as const)
+      this.malformedMessages.inc({ kind }, 0);
     this.jobsDeadLettered.inc(0);
     this.validationRejections.inc(0);
   }
@@ -93,7 +150,8 @@ export class CoordinatorMetrics {
   /** Sets the sweep's progress gauges from its KV record. */
   setSweepCounts(sweep: string, counts: SweepCountsLike): void {
     this.sweepTrials.set({ sweep }, counts.total);
-    for (const outcome of trialOutcomes) this.sweepTrialsFinished.set({ sweep, outcome }, counts[outcome]);
+    for (const outcome of trialOutcomes)
+      this.sweepTrialsFinished.set({ sweep, outcome }, counts[outcome]);
   }
 
   /** Sets the number of sweeps in each state (a state left out is 0). */

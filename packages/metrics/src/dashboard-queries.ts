@@ -9,7 +9,15 @@ import { join, resolve } from 'node:path';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 
 /** The dashboards folder of this repository (`deploy/grafana/dashboards`). */
-export const defaultDashboardsDir = resolve(__dirname, '..', '..', '..', 'deploy', 'grafana', 'dashboards');
+export const defaultDashboardsDir = resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  'deploy',
+  'grafana',
+  'dashboards',
+);
 
 /** One query of one panel. */
 export interface DashboardQuery {
@@ -51,7 +59,9 @@ interface PanelJson {
 /** The dashboards in `dir` as parsed JSON, by file name (sorted). */
 export function readDashboards(dir = defaultDashboardsDir): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     out.set(file, JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>);
   }
   return out;
@@ -73,7 +83,15 @@ export function listDashboardQueries(opts: DashboardQueryOptions): DashboardQuer
         walk(panel.panels);
         for (const t of panel.targets ?? []) {
           if (!t.expr) continue;
-          out.push({ file, dashboard: uid, panelId: panel.id ?? 0, panelTitle: panel.title ?? '', refId: t.refId ?? '', raw: t.expr, expr: substitute(t.expr, vars, `${file} panel ${panel.id}`) });
+          out.push({
+            file,
+            dashboard: uid,
+            panelId: panel.id ?? 0,
+            panelTitle: panel.title ?? '',
+            refId: t.refId ?? '',
+            raw: t.expr,
+            expr: substitute(t.expr, vars, `${file} panel ${panel.id}`),
+          });
         }
       }
     };
@@ -84,10 +102,16 @@ export function listDashboardQueries(opts: DashboardQueryOptions): DashboardQuer
 
 /** Replaces `$name`, `${name}` and `[[name]]`; an unknown variable throws (a dashboard may use only these). */
 function substitute(expr: string, vars: Record<string, string>, where: string): string {
-  return expr.replace(/\$\{(\w+)\}|\$(\w+)|\[\[(\w+)\]\]/g, (whole, a?: string, b?: string, c?: string) => {
-    const name = (a ?? b ?? c)!;
-    const value = vars[name];
-    if (value === undefined) throw new DynlabError(ErrorCode.Config, `${where}: unknown dashboard variable ${whole}`, { details: { variable: name } });
-    return value;
-  });
+  return expr.replace(
+    /\$\{(\w+)\}|\$(\w+)|\[\[(\w+)\]\]/g,
+    (whole, a?: string, b?: string, c?: string) => {
+      const name = (a ?? b ?? c)!;
+      const value = vars[name];
+      if (value === undefined)
+        throw new DynlabError(ErrorCode.Config, `${where}: unknown dashboard variable ${whole}`, {
+          details: { variable: name },
+        });
+      return value;
+    },
+  );
 }

@@ -30,7 +30,12 @@ export type LabelName = (typeof allowedLabelNames)[number];
 export type TrialOutcomeLabel = 'ok' | 'diverged' | 'failed' | 'cancelled';
 
 /** Every {@link TrialOutcomeLabel}, in a fixed order (used to create zero series). */
-export const trialOutcomes: readonly TrialOutcomeLabel[] = ['ok', 'diverged', 'failed', 'cancelled'];
+export const trialOutcomes: readonly TrialOutcomeLabel[] = [
+  'ok',
+  'diverged',
+  'failed',
+  'cancelled',
+];
 
 /** How a trainer's job ended: acked, nak'd after an error, dropped for a cancelled sweep, or handed back at shutdown. */
 export type JobOutcomeLabel = 'ok' | 'failed' | 'cancelled' | 'requeued';
@@ -45,7 +50,12 @@ export type SubmitOutcomeLabel = 'accepted' | 'rejected' | 'error';
 export type SweepStateLabel = 'running' | 'complete' | 'cancelled' | 'failed';
 
 /** Every {@link SweepStateLabel}. */
-export const sweepStates: readonly SweepStateLabel[] = ['running', 'complete', 'cancelled', 'failed'];
+export const sweepStates: readonly SweepStateLabel[] = [
+  'running',
+  'complete',
+  'cancelled',
+  'failed',
+];
 
 /** Severity of a finding (the `Severity` of @dynlab/spec). */
 export type SeverityLabel = 'info' | 'warning' | 'alert';
@@ -54,12 +64,19 @@ export type SeverityLabel = 'info' | 'warning' | 'alert';
 export type AnalyzerHookLabel = 'setup' | 'onChunk' | 'onTrialEnd' | 'onSweepEnd' | 'close';
 
 /** Every {@link AnalyzerHookLabel}. */
-export const analyzerHooks: readonly AnalyzerHookLabel[] = ['setup', 'onChunk', 'onTrialEnd', 'onSweepEnd', 'close'];
+export const analyzerHooks: readonly AnalyzerHookLabel[] = [
+  'setup',
+  'onChunk',
+  'onTrialEnd',
+  'onSweepEnd',
+  'close',
+];
 
 const allowed = new Set<string>(allowedLabelNames);
 
 /** Label names that would make one series per trial, step or feature; named in the error to say why. */
-const unbounded = /^(trial|trial_id|step|feature|feature_id|job|job_id|finding|finding_id|subject)$/;
+const unbounded =
+  /^(trial|trial_id|step|feature|feature_id|job|job_id|finding|finding_id|subject)$/;
 
 /**
  * Throws a DynlabError (code CONFIG) when `labels` holds a name outside {@link allowedLabelNames}.
@@ -69,8 +86,12 @@ export function checkLabelNames(metric: string, labels: readonly string[]): void
   for (const label of labels) {
     if (allowed.has(label)) continue;
     const why = unbounded.test(label) ? ' (one series per value: unbounded)' : '';
-    throw new DynlabError(ErrorCode.Config, `metric ${metric}: label '${label}' is not one of ${allowedLabelNames.join(', ')}${why}`, {
-      details: { metric, label },
-    });
+    throw new DynlabError(
+      ErrorCode.Config,
+      `metric ${metric}: label '${label}' is not one of ${allowedLabelNames.join(', ')}${why}`,
+      {
+        details: { metric, label },
+      },
+    );
   }
 }

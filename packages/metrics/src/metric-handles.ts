@@ -15,7 +15,9 @@ export type Labels = Partial<Record<LabelName, string>>;
 export type NoLabels = Record<never, string>;
 
 /** Arguments of `inc`/`set`/`observe`: the labels (omitted when the metric has none), then the value. */
-export type LabelledArgs<L extends Labels> = keyof L extends never ? [value?: number] : [labels: L, value?: number];
+export type LabelledArgs<L extends Labels> = keyof L extends never
+  ? [value?: number]
+  : [labels: L, value?: number];
 
 type AnyMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
@@ -43,11 +45,17 @@ export abstract class MetricHandle<L extends Labels> {
 
   private checkLabels(labels: L): void {
     const keys = Object.keys(labels ?? {});
-    const ok = keys.length === this.labelNames.length && this.labelNames.every((n) => typeof (labels as Record<string, unknown>)[n] === 'string');
+    const ok =
+      keys.length === this.labelNames.length &&
+      this.labelNames.every((n) => typeof (labels as Record<string, unknown>)[n] === 'string');
     if (!ok)
-      throw new DynlabError(ErrorCode.Internal, `metric ${this.name}: labels {${keys.join(', ')}} must be exactly {${this.labelNames.join(', ')}} with string values`, {
-        details: { metric: this.name },
-      });
+      throw new DynlabError(
+        ErrorCode.Internal,
+        `metric ${this.name}: labels {${keys.join(', ')}} must be exactly {${this.labelNames.join(', ')}} with string values`,
+        {
+          details: { metric: this.name },
+        },
+      );
     const key = this.labelNames.map((n) => (labels as Record<string, string>)[n]).join('\u0000');
     if (!this.seen.has(key)) this.seen.set(key, { ...labels });
   }
@@ -56,7 +64,8 @@ export abstract class MetricHandle<L extends Labels> {
   forget(match: Partial<L>): number {
     let removed = 0;
     for (const [key, labels] of this.seen) {
-      if (!Object.entries(match).every(([k, v]) => (labels as Record<string, unknown>)[k] === v)) continue;
+      if (!Object.entries(match).every(([k, v]) => (labels as Record<string, unknown>)[k] === v))
+        continue;
       this.metric.remove(labels as Record<string, string>);
       this.seen.delete(key);
       removed++;
@@ -67,7 +76,11 @@ export abstract class MetricHandle<L extends Labels> {
 
 /** A counter: only goes up (by a finite, non-negative amount). */
 export class CounterHandle<L extends Labels = NoLabels> extends MetricHandle<L> {
-  constructor(name: string, labelNames: readonly (keyof L & string)[], private readonly counter: Counter<string>) {
+  constructor(
+    name: string,
+    labelNames: readonly (keyof L & string)[],
+    private readonly counter: Counter<string>,
+  ) {
     super(name, labelNames, counter);
   }
 
@@ -75,14 +88,21 @@ export class CounterHandle<L extends Labels = NoLabels> extends MetricHandle<L> 
   inc(...args: LabelledArgs<L>): void {
     const [labels, value] = this.split(args, 1);
     if (!(value >= 0) || !Number.isFinite(value))
-      throw new DynlabError(ErrorCode.Internal, `metric ${this.name}: counter increment must be finite and >= 0, got ${value}`);
+      throw new DynlabError(
+        ErrorCode.Internal,
+        `metric ${this.name}: counter increment must be finite and >= 0, got ${value}`,
+      );
     this.counter.inc(labels as Record<string, string>, value);
   }
 }
 
 /** A gauge: a value that is set, or moved up and down. */
 export class GaugeHandle<L extends Labels = NoLabels> extends MetricHandle<L> {
-  constructor(name: string, labelNames: readonly (keyof L & string)[], private readonly gauge: Gauge<string>) {
+  constructor(
+    name: string,
+    labelNames: readonly (keyof L & string)[],
+    private readonly gauge: Gauge<string>,
+  ) {
     super(name, labelNames, gauge);
   }
 
@@ -107,14 +127,22 @@ export class GaugeHandle<L extends Labels = NoLabels> extends MetricHandle<L> {
 
 /** A histogram of observations (durations in seconds). */
 export class HistogramHandle<L extends Labels = NoLabels> extends MetricHandle<L> {
-  constructor(name: string, labelNames: readonly (keyof L & string)[], private readonly histogram: Histogram<string>) {
+  constructor(
+    name: string,
+    labelNames: readonly (keyof L & string)[],
+    private readonly histogram: Histogram<string>,
+  ) {
     super(name, labelNames, histogram);
   }
 
   /** Records one observation (finite; a NaN would poison the sum forever). */
   observe(...args: LabelledArgs<L>): void {
     const [labels, value] = this.split(args, 0);
-    if (!Number.isFinite(value)) throw new DynlabError(ErrorCode.Internal, `metric ${this.name}: observation must be finite, got ${value}`);
+    if (!Number.isFinite(value))
+      throw new DynlabError(
+        ErrorCode.Internal,
+        `metric ${this.name}: observation must be finite, got ${value}`,
+      );
     this.histogram.observe(labels as Record<string, string>, value);
   }
 

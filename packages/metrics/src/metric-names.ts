@@ -112,7 +112,8 @@ export const metricTypes: Readonly<Record<string, MetricType>> = {
 export function dynlabSeriesNames(): Set<string> {
   const out = new Set<string>();
   for (const [name, type] of Object.entries(metricTypes)) {
-    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) out.add(name + suffix);
+    if (type === 'histogram')
+      for (const suffix of ['_bucket', '_sum', '_count']) out.add(name + suffix);
     else out.add(name);
   }
   return out;

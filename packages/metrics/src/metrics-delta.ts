@@ -38,12 +38,21 @@ export class MetricsDeltaRecorder {
     const key = entryKey(name, labels);
     const entry = this.histograms.get(key);
     if (entry) entry.values.push(value);
-    else this.histograms.set(key, { name, labels: { ...labels } as Record<string, string>, values: [value] });
+    else
+      this.histograms.set(key, {
+        name,
+        labels: { ...labels } as Record<string, string>,
+        values: [value],
+      });
   }
 
   /** Returns what was recorded since the last `take()` and clears it. */
   take(): MetricsDelta {
-    const delta: MetricsDelta = { v: 1, counters: [...this.counters.values()], histograms: [...this.histograms.values()] };
+    const delta: MetricsDelta = {
+      v: 1,
+      counters: [...this.counters.values()],
+      histograms: [...this.histograms.values()],
+    };
     this.counters = new Map();
     this.histograms = new Map();
     return delta;
@@ -51,7 +60,9 @@ export class MetricsDeltaRecorder {
 }
 
 function entryKey(name: string, labels: Labels): string {
-  return name + '\u0000' + JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return (
+    name + '\u0000' + JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)))
+  );
 }
 
 /**
@@ -63,39 +74,65 @@ function entryKey(name: string, labels: Labels): string {
 export function applyMetricsDelta(registry: MetricsRegistry, delta: MetricsDelta): number {
   const issues: Issue[] = [];
   if (delta?.v !== 1 || !Array.isArray(delta.counters) || !Array.isArray(delta.histograms))
-    throw new ValidationError([{ path: 'v', message: 'expected a version-1 delta with counters[] and histograms[]' }], { what: 'metrics delta' });
+    throw new ValidationError(
+      [{ path: 'v', message: 'expected a version-1 delta with counters[] and histograms[]' }],
+      { what: 'metrics delta' },
+    );
   const checkLabels = (path: string, names: readonly string[], labels: Record<string, string>) => {
     const keys = Object.keys(labels ?? {});
     if (keys.length !== names.length || !names.every((n) => typeof labels[n] === 'string'))
-      issues.push({ path: `${path}.labels`, message: `expected exactly {${names.join(', ')}}, got {${keys.join(', ')}}` });
+      issues.push({
+        path: `${path}.labels`,
+        message: `expected exactly {${names.join(', ')}}, got {${keys.join(', ')}}`,
+      });
   };
   delta.counters.forEach((c, i) => {
     const path = `counters[${i}]`;
     const target = registry.deltaTarget(c.name);
-    if (target?.type !== 'counter') return issues.push({ path: `${path}.name`, message: `'${c.name}' is not a counter of this registry` });
+    if (target?.type !== 'counter')
+      return issues.push({
+        path: `${path}.name`,
+        message: `'${c.name}' is not a counter of this registry`,
+      });
     checkLabels(path, target.handle.labelNames, c.labels);
-    if (!(Number.isFinite(c.value) && c.value >= 0)) issues.push({ path: `${path}.value`, message: `expected a finite number >= 0, got ${c.value}` });
+    if (!(Number.isFinite(c.value) && c.value >= 0))
+      issues.push({
+        path: `${path}.value`,
+        message: `expected a finite number >= 0, got ${c.value}`,
+      });
   });
   delta.histograms.forEach((h, i) => {
     const path = `histograms[${i}]`;
     const target = registry.deltaTarget(h.name);
-    if (target?.type !== 'histogram') return issues.push({ path: `${path}.name`, message: `'${h.name}' is not a histogram of this registry` });
+    if (target?.type !== 'histogram')
+      return issues.push({
+        path: `${path}.name`,
+        message: `'${h.name}' is not a histogram of this registry`,
+      });
     checkLabels(path, target.handle.labelNames, h.labels);
-    if (!Array.isArray(h.values) || !h.values.every(Number.isFinite)) issues.push({ path: `${path}.values`, message: 'expected finite numbers' });
+    if (!Array.isArray(h.values) || !h.values.every(Number.isFinite))
+      issues.push({ path: `${path}.values`, message: 'expected finite numbers' });
   });
   if (issues.length > 0) throw new ValidationError(issues, { what: 'metrics delta' });
   for (const c of delta.counters) {
     const target = registry.deltaTarget(c.name);
-    if (target?.type === 'counter') target.handle.inc(...args(target.handle.labelNames, c.labels, c.value));
+    if (target?.type === 'counter')
+      target.handle.inc(...args(target.handle.labelNames, c.labels, c.value));
   }
   for (const h of delta.histograms) {
     const target = registry.deltaTarget(h.name);
-    if (target?.type === 'histogram') for (const v of h.values) target.handle.observe(...args(target.handle.labelNames, h.labels, v));
+    if (target?.type === 'histogram')
+      for (const v of h.values)
+        target.handle.observe(...args(target.handle.labelNames, h.labels, v));
   }
   return delta.counters.length + delta.histograms.length;
 }
 
 /** The `(labels, value)` or `(value)` arguments a handle with these label names takes. */
-function args(labelNames: readonly string[], labels: Record<string, string>, value: number): LabelledArgs<Labels> {
+function args(
+  labelNames: readonly string[],
+  labels: Record<string, string>,
+  value: number,
+): LabelledArgs<Labels> {
   return (labelNames.length > 0 ? [labels, value] : [value]) as LabelledArgs<Labels>;
 }

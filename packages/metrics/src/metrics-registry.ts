@@ -9,7 +9,14 @@ import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import { checkLabelNames } from './labels';
-import { CounterHandle, GaugeHandle, HistogramHandle, type Labels, type MetricHandle, type NoLabels } from './metric-handles';
+import {
+  CounterHandle,
+  GaugeHandle,
+  HistogramHandle,
+  type Labels,
+  type MetricHandle,
+  type NoLabels,
+} from './metric-handles';
 import { SharedMetricNames, metricTypes, type MetricType } from './metric-names';
 
 /** Options of {@link MetricsRegistry}. */
@@ -37,7 +44,9 @@ export interface HistogramDefinition<L extends Labels> extends MetricDefinition<
 }
 
 /** A metric a worker-thread delta may write to. */
-export type DeltaTarget = { type: 'counter'; handle: CounterHandle<Labels> } | { type: 'histogram'; handle: HistogramHandle<Labels> };
+export type DeltaTarget =
+  | { type: 'counter'; handle: CounterHandle<Labels> }
+  | { type: 'histogram'; handle: HistogramHandle<Labels> };
 
 /** A service's metrics registry; see the module header. */
 export class MetricsRegistry {
@@ -96,7 +105,12 @@ export class MetricsRegistry {
   /** Creates a counter; the name must be a counter of the metric-name file and the labels allowed. */
   counter<L extends Labels = NoLabels>(def: MetricDefinition<L>): CounterHandle<L> {
     return this.define('counter', def.name, def.labelNames, () => {
-      const m = new Counter({ name: def.name, help: def.help, labelNames: def.labelNames, registers: [this.registry] });
+      const m = new Counter({
+        name: def.name,
+        help: def.help,
+        labelNames: def.labelNames,
+        registers: [this.registry],
+      });
       return new CounterHandle<L>(def.name, def.labelNames, m);
     });
   }
@@ -104,7 +118,12 @@ export class MetricsRegistry {
   /** Creates a gauge; the name must be a gauge of the metric-name file and the labels allowed. */
   gauge<L extends Labels = NoLabels>(def: MetricDefinition<L>): GaugeHandle<L> {
     return this.define('gauge', def.name, def.labelNames, () => {
-      const m = new Gauge({ name: def.name, help: def.help, labelNames: def.labelNames, registers: [this.registry] });
+      const m = new Gauge({
+        name: def.name,
+        help: def.help,
+        labelNames: def.labelNames,
+        registers: [this.registry],
+      });
       return new GaugeHandle<L>(def.name, def.labelNames, m);
     });
   }
@@ -112,7 +131,13 @@ export class MetricsRegistry {
   /** Creates a histogram; the name must be a histogram of the metric-name file and the labels allowed. */
   histogram<L extends Labels = NoLabels>(def: HistogramDefinition<L>): HistogramHandle<L> {
     return this.define('histogram', def.name, def.labelNames, () => {
-      const m = new Histogram({ name: def.name, help: def.help, labelNames: def.labelNames, buckets: [...def.buckets], registers: [this.registry] });
+      const m = new Histogram({
+        name: def.name,
+        help: def.help,
+        labelNames: def.labelNames,
+        buckets: [...def.buckets],
+        registers: [this.registry],
+      });
       return new HistogramHandle<L>(def.name, def.labelNames, m);
     });
   }
@@ -120,26 +145,52 @@ export class MetricsRegistry {
   /** The counter or histogram called `name`, for applying a worker's delta; undefined if none. */
   deltaTarget(name: string): DeltaTarget | undefined {
     const entry = this.handles.get(name);
-    if (entry?.type === 'counter') return { type: 'counter', handle: entry.handle as CounterHandle<Labels> };
-    if (entry?.type === 'histogram') return { type: 'histogram', handle: entry.handle as HistogramHandle<Labels> };
+    if (entry?.type === 'counter')
+      return { type: 'counter', handle: entry.handle as CounterHandle<Labels> };
+    if (entry?.type === 'histogram')
+      return { type: 'histogram', handle: entry.handle as HistogramHandle<Labels> };
     return undefined;
   }
 
   /** Drops every series labelled with this sweep, in every metric (call some time after a sweep ends). */
   forgetSweep(sweep: string): number {
     let removed = 0;
-    for (const { handle } of this.handles.values()) if (handle.labelNames.includes('sweep')) removed += handle.forget({ sweep });
+    for (const { handle } of this.handles.values())
+      if (handle.labelNames.includes('sweep')) removed += handle.forget({ sweep });
     return removed;
   }
 
-  private define<H>(type: MetricType, name: string, labelNames: readonly string[], create: () => H): H {
+  private define<H>(
+    type: MetricType,
+    name: string,
+    labelNames: readonly string[],
+    create: () => H,
+  ): H {
     const declared = metricTypes[name];
-    if (declared === undefined) throw new DynlabError(ErrorCode.Config, `metric ${name} is not in the metric-name file`, { details: { metric: name } });
-    if (declared !== type) throw new DynlabError(ErrorCode.Config, `metric ${name} is a ${declared} in the metric-name file, not a ${type}`, { details: { metric: name } });
-    if (this.handles.has(name)) throw new DynlabError(ErrorCode.Conflict, `metric ${name} is already registered in this registry`, { details: { metric: name } });
+    if (declared === undefined)
+      throw new DynlabError(ErrorCode.Config, `metric ${name} is not in the metric-name file`, {
+        details: { metric: name },
+      });
+    if (declared !== type)
+      throw new DynlabError(
+        ErrorCode.Config,
+        `metric ${name} is a ${declared} in the metric-name file, not a ${type}`,
+        { details: { metric: name } },
+      );
+    if (this.handles.has(name))
+      throw new DynlabError(
+        ErrorCode.Conflict,
+        `metric ${name} is already registered in this registry`,
+        { details: { metric: name } },
+      );
     checkLabelNames(name, labelNames);
     const handle = create();
-    if (handle instanceof CounterHandle || handle instanceof GaugeHandle || handle instanceof HistogramHandle) this.handles.set(name, { type, handle: handle as MetricHandle<Labels> });
+    if (
+      handle instanceof CounterHandle ||
+      handle instanceof GaugeHandle ||
+      handle instanceof HistogramHandle
+    )
+      this.handles.set(name, { type, handle: handle as MetricHandle<Labels> });
     return handle;
   }
 }

@@ -27,7 +27,11 @@ function get(url: string, method = 'GET'): Promise<Reply> {
 }
 
 test('/metrics serves the registry in the text format, with build info, process metrics and the service labels', async () => {
-  const registry = new MetricsRegistry({ service: 'trainer', instance: 'trainer-a', version: '1.2.3' });
+  const registry = new MetricsRegistry({
+    service: 'trainer',
+    instance: 'trainer-a',
+    version: '1.2.3',
+  });
   const m = createTrainerMetrics(registry);
   m.setBackend('wasm');
   m.initSweep('sw1', 'wasm');
@@ -50,10 +54,18 @@ test('/metrics serves the registry in the text format, with build info, process 
       assert.equal(found.length, 1, `${name} ${JSON.stringify(match)}: ${found.length} samples`);
       return found[0]!;
     };
-    assert.deepEqual(one('dynlab_build_info').labels, { version: '1.2.3', node_version: process.versions.node, service: 'trainer', instance: 'trainer-a' });
+    assert.deepEqual(one('dynlab_build_info').labels, {
+      version: '1.2.3',
+      node_version: process.versions.node,
+      service: 'trainer',
+      instance: 'trainer-a',
+    });
     assert.equal(one('dynlab_build_info').value, 1);
     assert.equal(one('dynlab_service_ready').value, 1);
-    assert.equal(one('dynlab_trainer_network_steps_total', { sweep: 'sw1', backend: 'wasm' }).value, 12_800);
+    assert.equal(
+      one('dynlab_trainer_network_steps_total', { sweep: 'sw1', backend: 'wasm' }).value,
+      12_800,
+    );
     assert.equal(one('dynlab_trainer_trials_total', { outcome: 'ok' }).value, 63);
     assert.equal(one('dynlab_trainer_trials_total', { outcome: 'diverged' }).value, 1);
     assert.equal(one('dynlab_trainer_trials_total', { outcome: 'failed' }).value, 0);
@@ -62,8 +74,14 @@ test('/metrics serves the registry in the text format, with build info, process 
     assert.equal(one('dynlab_trainer_backend_info', { backend: 'wasm' }).value, 1);
     assert.equal(one('dynlab_trainer_job_duration_seconds_count', { outcome: 'ok' }).value, 2);
     assert.equal(one('dynlab_trainer_job_duration_seconds_sum', { outcome: 'ok' }).value, 7.3);
-    assert.equal(one('dynlab_trainer_job_duration_seconds_bucket', { outcome: 'ok', le: '0.5' }).value, 1);
-    assert.equal(one('dynlab_trainer_job_duration_seconds_bucket', { outcome: 'ok', le: '10' }).value, 2);
+    assert.equal(
+      one('dynlab_trainer_job_duration_seconds_bucket', { outcome: 'ok', le: '0.5' }).value,
+      1,
+    );
+    assert.equal(
+      one('dynlab_trainer_job_duration_seconds_bucket', { outcome: 'ok', le: '10' }).value,
+      2,
+    );
     assert.equal(scrape.types.get('dynlab_trainer_job_duration_seconds'), 'histogram');
     assert.equal(scrape.types.get('dynlab_trainer_network_steps_total'), 'counter');
     assert.equal(one('process_cpu_user_seconds_total').labels.service, 'trainer');
@@ -82,16 +100,39 @@ test('/metrics serves the registry in the text format, with build info, process 
 
 test('/healthz is live, /readyz and dynlab_service_ready follow the readiness callback', async () => {
   let natsConnected = false;
-  const registry = new MetricsRegistry({ service: 'coordinator', instance: 'c1', defaultMetrics: false });
-  const server = new MetricsServer({ registry, host: '127.0.0.1', port: 0, ready: () => natsConnected, readyTimeoutMs: 100 });
+  const registry = new MetricsRegistry({
+    service: 'coordinator',
+    instance: 'c1',
+    defaultMetrics: false,
+  });
+  const server = new MetricsServer({
+    registry,
+    host: '127.0.0.1',
+    port: 0,
+    ready: () => natsConnected,
+    readyTimeoutMs: 100,
+  });
   await server.listen();
-  const readyGauge = async () => findSamples(parseExposition((await get(`${server.url}/metrics`)).body), 'dynlab_service_ready')[0]?.value;
+  const readyGauge = async () =>
+    findSamples(
+      parseExposition((await get(`${server.url}/metrics`)).body),
+      'dynlab_service_ready',
+    )[0]?.value;
   try {
-    assert.deepEqual(await get(`${server.url}/healthz`).then((r) => [r.status, r.body]), [200, 'ok\n']);
-    assert.deepEqual(await get(`${server.url}/readyz`).then((r) => [r.status, r.body]), [503, 'not ready\n']);
+    assert.deepEqual(await get(`${server.url}/healthz`).then((r) => [r.status, r.body]), [
+      200,
+      'ok\n',
+    ]);
+    assert.deepEqual(await get(`${server.url}/readyz`).then((r) => [r.status, r.body]), [
+      503,
+      'not ready\n',
+    ]);
     assert.equal(await readyGauge(), 0);
     natsConnected = true;
-    assert.deepEqual(await get(`${server.url}/readyz`).then((r) => [r.status, r.body]), [200, 'ready\n']);
+    assert.deepEqual(await get(`${server.url}/readyz`).then((r) => [r.status, r.body]), [
+      200,
+      'ready\n',
+    ]);
     assert.equal(await readyGauge(), 1);
 
     registry.setReadiness(() => {
@@ -100,7 +141,11 @@ test('/healthz is live, /readyz and dynlab_service_ready follow the readiness ca
     assert.equal((await get(`${server.url}/readyz`)).status, 503);
     assert.equal(await readyGauge(), 0);
     registry.setReadiness(() => new Promise<boolean>(() => undefined));
-    assert.equal((await get(`${server.url}/readyz`)).status, 503, 'a check that never answers is not ready');
+    assert.equal(
+      (await get(`${server.url}/readyz`)).status,
+      503,
+      'a check that never answers is not ready',
+    );
     registry.setReadiness(async () => true);
     assert.equal((await get(`${server.url}/readyz`)).status, 200);
 
@@ -119,11 +164,18 @@ test('/healthz is live, /readyz and dynlab_service_ready follow the readiness ca
 test('a busy port is a typed UNAVAILABLE error, and port is unreadable before listen', async () => {
   const registry = new MetricsRegistry({ service: 'analyzer', defaultMetrics: false });
   const first = new MetricsServer({ registry, host: '127.0.0.1', port: 0 });
-  assert.throws(() => first.port, (e: { code?: string }) => e.code === ErrorCode.Unavailable);
+  assert.throws(
+    () => first.port,
+    (e: { code?: string }) => e.code === ErrorCode.Unavailable,
+  );
   await first.listen();
   try {
     const second = new MetricsServer({ registry, host: '127.0.0.1', port: first.port });
-    await assert.rejects(second.listen(), (e: { code?: string; message: string }) => e.code === ErrorCode.Unavailable && /EADDRINUSE/.test(e.message));
+    await assert.rejects(
+      second.listen(),
+      (e: { code?: string; message: string }) =>
+        e.code === ErrorCode.Unavailable && /EADDRINUSE/.test(e.message),
+    );
   } finally {
     await first.close();
   }

@@ -45,7 +45,10 @@ export class MetricsServer {
     if (opts.ready) this.registry.setReadiness(opts.ready);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.logger.error('metrics request failed', { url: req.url, error: (err as Error).message });
+        this.logger.error('metrics request failed', {
+          url: req.url,
+          error: (err as Error).message,
+        });
         if (!res.headersSent) send(res, 500, 'internal error\n');
         else res.destroy();
       });
@@ -55,7 +58,14 @@ export class MetricsServer {
   /** Starts listening; resolves once the port is bound. */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new DynlabError(ErrorCode.Unavailable, `metrics server cannot listen on ${this.host}:${this.requestedPort}: ${err.message}`, { cause: err }));
+      const onError = (err: Error) =>
+        reject(
+          new DynlabError(
+            ErrorCode.Unavailable,
+            `metrics server cannot listen on ${this.host}:${this.requestedPort}: ${err.message}`,
+            { cause: err },
+          ),
+        );
       this.server.once('error', onError);
       this.server.listen(this.requestedPort, this.host, () => {
         this.server.off('error', onError);
@@ -68,13 +78,19 @@ export class MetricsServer {
 
   /** The bound port (the free port picked when 0 was asked for). Throws before `listen`. */
   get port(): number {
-    if (this.boundPort === undefined) throw new DynlabError(ErrorCode.Unavailable, 'metrics server is not listening');
+    if (this.boundPort === undefined)
+      throw new DynlabError(ErrorCode.Unavailable, 'metrics server is not listening');
     return this.boundPort;
   }
 
   /** Base URL, e.g. `http://127.0.0.1:9464` (a wildcard host is shown as 127.0.0.1). */
   get url(): string {
-    const host = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host.includes(':') ? `[${this.host}]` : this.host;
+    const host =
+      this.host === '0.0.0.0' || this.host === '::'
+        ? '127.0.0.1'
+        : this.host.includes(':')
+          ? `[${this.host}]`
+          : this.host;
     return `http://${host}:${this.port}`;
   }
 
@@ -89,10 +105,13 @@ export class MetricsServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
     switch (path) {
       case '/metrics':
-        return send(res, 200, await this.registry.metrics(), { 'content-type': this.registry.contentType });
+        return send(res, 200, await this.registry.metrics(), {
+          'content-type': this.registry.contentType,
+        });
       case '/healthz':
         return send(res, 200, 'ok\n');
       case '/readyz':
@@ -104,7 +123,9 @@ export class MetricsServer {
 
   private async ready(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.readyTimeoutMs)));
+    const timeout = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(false), this.readyTimeoutMs)),
+    );
     try {
       return await Promise.race([this.registry.isReady(), timeout]);
     } finally {
@@ -113,7 +134,16 @@ export class MetricsServer {
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -31,7 +31,8 @@ export function parseExposition(text: string): Exposition {
   const out: Exposition = { samples: [], types: new Map(), help: new Map() };
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
-    const fail = (why: string) => new DynlabError(ErrorCode.Decode, `exposition line ${i + 1}: ${why}: ${line}`);
+    const fail = (why: string) =>
+      new DynlabError(ErrorCode.Decode, `exposition line ${i + 1}: ${why}: ${line}`);
     if (line.startsWith('#')) {
       const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
       if (m) (m[1] === 'HELP' ? out.help : out.types).set(m[2]!, m[3]!);
@@ -48,7 +49,8 @@ export function parseExposition(text: string): Exposition {
       labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     const raw = m[4]!.toLowerCase();
-    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : Number(raw);
+    const value =
+      raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : Number(raw);
     if (Number.isNaN(value) && raw !== 'nan') throw fail('bad value');
     out.samples.push({ name: m[1]!, labels, value });
   });
@@ -56,6 +58,12 @@ export function parseExposition(text: string): Exposition {
 }
 
 /** The samples called `name` whose labels include all of `match`. */
-export function findSamples(exposition: Exposition, name: string, match: Record<string, string> = {}): ExpositionSample[] {
-  return exposition.samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
+export function findSamples(
+  exposition: Exposition,
+  name: string,
+  match: Record<string, string> = {},
+): ExpositionSample[] {
+  return exposition.samples.filter(
+    (s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v),
+  );
 }

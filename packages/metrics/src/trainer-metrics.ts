@@ -57,20 +57,78 @@ export class TrainerMetrics {
   private backend: string | undefined;
 
   constructor(registry: MetricsRegistry) {
-    this.jobs = registry.counter({ name: N.jobs, help: 'Jobs finished, by outcome.', labelNames: ['outcome'] });
-    this.trials = registry.counter({ name: N.trials, help: 'Trials finished, by sweep, backend and outcome.', labelNames: ['sweep', 'backend', 'outcome'] });
-    this.networkSteps = registry.counter({ name: N.networkSteps, help: 'Network-steps computed (population size x steps); rate() is network-steps/s.', labelNames: ['sweep', 'backend'] });
-    this.jobDuration = registry.histogram({ name: N.jobDuration, help: 'Wall time of a job from pick-up to ack or nak.', labelNames: ['backend', 'outcome'], buckets: jobBuckets });
-    this.workerWait = registry.histogram({ name: N.workerWait, help: 'Time a pulled job waited for a free worker.', labelNames: [], buckets: waitBuckets });
-    this.poolUtilization = registry.gauge({ name: N.poolUtilization, help: 'Busy workers divided by workers.', labelNames: [] });
-    this.poolQueue = registry.gauge({ name: N.poolQueue, help: 'Tasks queued in the worker pool.', labelNames: [] });
-    this.poolThreads = registry.gauge({ name: N.poolThreads, help: 'Worker threads in the pool.', labelNames: [] });
-    this.backendInfo = registry.gauge({ name: N.backendInfo, help: 'Always 1; the backend label names the engine backend in use.', labelNames: ['backend'] });
-    this.heartbeatFailures = registry.counter({ name: N.heartbeatFailures, help: 'Job heartbeats (working()) that failed.', labelNames: [] });
-    this.redeliveries = registry.counter({ name: N.redeliveries, help: 'Jobs received that had been delivered before.', labelNames: [] });
-    this.telemetryChunks = registry.counter({ name: N.telemetryChunks, help: 'Telemetry chunks published, by sweep.', labelNames: ['sweep'] });
-    this.telemetryBytes = registry.counter({ name: N.telemetryBytes, help: 'Encoded telemetry bytes published, by sweep.', labelNames: ['sweep'] });
-    this.malformedMessages = registry.counter({ name: N.malformedMessages, help: 'Messages that could not be decoded, by kind; each was dead-lettered.', labelNames: ['kind'] });
+    this.jobs = registry.counter({
+      name: N.jobs,
+      help: 'Jobs finished, by outcome.',
+      labelNames: ['outcome'],
+    });
+    this.trials = registry.counter({
+      name: N.trials,
+      help: 'Trials finished, by sweep, backend and outcome.',
+      labelNames: ['sweep', 'backend', 'outcome'],
+    });
+    this.networkSteps = registry.counter({
+      name: N.networkSteps,
+      help: 'Network-steps computed (population size x steps); rate() is network-steps/s.',
+      labelNames: ['sweep', 'backend'],
+    });
+    this.jobDuration = registry.histogram({
+      name: N.jobDuration,
+      help: 'Wall time of a job from pick-up to ack or nak.',
+      labelNames: ['backend', 'outcome'],
+      buckets: jobBuckets,
+    });
+    this.workerWait = registry.histogram({
+      name: N.workerWait,
+      help: 'Time a pulled job waited for a free worker.',
+      labelNames: [],
+      buckets: waitBuckets,
+    });
+    this.poolUtilization = registry.gauge({
+      name: N.poolUtilization,
+      help: 'Busy workers divided by workers.',
+      labelNames: [],
+    });
+    this.poolQueue = registry.gauge({
+      name: N.poolQueue,
+      help: 'Tasks queued in the worker pool.',
+      labelNames: [],
+    });
+    this.poolThreads = registry.gauge({
+      name: N.poolThreads,
+      help: 'Worker threads in the pool.',
+      labelNames: [],
+    });
+    this.backendInfo = registry.gauge({
+      name: N.backendInfo,
+      help: 'Always 1; the backend label names the engine backend in use.',
+      labelNames: ['backend'],
+    });
+    this.heartbeatFailures = registry.counter({
+      name: N.heartbeatFailures,
+      help: 'Job heartbeats (working()) that failed.',
+      labelNames: [],
+    });
+    this.redeliveries = registry.counter({
+      name: N.redeliveries,
+      help: 'Jobs received that had been delivered before.',
+      labelNames: [],
+    });
+    this.telemetryChunks = registry.counter({
+      name: N.telemetryChunks,
+      help: 'Telemetry chunks published, by sweep.',
+      labelNames: ['sweep'],
+    });
+    this.telemetryBytes = registry.counter({
+      name: N.telemetryBytes,
+      help: 'Encoded telemetry bytes published, by sweep.',
+      labelNames: ['sweep'],
+    });
+    this.malformedMessages = registry.counter({
+      name: N.malformedMessages,
+      help: 'Messages that could not be decoded, by kind; each was dead-lettered.',
+      labelNames: ['kind'],
+    });
 
     for (const outcome of jobOutcomes) this.jobs.inc({ outcome }, 0);
     for (const kind of ['job', 'control'] as const) this.malformedMessages.inc({ kind }, 0);
@@ -82,7 +140,8 @@ export class TrainerMetrics {
 
   /** Names the backend in use: its info series is 1, a previous backend's series is removed. */
   setBackend(backend: string): void {
-    if (this.backend !== undefined && this.backend !== backend) this.backendInfo.forget({ backend: this.backend });
+    if (this.backend !== undefined && this.backend !== backend)
+      this.backendInfo.forget({ backend: this.backend });
     this.backend = backend;
     this.backendInfo.set({ backend }, 1);
   }
