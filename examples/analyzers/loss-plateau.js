@@ -12,7 +12,8 @@ const { z } = require('zod');
 module.exports = defineAnalyzer({
   name: 'loss-plateau',
   version: '1.0.0',
-  description: 'Flags trials whose loss stays on its initial plateau for more than a fraction of the run.',
+  description:
+    'Flags trials whose loss stays on its initial plateau for more than a fraction of the run.',
   options: z
     .object({
       // The plateau ends when the loss first falls below (1 - drop) times its first value.
@@ -48,7 +49,12 @@ module.exports = defineAnalyzer({
           kind: 'slow-start',
           severity: 'warning',
           trialId: trial.id,
-          evidence: { plateauSteps: plateau, fraction, steps: trial.steps, learningRate: trial.optimizer.learningRate },
+          evidence: {
+            plateauSteps: plateau,
+            fraction,
+            steps: trial.steps,
+            learningRate: trial.optimizer.learningRate,
+          },
           message: `the loss stayed within ${options.drop * 100}% of its first value for ${plateau} of ${trial.steps} steps`,
         });
       },

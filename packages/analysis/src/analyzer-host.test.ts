@@ -8,32 +8,80 @@ import { defineAnalyzer, type SweepTrial } from './define-analyzer';
 import { findingId } from './finding-id';
 import { collectingHost, featureTrial, ofKind, okOutcome, seriesOf } from './test-support';
 
-const quiet = (name: string, setup: Parameters<typeof defineAnalyzer>[0]['setup'] = () => ({}), perSweep = false) =>
-  defineAnalyzer({ name, version: '0.0.1', description: 'test', options: z.object({}).strict(), perSweep, setup });
+const quiet = (
+  name: string,
+  setup: Parameters<typeof defineAnalyzer>[0]['setup'] = () => ({}),
+  perSweep = false,
+) =>
+  defineAnalyzer({
+    name,
+    version: '0.0.1',
+    description: 'test',
+    options: z.object({}).strict(),
+    perSweep,
+    setup,
+  });
 
 const trial = (id: string) => featureTrial(id, [[1, 1]]);
 
 test('defineAnalyzer names every problem of a broken definition', () => {
   assert.throws(
-    () => defineAnalyzer({ name: 'Bad Name', version: '', description: 'x', options: undefined as unknown as z.ZodObject<{}>, setup: 3 as unknown as () => void }),
+    () =>
+      defineAnalyzer({
+        name: 'Bad Name',
+        version: '',
+        description: 'x',
+        options: undefined as unknown as z.ZodTypeAny,
+        setup: 3 as unknown as () => void,
+      }),
     (err: unknown) => {
       assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.issues.map((i) => i.path), ['name', 'version', 'options', 'setup']);
+      assert.deepEqual(
+        err.issues.map((i) => i.path),
+        ['name', 'version', 'options', 'setup'],
+      );
       return true;
     },
   );
 });
 
 test('the host rejects duplicate names and bad options, each problem with its path', () => {
-  const a = defineAnalyzer({ name: 'a', version: '1', description: 'x', options: z.object({ threshold: z.number().default(0.5), mode: z.enum(['x', 'y']).default('x') }).strict(), setup: () => ({}) });
+  const a = defineAnalyzer({
+    name: 'a',
+    version: '1',
+    description: 'x',
+    options: z
+      .object({ threshold: z.number().default(0.5), mode: z.enum(['x', 'y']).default('x') })
+      .strict(),
+    setup: () => ({}),
+  });
   assert.throws(
-    () => new AnalyzerHost({ analyzers: [{ definition: a, options: { threshold: 'high', mode: 'z', extra: 1 } }, { definition: a }, { definition: { name: 'c' } as never }], onFinding: () => undefined, setupTimeoutMs: -1 }),
+    () =>
+      new AnalyzerHost({
+        analyzers: [
+          { definition: a, options: { threshold: 'high', mode: 'z', extra: 1 } },
+          { definition: a },
+          { definition: { name: 'c' } as never },
+        ],
+        onFinding: () => undefined,
+        setupTimeoutMs: -1,
+      }),
     (err: unknown) => {
       assert.ok(err instanceof ValidationError);
       assert.equal(err.code, ErrorCode.Validation);
       assert.deepEqual(
         err.issues.map((i) => i.path),
-        ['analyzers[0].options.threshold', 'analyzers[0].options.mode', 'analyzers[0].options', 'analyzers[1].definition.name', 'analyzers[2].definition.version', 'analyzers[2].definition.description', 'analyzers[2].definition.options', 'analyzers[2].definition.setup', 'setupTimeoutMs'],
+        [
+          'analyzers[0].options.threshold',
+          'analyzers[0].options.mode',
+          'analyzers[0].options',
+          'analyzers[1].definition.name',
+          'analyzers[2].definition.version',
+          'analyzers[2].definition.description',
+          'analyzers[2].definition.options',
+          'analyzers[2].definition.setup',
+          'setupTimeoutMs',
+        ],
       );
       assert.match(err.issues[3]!.message, /duplicate analyzer name 'a' \(also analyzers\[0\]\)/);
       assert.match(err.issues[2]!.message, /'extra'/);
@@ -49,7 +97,8 @@ test('options are defaulted and handed to setup once per sweep, with the sweep i
     version: '1',
     description: 'x',
     options: z.object({ threshold: z.number().default(0.5) }).strict(),
-    setup: (ctx, o) => void seen.push({ sweepId: ctx.sweepId, threshold: o.threshold, sweep: ctx.sweep }),
+    setup: (ctx, o) =>
+      void seen.push({ sweepId: ctx.sweepId, threshold: o.threshold, sweep: ctx.sweep }),
   });
   const { host } = collectingHost([{ definition: a }]);
   const sweep = { name: 's' } as CompiledSweep;
@@ -74,15 +123,24 @@ test('a plugin that throws is logged, counted and reported; the others go on', a
       ctx.emit({ kind: 'seen', trialId: t.id, evidence: { x: 1 }, message: 'ok' });
     },
   }));
-  const { host, findings, metrics } = collectingHost([{ definition: thrower }, { definition: good }]);
+  const { host, findings, metrics } = collectingHost([
+    { definition: thrower },
+    { definition: good },
+  ]);
   await host.trialEnd('s', trial('t1'), okOutcome());
   await host.trialEnd('s', trial('t2'), okOutcome());
-  assert.deepEqual(ofKind(findings, 'seen').map((f) => f.trialId), ['t1', 't2']);
+  assert.deepEqual(
+    ofKind(findings, 'seen').map((f) => f.trialId),
+    ['t1', 't2'],
+  );
   const errors = ofKind(findings, 'analyzer-error');
-  assert.deepEqual(errors.map((f) => [f.analyzer, f.trialId, f.severity, f.evidence.errors]), [
-    ['thrower', 't1', 'warning', 1],
-    ['thrower', 't2', 'warning', 2],
-  ]);
+  assert.deepEqual(
+    errors.map((f) => [f.analyzer, f.trialId, f.severity, f.evidence.errors]),
+    [
+      ['thrower', 't1', 'warning', 1],
+      ['thrower', 't2', 'warning', 2],
+    ],
+  );
   assert.match(errors[0]!.message, /analyzer 'thrower' failed in onTrialEnd: boom \(INTERNAL\)/);
   assert.equal(metrics.errors.get('thrower|s|onTrialEnd'), 2);
   assert.equal(metrics.findings.get('good|s|seen|info'), 2);
@@ -93,9 +151,19 @@ test('a plugin that throws is logged, counted and reported; the others go on', a
 test('a setup that does not finish in time is an error; the other analyzers still run', async () => {
   let lateClosed = false;
   let release!: () => void;
-  const slow = quiet('slow', () => new Promise((resolve) => (release = () => resolve({ close: () => void (lateClosed = true) }))));
-  const good = quiet('good', (ctx) => ({ onTrialEnd: (t) => ctx.emit({ kind: 'seen', trialId: t.id, message: 'ok' }) }));
-  const { host, findings, metrics } = collectingHost([{ definition: slow }, { definition: good }], { setupTimeoutMs: 30 });
+  const slow = quiet(
+    'slow',
+    () =>
+      new Promise(
+        (resolve) => (release = () => resolve({ close: () => void (lateClosed = true) })),
+      ),
+  );
+  const good = quiet('good', (ctx) => ({
+    onTrialEnd: (t) => ctx.emit({ kind: 'seen', trialId: t.id, message: 'ok' }),
+  }));
+  const { host, findings, metrics } = collectingHost([{ definition: slow }, { definition: good }], {
+    setupTimeoutMs: 30,
+  });
   await host.trialEnd('s', trial('t1'), okOutcome());
   assert.equal(ofKind(findings, 'seen').length, 1);
   const err = ofKind(findings, 'analyzer-error');
@@ -108,11 +176,16 @@ test('a setup that does not finish in time is an error; the other analyzers stil
   assert.equal(lateClosed, true, 'a late setup is closed at once');
 });
 
-test('a bad finding throws into the hook that emitted it and is reported as that analyzer\'s error', async () => {
-  const bad = quiet('bad', (ctx) => ({ onTrialEnd: () => ctx.emit({ kind: 'Not Kebab', message: 'x' }) }));
+test("a bad finding throws into the hook that emitted it and is reported as that analyzer's error", async () => {
+  const bad = quiet('bad', (ctx) => ({
+    onTrialEnd: () => ctx.emit({ kind: 'Not Kebab', message: 'x' }),
+  }));
   const { host, findings } = collectingHost([{ definition: bad }]);
   await host.trialEnd('s', trial('t1'), okOutcome());
-  assert.deepEqual(findings.map((f) => f.kind), ['analyzer-error']);
+  assert.deepEqual(
+    findings.map((f) => f.kind),
+    ['analyzer-error'],
+  );
   assert.match(findings[0]!.message, /kind: expected a kebab-case kind, got "Not Kebab"/);
 });
 
@@ -122,13 +195,18 @@ test('after maxErrorFindings the host counts and logs, and reports one summary a
       throw new Error('again');
     },
   }));
-  const { host, findings, metrics } = collectingHost([{ definition: thrower }], { maxErrorFindings: 1 });
+  const { host, findings, metrics } = collectingHost([{ definition: thrower }], {
+    maxErrorFindings: 1,
+  });
   for (const id of ['t1', 't2', 't3']) await host.trialEnd('s', trial(id), okOutcome());
   await host.sweepEnd('s');
-  assert.deepEqual(findings.map((f) => [f.kind, f.trialId, f.evidence.errors]), [
-    ['analyzer-error', 't1', 1],
-    ['analyzer-error', '', 3],
-  ]);
+  assert.deepEqual(
+    findings.map((f) => [f.kind, f.trialId, f.evidence.errors]),
+    [
+      ['analyzer-error', 't1', 1],
+      ['analyzer-error', '', 3],
+    ],
+  );
   assert.equal(metrics.errors.get('thrower|s|onTrialEnd'), 3);
 });
 
@@ -141,8 +219,22 @@ test('chunks accumulate into one series per trial; redelivered rows and a second
   }));
   const { host } = collectingHost([{ definition: a }]);
   const t = trial('t1');
-  await host.chunk('s', t, seriesOf([{ step: 0, loss: 3 }, { step: 1, loss: 2 }]));
-  await host.chunk('s', t, seriesOf([{ step: 1, loss: 2 }, { step: 5, loss: 1 }]));
+  await host.chunk(
+    's',
+    t,
+    seriesOf([
+      { step: 0, loss: 3 },
+      { step: 1, loss: 2 },
+    ]),
+  );
+  await host.chunk(
+    's',
+    t,
+    seriesOf([
+      { step: 1, loss: 2 },
+      { step: 5, loss: 1 },
+    ]),
+  );
   await host.chunk('s', t, seriesOf([{ step: 0, loss: 3 }]));
   await host.trialEnd('s', t, okOutcome());
   await host.trialEnd('s', t, okOutcome());
@@ -161,7 +253,11 @@ test('events fired without awaiting are handled in order', async () => {
   }));
   const { host } = collectingHost([{ definition: a }]);
   const t = trial('t1');
-  await Promise.all([host.chunk('s', t, seriesOf([{ step: 0 }])), host.chunk('s', t, seriesOf([{ step: 4 }])), host.trialEnd('s', t, okOutcome())]);
+  await Promise.all([
+    host.chunk('s', t, seriesOf([{ step: 0 }])),
+    host.chunk('s', t, seriesOf([{ step: 4 }])),
+    host.trialEnd('s', t, okOutcome()),
+  ]);
   assert.deepEqual(order, ['chunk 0', 'chunk 4', 'end 0,4']);
 });
 
@@ -185,7 +281,9 @@ test('per-sweep state: perSweep analyzers get the trial list, all are closed and
     },
     true,
   );
-  const plain = quiet('plain', () => ({ onSweepEnd: (_s, trials) => void events.push(`plain end ${trials.length}`) }));
+  const plain = quiet('plain', () => ({
+    onSweepEnd: (_s, trials) => void events.push(`plain end ${trials.length}`),
+  }));
   const { host, findings } = collectingHost([{ definition: per }, { definition: plain }]);
   await host.trialEnd('s', trial('t1'), okOutcome());
   await host.trialEnd('s', trial('t2'), okOutcome({ status: 'diverged' }));
@@ -195,11 +293,18 @@ test('per-sweep state: perSweep analyzers get the trial list, all are closed and
   assert.deepEqual(host.openSweeps, []);
   assert.equal(signal?.aborted, true);
   lateEmit!();
-  assert.deepEqual(findings.map((f) => f.kind), ['sweep-done']);
+  assert.deepEqual(
+    findings.map((f) => f.kind),
+    ['sweep-done'],
+  );
   await host.sweepEnd('s');
   await host.trialEnd('s', trial('t3'), okOutcome());
   await host.sweepEnd('s');
-  assert.deepEqual(events.slice(4), ['setup s', 'per end t3', 'plain end 0', 'per close'], 'a later event opens fresh state');
+  assert.deepEqual(
+    events.slice(4),
+    ['setup s', 'per end t3', 'plain end 0', 'per close'],
+    'a later event opens fresh state',
+  );
 });
 
 test('findings are completed by the host with a deterministic id', async () => {
@@ -210,7 +315,14 @@ test('findings are completed by the host with a deterministic id', async () => {
     options: z.object({}).strict(),
     setup: (ctx) => ({
       onTrialEnd: (t: CompiledTrial) => {
-        ctx.emit({ kind: 'k', trialId: t.id, evidence: { x: 1, bad: NaN, inf: Infinity }, message: 'm', discriminator: 'feature:1', relatedTrials: ['u'] });
+        ctx.emit({
+          kind: 'k',
+          trialId: t.id,
+          evidence: { x: 1, bad: NaN, inf: Infinity },
+          message: 'm',
+          discriminator: 'feature:1',
+          relatedTrials: ['u'],
+        });
         ctx.emit({ kind: 'k', trialId: t.id, message: 'm2', discriminator: 'feature:2' });
       },
     }),
@@ -227,18 +339,37 @@ test('findings are completed by the host with a deterministic id', async () => {
     evidence: { x: 1 },
     message: 'm',
     relatedTrials: ['u'],
-    findingId: findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k', discriminator: 'feature:1' }),
+    findingId: findingId({
+      analyzer: 'a',
+      sweepId: 's',
+      trialId: 't1',
+      kind: 'k',
+      discriminator: 'feature:1',
+    }),
     timeMs: 1234,
   });
-  assert.equal(findings[0]!.findingId, 'defe5884f9a79886effbb5a0237a255e', 'SHA-256 of the NUL-joined key (computed independently); ids must not change across versions');
+  assert.equal(
+    findings[0]!.findingId,
+    'defe5884f9a79886effbb5a0237a255e',
+    'SHA-256 of the NUL-joined key (computed independently); ids must not change across versions',
+  );
   assert.notEqual(findings[0]!.findingId, findings[1]!.findingId);
-  assert.equal(findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k' }), findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k', discriminator: '' }));
-  assert.notEqual(findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k' }), findingId({ analyzer: 'a', sweepId: 's', trialId: 't', kind: '1k' }));
+  assert.equal(
+    findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k' }),
+    findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k', discriminator: '' }),
+  );
+  assert.notEqual(
+    findingId({ analyzer: 'a', sweepId: 's', trialId: 't1', kind: 'k' }),
+    findingId({ analyzer: 'a', sweepId: 's', trialId: 't', kind: '1k' }),
+  );
 });
 
 test('a failing onFinding is logged, not blamed on the analyzer; close() ends everything and refuses further events', async () => {
   let closed = 0;
-  const a = quiet('a', (ctx) => ({ onTrialEnd: (t) => ctx.emit({ kind: 'k', trialId: t.id, message: 'm' }), close: () => void closed++ }));
+  const a = quiet('a', (ctx) => ({
+    onTrialEnd: (t) => ctx.emit({ kind: 'k', trialId: t.id, message: 'm' }),
+    close: () => void closed++,
+  }));
   const lines: string[] = [];
   const { createLogger } = await import('@dynlab/core');
   const host = new AnalyzerHost({
@@ -252,6 +383,9 @@ test('a failing onFinding is logged, not blamed on the analyzer; close() ends ev
   assert.match(lines[0]!, /onFinding failed; finding lost/);
   await host.close();
   assert.equal(closed, 2);
-  await assert.rejects(host.chunk('s1', trial('t2'), seriesOf([{ step: 0 }])), (err: unknown) => err instanceof DynlabError && err.code === ErrorCode.Cancelled);
+  await assert.rejects(
+    host.chunk('s1', trial('t2'), seriesOf([{ step: 0 }])),
+    (err: unknown) => err instanceof DynlabError && err.code === ErrorCode.Cancelled,
+  );
   await host.close();
 });

@@ -12,10 +12,36 @@
  * against hooks that wait.
  */
 import { performance } from 'node:perf_hooks';
-import { DynlabError, ErrorCode, TimeoutError, ValidationError, silentLogger, toDynlabError, type Issue, type Logger } from '@dynlab/core';
-import { appendColumns, emptyColumns, formatPath, type CompiledSweep, type CompiledTrial, type Finding, type Severity, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+import {
+  DynlabError,
+  ErrorCode,
+  TimeoutError,
+  ValidationError,
+  silentLogger,
+  toDynlabError,
+  type Issue,
+  type Logger,
+} from '@dynlab/core';
+import {
+  appendColumns,
+  emptyColumns,
+  formatPath,
+  type CompiledSweep,
+  type CompiledTrial,
+  type Finding,
+  type Severity,
+  type TelemetryColumns,
+  type TrialOutcome,
+} from '@dynlab/spec';
 import { noopMetrics, type AnalyzerMetrics, type HookName } from './analyzer-metrics';
-import { definitionIssues, type AnalyzerContext, type AnalyzerHooks, type AnyAnalyzerDefinition, type FindingInput, type SweepTrial } from './define-analyzer';
+import {
+  definitionIssues,
+  type AnalyzerContext,
+  type AnalyzerHooks,
+  type AnyAnalyzerDefinition,
+  type FindingInput,
+  type SweepTrial,
+} from './define-analyzer';
 import { findingId } from './finding-id';
 import { sliceRows } from './series';
 
@@ -96,18 +122,36 @@ export class AnalyzerHost {
     const names = new Map<string, number>();
     opts.analyzers.forEach((entry, i) => {
       const defIssues = definitionIssues(entry?.definition);
-      for (const d of defIssues) issues.push({ path: formatPath(['analyzers', i, 'definition', ...(d.path ? [d.path] : [])]), message: d.message });
+      for (const d of defIssues)
+        issues.push({
+          path: formatPath(['analyzers', i, 'definition', ...(d.path ? [d.path] : [])]),
+          message: d.message,
+        });
       if (defIssues.length > 0) return;
       const def = entry.definition;
       const first = names.get(def.name);
-      if (first !== undefined) issues.push({ path: formatPath(['analyzers', i, 'definition', 'name']), message: `duplicate analyzer name '${def.name}' (also analyzers[${first}])` });
+      if (first !== undefined)
+        issues.push({
+          path: formatPath(['analyzers', i, 'definition', 'name']),
+          message: `duplicate analyzer name '${def.name}' (also analyzers[${first}])`,
+        });
       else names.set(def.name, i);
       const parsed = def.options.safeParse(entry.options ?? {});
       if (parsed.success) hosted.push({ def, options: parsed.data });
-      else for (const z of parsed.error.issues) issues.push({ path: formatPath(['analyzers', i, 'options', ...z.path]), message: `${z.message} (analyzer ${def.name})` });
+      else
+        for (const z of parsed.error.issues)
+          issues.push({
+            path: formatPath(['analyzers', i, 'options', ...z.path]),
+            message: `${z.message} (analyzer ${def.name})`,
+          });
     });
-    for (const [key, value] of [['setupTimeoutMs', opts.setupTimeoutMs], ['hookTimeoutMs', opts.hookTimeoutMs], ['maxErrorFindings', opts.maxErrorFindings]] as const)
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) issues.push({ path: key, message: `expected a number >= 0, got ${String(value)}` });
+    for (const [key, value] of [
+      ['setupTimeoutMs', opts.setupTimeoutMs],
+      ['hookTimeoutMs', opts.hookTimeoutMs],
+      ['maxErrorFindings', opts.maxErrorFindings],
+    ] as const)
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+        issues.push({ path: key, message: `expected a number >= 0, got ${String(value)}` });
     if (issues.length > 0) throw new ValidationError(issues, { what: 'analyzer configuration' });
     this.hosted = hosted;
     this.onFinding = opts.onFinding;
@@ -150,7 +194,13 @@ export class AnalyzerHost {
       while (first < chunk.steps.length && chunk.steps[first]! <= last) first++;
       if (first === chunk.steps.length) return;
       const fresh = first === 0 ? chunk : sliceRows(chunk, first);
-      state.series.set(trial.id, appendColumns(acc ?? emptyColumns(fresh.features, fresh.probes, fresh.layers, fresh.trainPoints), fresh));
+      state.series.set(
+        trial.id,
+        appendColumns(
+          acc ?? emptyColumns(fresh.features, fresh.probes, fresh.layers, fresh.trainPoints),
+          fresh,
+        ),
+      );
       await this.each(state, 'onChunk', trial.id, (h) => h.onChunk?.(trial, fresh));
     });
   }
@@ -164,7 +214,9 @@ export class AnalyzerHost {
     return this.enqueue(state, async () => {
       if (state.ended.has(trial.id)) return;
       state.ended.add(trial.id);
-      const series = state.series.get(trial.id) ?? emptyColumns(trial.inputDim, trial.record.probes.length, trial.widths.length - 1);
+      const series =
+        state.series.get(trial.id) ??
+        emptyColumns(trial.inputDim, trial.record.probes.length, trial.widths.length - 1);
       state.series.delete(trial.id);
       if (this.hosted.some((h) => h.def.perSweep === true)) state.trials.push({ trial, outcome });
       await this.each(state, 'onTrialEnd', trial.id, (h) => h.onTrialEnd?.(trial, outcome, series));
@@ -178,7 +230,9 @@ export class AnalyzerHost {
     if (!state) return;
     this.sweeps.delete(sweepId);
     await this.enqueue(state, async () => {
-      await this.each(state, 'onSweepEnd', '', (h, inst) => h.onSweepEnd?.(state.sweep, inst.hosted.def.perSweep === true ? state.trials : []));
+      await this.each(state, 'onSweepEnd', '', (h, inst) =>
+        h.onSweepEnd?.(state.sweep, inst.hosted.def.perSweep === true ? state.trials : []),
+      );
       await this.release(state);
     });
   }
@@ -200,7 +254,16 @@ export class AnalyzerHost {
     this.assertOpen();
     const existing = this.sweeps.get(sweepId);
     if (existing) return existing;
-    const state: SweepState = { sweepId, sweep, queue: Promise.resolve(), instances: [], series: new Map(), ended: new Set(), trials: [], pending: new Set() };
+    const state: SweepState = {
+      sweepId,
+      sweep,
+      queue: Promise.resolve(),
+      instances: [],
+      series: new Map(),
+      ended: new Set(),
+      trials: [],
+      pending: new Set(),
+    };
     this.sweeps.set(sweepId, state);
     state.queue = Promise.all(this.hosted.map((h) => this.setup(state, h))).then((instances) => {
       state.instances = instances;
@@ -211,7 +274,12 @@ export class AnalyzerHost {
   /** Runs `task` after every earlier event of the sweep, then waits for the findings it emitted. */
   private enqueue(state: SweepState, task: () => Promise<void>): Promise<void> {
     const run = state.queue.then(task).then(() => this.flush(state));
-    state.queue = run.catch((err: unknown) => this.logger.error('analyzer host task failed', { sweep: state.sweepId, error: toDynlabError(err) }));
+    state.queue = run.catch((err: unknown) =>
+      this.logger.error('analyzer host task failed', {
+        sweep: state.sweepId,
+        error: toDynlabError(err),
+      }),
+    );
     return run;
   }
 
@@ -241,31 +309,57 @@ export class AnalyzerHost {
     const started = performance.now();
     const result = Promise.resolve().then(() => hosted.def.setup(ctx, hosted.options));
     try {
-      inst.hooks = (await withTimeout(result, this.setupTimeoutMs, () => `setup of analyzer '${name}' did not finish within ${this.setupTimeoutMs} ms`)) ?? undefined;
+      inst.hooks =
+        (await withTimeout(
+          result,
+          this.setupTimeoutMs,
+          () => `setup of analyzer '${name}' did not finish within ${this.setupTimeoutMs} ms`,
+        )) ?? undefined;
     } catch (err) {
       inst.controller.abort(err);
       this.fail(state, inst, 'setup', '', err);
       // A setup that finishes after its time gets its resources released at once.
-      result.then((late) => late?.close?.(), () => undefined).catch(() => undefined);
+      result
+        .then(
+          (late) => late?.close?.(),
+          () => undefined,
+        )
+        .catch(() => undefined);
     } finally {
-      this.metrics.hookSeconds({ analyzer: name, hook: 'setup' }, (performance.now() - started) / 1000);
+      this.metrics.hookSeconds(
+        { analyzer: name, hook: 'setup' },
+        (performance.now() - started) / 1000,
+      );
     }
     return inst;
   }
 
   /** Calls one hook on every analyzer of the sweep that set up, isolating failures. */
-  private async each(state: SweepState, hook: Exclude<HookName, 'setup'>, trialId: string, call: (hooks: AnalyzerHooks, inst: Instance) => void | Promise<void> | undefined): Promise<void> {
+  private async each(
+    state: SweepState,
+    hook: Exclude<HookName, 'setup'>,
+    trialId: string,
+    call: (hooks: AnalyzerHooks, inst: Instance) => void | Promise<void> | undefined,
+  ): Promise<void> {
     await Promise.all(
       state.instances.map(async (inst) => {
         const hooks = inst.hooks;
         if (!hooks || typeof hooks[hook] !== 'function' || inst.controller.signal.aborted) return;
         const started = performance.now();
         try {
-          await withTimeout(Promise.resolve().then(() => call(hooks, inst)), this.hookTimeoutMs, () => `${hook} of analyzer '${inst.hosted.def.name}' did not finish within ${this.hookTimeoutMs} ms`);
+          await withTimeout(
+            Promise.resolve().then(() => call(hooks, inst)),
+            this.hookTimeoutMs,
+            () =>
+              `${hook} of analyzer '${inst.hosted.def.name}' did not finish within ${this.hookTimeoutMs} ms`,
+          );
         } catch (err) {
           this.fail(state, inst, hook, trialId, err);
         } finally {
-          this.metrics.hookSeconds({ analyzer: inst.hosted.def.name, hook }, (performance.now() - started) / 1000);
+          this.metrics.hookSeconds(
+            { analyzer: inst.hosted.def.name, hook },
+            (performance.now() - started) / 1000,
+          );
         }
       }),
     );
@@ -290,11 +384,22 @@ export class AnalyzerHost {
     await this.flush(state);
   }
 
-  private fail(state: SweepState, inst: Instance, hook: HookName, trialId: string, err: unknown): void {
+  private fail(
+    state: SweepState,
+    inst: Instance,
+    hook: HookName,
+    trialId: string,
+    err: unknown,
+  ): void {
     const name = inst.hosted.def.name;
     const e = toDynlabError(err);
     inst.errors++;
-    inst.logger.error(`analyzer ${hook} failed`, { hook, trial: trialId || undefined, code: e.code, error: e.message });
+    inst.logger.error(`analyzer ${hook} failed`, {
+      hook,
+      trial: trialId || undefined,
+      code: e.code,
+      error: e.message,
+    });
     this.metrics.analyzerError({ analyzer: name, sweep: state.sweepId, hook });
     if (inst.errors > this.maxErrorFindings) return;
     this.publish(state, inst.hosted, {
@@ -310,13 +415,24 @@ export class AnalyzerHost {
   /** The analyzer-facing emit: checks the input (a bad one throws into the calling hook) and publishes. */
   private emit(state: SweepState, inst: Instance, input: FindingInput): void {
     if (inst.controller.signal.aborted) {
-      inst.logger.warn('finding emitted after the analyzer was released; dropped', { kind: input?.kind });
+      inst.logger.warn('finding emitted after the analyzer was released; dropped', {
+        kind: input?.kind,
+      });
       return;
     }
     const issues: Issue[] = [];
-    if (typeof input?.kind !== 'string' || !kindPattern.test(input.kind)) issues.push({ path: 'kind', message: `expected a kebab-case kind, got ${JSON.stringify(input?.kind)}` });
-    if (input?.severity !== undefined && !severities.has(input.severity)) issues.push({ path: 'severity', message: `expected info, warning or alert, got ${JSON.stringify(input.severity)}` });
-    if (typeof input?.message !== 'string') issues.push({ path: 'message', message: 'expected a string' });
+    if (typeof input?.kind !== 'string' || !kindPattern.test(input.kind))
+      issues.push({
+        path: 'kind',
+        message: `expected a kebab-case kind, got ${JSON.stringify(input?.kind)}`,
+      });
+    if (input?.severity !== undefined && !severities.has(input.severity))
+      issues.push({
+        path: 'severity',
+        message: `expected info, warning or alert, got ${JSON.stringify(input.severity)}`,
+      });
+    if (typeof input?.message !== 'string')
+      issues.push({ path: 'message', message: 'expected a string' });
     if (issues.length > 0) throw new ValidationError(issues, { what: 'finding' });
     this.publish(state, inst.hosted, input);
   }
@@ -324,7 +440,8 @@ export class AnalyzerHost {
   private publish(state: SweepState, hosted: Hosted, input: FindingInput): void {
     const trialId = input.trialId ?? '';
     const evidence: Record<string, number> = {};
-    for (const [k, v] of Object.entries(input.evidence ?? {})) if (typeof v === 'number' && Number.isFinite(v)) evidence[k] = v;
+    for (const [k, v] of Object.entries(input.evidence ?? {}))
+      if (typeof v === 'number' && Number.isFinite(v)) evidence[k] = v;
     const finding: Finding = {
       analyzer: hosted.def.name,
       analyzerVersion: hosted.def.version,
@@ -335,13 +452,31 @@ export class AnalyzerHost {
       evidence,
       message: input.message,
       relatedTrials: [...(input.relatedTrials ?? [])],
-      findingId: findingId({ analyzer: hosted.def.name, sweepId: state.sweepId, trialId, kind: input.kind, discriminator: input.discriminator }),
+      findingId: findingId({
+        analyzer: hosted.def.name,
+        sweepId: state.sweepId,
+        trialId,
+        kind: input.kind,
+        discriminator: input.discriminator,
+      }),
       timeMs: this.now(),
     };
-    this.metrics.findingEmitted({ analyzer: finding.analyzer, sweep: state.sweepId, kind: finding.kind, severity: finding.severity });
+    this.metrics.findingEmitted({
+      analyzer: finding.analyzer,
+      sweep: state.sweepId,
+      kind: finding.kind,
+      severity: finding.severity,
+    });
     const delivered = Promise.resolve()
       .then(() => this.onFinding(finding))
-      .catch((err: unknown) => this.logger.error('onFinding failed; finding lost', { analyzer: finding.analyzer, kind: finding.kind, findingId: finding.findingId, error: toDynlabError(err).message }))
+      .catch((err: unknown) =>
+        this.logger.error('onFinding failed; finding lost', {
+          analyzer: finding.analyzer,
+          kind: finding.kind,
+          findingId: finding.findingId,
+          error: toDynlabError(err).message,
+        }),
+      )
       .finally(() => state.pending.delete(delivered));
     state.pending.add(delivered);
   }

@@ -12,7 +12,12 @@ export type HookName = 'setup' | 'onChunk' | 'onTrialEnd' | 'onSweepEnd' | 'clos
 /** What the host counts and times for each analyzer. */
 export interface AnalyzerMetrics {
   /** Counts one finding emitted by `analyzer` in `sweep`. */
-  findingEmitted(labels: { analyzer: string; sweep: string; kind: string; severity: Severity }): void;
+  findingEmitted(labels: {
+    analyzer: string;
+    sweep: string;
+    kind: string;
+    severity: Severity;
+  }): void;
   /** Counts one error (a hook that threw or timed out). */
   analyzerError(labels: { analyzer: string; sweep: string; hook: HookName }): void;
   /** Observes how long one hook call took, in seconds. */

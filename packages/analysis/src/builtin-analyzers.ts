@@ -14,7 +14,9 @@ import { modesAnalyzer } from './analyzers/modes';
 import { starvationCounterfactualAnalyzer } from './analyzers/starvation-counterfactual';
 
 /** The built-in analyzers, with the learning-curve analyzer comparing against `theory` when given. */
-export function createBuiltinAnalyzers(deps: { theory?: ModeTheory } = {}): readonly AnyAnalyzerDefinition[] {
+export function createBuiltinAnalyzers(
+  deps: { theory?: ModeTheory } = {},
+): readonly AnyAnalyzerDefinition[] {
   return Object.freeze([
     gradientShareAnalyzer,
     starvationCounterfactualAnalyzer,

@@ -35,11 +35,24 @@ export interface ClosedFormCase {
 
 /** The theory's view of the trial, or undefined when the trial is not one of its cases. */
 export function closedFormCase(trial: CompiledTrial): ClosedFormCase | undefined {
-  const { model, loss, optimizer, regularizer, init, data } = trial;
-  if (model.kind !== 'relu' || model.bias || trial.widths.length !== 3 || trial.widths[0] !== 1 || trial.widths[1] !== 1) return undefined;
+  const { model, loss, optimizer, regularizer, init } = trial;
+  if (
+    model.kind !== 'relu' ||
+    model.bias ||
+    trial.widths.length !== 3 ||
+    trial.widths[0] !== 1 ||
+    trial.widths[1] !== 1
+  )
+    return undefined;
   if (!model.trainable.every(Boolean)) return undefined;
-  if ((loss.kind !== 'logistic' && loss.kind !== 'hinge') || loss.reduction !== 'mean') return undefined;
-  if (optimizer.kind !== 'gd' || regularizer.weightDecay !== 0 || regularizer.spectralDecoupling !== 0) return undefined;
+  if ((loss.kind !== 'logistic' && loss.kind !== 'hinge') || loss.reduction !== 'mean')
+    return undefined;
+  if (
+    optimizer.kind !== 'gd' ||
+    regularizer.weightDecay !== 0 ||
+    regularizer.spectralDecoupling !== 0
+  )
+    return undefined;
   const w0 = init.layers.find((l) => l.layer === 0)?.weights[0];
   const a0 = init.layers.find((l) => l.layer === 1)?.weights[0];
   if (w0 === undefined || a0 === undefined || !(w0 > 0) || a0 !== w0) return undefined;
@@ -47,7 +60,12 @@ export function closedFormCase(trial: CompiledTrial): ClosedFormCase | undefined
   if (probe < 0 || !(probeScale(trial, probe) > 0)) return undefined;
   const carried = carriedMode(trial);
   if (!carried) return undefined;
-  return { loss: loss.kind, margin: loss.margin, mode: { p: carried.p, r: carried.r, f0: carried.r * w0 * w0 }, probe };
+  return {
+    loss: loss.kind,
+    margin: loss.margin,
+    mode: { p: carried.p, r: carried.r, f0: carried.r * w0 * w0 },
+    probe,
+  };
 }
 
 /** The fraction of samples with x = r > 0 and label +1 (the samples a unit with w > 0 can fit), and r. */
@@ -55,7 +73,14 @@ function carriedMode(trial: CompiledTrial): { p: number; r: number } | undefined
   const data = trial.data;
   if (data.kind === 'features') {
     const f = data.features[0]!;
-    if (!f.informative || f.knockedOut || !(f.norm > 0) || !(f.frequency > 0) || data.labelNoise !== 0) return undefined;
+    if (
+      !f.informative ||
+      f.knockedOut ||
+      !(f.norm > 0) ||
+      !(f.frequency > 0) ||
+      data.labelNoise !== 0
+    )
+      return undefined;
     // The engine's features model: round(p n) carriers split evenly over the classes, the odd one positive.
     const n = data.n;
     const k = Math.round(f.frequency * n);
@@ -63,7 +88,8 @@ function carriedMode(trial: CompiledTrial): { p: number; r: number } | undefined
     return { p: kPos / n, r: f.norm };
   }
   if (data.kind === 'inline') {
-    let r = 0, count = 0;
+    let r = 0,
+      count = 0;
     for (let i = 0; i < data.n; i++) {
       const x = data.x[i]!;
       if (x === 0) continue;
@@ -78,5 +104,7 @@ function carriedMode(trial: CompiledTrial): { p: number; r: number } | undefined
 
 /** The theory's output of the mode at gradient-flow time t. */
 export function theoryOutput(theory: ModeTheory, c: ClosedFormCase, t: number): number {
-  return c.loss === 'logistic' ? theory.logisticModeOutput(t, c.mode) : theory.hingeModeOutput(t, c.mode, c.margin);
+  return c.loss === 'logistic'
+    ? theory.logisticModeOutput(t, c.mode)
+    : theory.hingeModeOutput(t, c.mode, c.margin);
 }

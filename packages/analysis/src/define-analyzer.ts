@@ -6,7 +6,13 @@
  * load, and gives plugin authors the option types inferred from the schema.
  */
 import { ValidationError, type Issue, type Logger } from '@dynlab/core';
-import type { CompiledSweep, CompiledTrial, Severity, TelemetryColumns, TrialOutcome } from '@dynlab/spec';
+import type {
+  CompiledSweep,
+  CompiledTrial,
+  Severity,
+  TelemetryColumns,
+  TrialOutcome,
+} from '@dynlab/spec';
 import type { z } from 'zod';
 import type { AnalyzerMetrics } from './analyzer-metrics';
 
@@ -38,12 +44,19 @@ export interface AnalyzerHooks {
   /** Called with each telemetry chunk of a trial, in order. */
   onChunk?(trial: CompiledTrial, chunk: TelemetryColumns): void | Promise<void>;
   /** Called once per trial with its outcome and its whole series (the host's accumulated chunks). */
-  onTrialEnd?(trial: CompiledTrial, outcome: TrialOutcome, series: TelemetryColumns): void | Promise<void>;
+  onTrialEnd?(
+    trial: CompiledTrial,
+    outcome: TrialOutcome,
+    series: TelemetryColumns,
+  ): void | Promise<void>;
   /**
    * Called once when the sweep ends. `trials` holds every finished trial of the sweep (spec and
    * outcome) for analyzers defined with `perSweep: true`, and is empty for the others.
    */
-  onSweepEnd?(sweep: CompiledSweep | undefined, trials: readonly SweepTrial[]): void | Promise<void>;
+  onSweepEnd?(
+    sweep: CompiledSweep | undefined,
+    trials: readonly SweepTrial[],
+  ): void | Promise<void>;
   /** Called last, when the sweep ends or the host closes: release what setup acquired. */
   close?(): void | Promise<void>;
 }
@@ -92,7 +105,10 @@ export interface AnalyzerSpec<S extends z.ZodTypeAny> {
   options: S;
   /** @default false */
   perSweep?: boolean;
-  setup(ctx: AnalyzerContext, options: z.output<S>): AnalyzerHooks | void | Promise<AnalyzerHooks | void>;
+  setup(
+    ctx: AnalyzerContext,
+    options: z.output<S>,
+  ): AnalyzerHooks | void | Promise<AnalyzerHooks | void>;
 }
 
 const namePattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -101,7 +117,9 @@ const namePattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  * Defines an analyzer, checking its shape (kebab-case name, version, description, schema, setup).
  * Throws a ValidationError naming every problem, so a broken plugin fails when it is loaded.
  */
-export function defineAnalyzer<S extends z.ZodTypeAny>(spec: AnalyzerSpec<S>): AnalyzerDefinition<z.output<S>> {
+export function defineAnalyzer<S extends z.ZodTypeAny>(
+  spec: AnalyzerSpec<S>,
+): AnalyzerDefinition<z.output<S>> {
   const issues = definitionIssues(spec);
   if (issues.length > 0) throw new ValidationError(issues, { what: 'analyzer definition' });
   return Object.freeze({ ...spec, perSweep: spec.perSweep ?? false });
@@ -109,16 +127,37 @@ export function defineAnalyzer<S extends z.ZodTypeAny>(spec: AnalyzerSpec<S>): A
 
 /** Every problem with a would-be analyzer definition (empty when it is one). */
 export function definitionIssues(value: unknown): Issue[] {
-  if (value === null || typeof value !== 'object') return [{ path: '', message: `expected an analyzer definition object, got ${value === null ? 'null' : typeof value}` }];
+  if (value === null || typeof value !== 'object')
+    return [
+      {
+        path: '',
+        message: `expected an analyzer definition object, got ${value === null ? 'null' : typeof value}`,
+      },
+    ];
   const d = value as Record<string, unknown>;
   const issues: Issue[] = [];
-  if (typeof d.name !== 'string' || !namePattern.test(d.name)) issues.push({ path: 'name', message: `expected a kebab-case name such as 'my-analyzer', got ${JSON.stringify(d.name)}` });
-  if (typeof d.version !== 'string' || d.version.length === 0) issues.push({ path: 'version', message: 'expected a non-empty version string' });
-  if (typeof d.description !== 'string') issues.push({ path: 'description', message: 'expected a one-line description' });
+  if (typeof d.name !== 'string' || !namePattern.test(d.name))
+    issues.push({
+      path: 'name',
+      message: `expected a kebab-case name such as 'my-analyzer', got ${JSON.stringify(d.name)}`,
+    });
+  if (typeof d.version !== 'string' || d.version.length === 0)
+    issues.push({ path: 'version', message: 'expected a non-empty version string' });
+  if (typeof d.description !== 'string')
+    issues.push({ path: 'description', message: 'expected a one-line description' });
   const opts = d.options as { safeParse?: unknown } | undefined;
-  if (opts === null || typeof opts !== 'object' || typeof opts.safeParse !== 'function') issues.push({ path: 'options', message: 'expected a zod schema (with defaults) for the options' });
-  if (d.perSweep !== undefined && typeof d.perSweep !== 'boolean') issues.push({ path: 'perSweep', message: 'expected a boolean' });
-  if (typeof d.setup !== 'function') issues.push({ path: 'setup', message: 'expected a function setup(ctx, options) returning hooks' });
+  if (opts === null || typeof opts !== 'object' || typeof opts.safeParse !== 'function')
+    issues.push({
+      path: 'options',
+      message: 'expected a zod schema (with defaults) for the options',
+    });
+  if (d.perSweep !== undefined && typeof d.perSweep !== 'boolean')
+    issues.push({ path: 'perSweep', message: 'expected a boolean' });
+  if (typeof d.setup !== 'function')
+    issues.push({
+      path: 'setup',
+      message: 'expected a function setup(ctx, options) returning hooks',
+    });
   return issues;
 }
 

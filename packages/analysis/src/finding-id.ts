@@ -19,6 +19,8 @@ export interface FindingKey {
 
 /** The finding id: the first 32 hex digits of SHA-256 over the key's fields, NUL-separated. */
 export function findingId(key: FindingKey): string {
-  const text = [key.analyzer, key.sweepId, key.trialId, key.kind, key.discriminator ?? ''].join('\0');
+  const text = [key.analyzer, key.sweepId, key.trialId, key.kind, key.discriminator ?? ''].join(
+    '\0',
+  );
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }

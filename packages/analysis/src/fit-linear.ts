@@ -32,7 +32,11 @@ export interface LinearFit {
  * there are fewer than k + 2 points (no degree of freedom left for the intervals) or the regressors
  * are collinear.
  */
-export function fitLinear(x: readonly (readonly number[])[], y: readonly number[], confidence = 0.95): LinearFit | undefined {
+export function fitLinear(
+  x: readonly (readonly number[])[],
+  y: readonly number[],
+  confidence = 0.95,
+): LinearFit | undefined {
   const n = y.length;
   const k = x[0]?.length ?? 0;
   if (n < k + 2 || x.length !== n) return undefined;
@@ -40,12 +44,17 @@ export function fitLinear(x: readonly (readonly number[])[], y: readonly number[
   const yMean = y.reduce((a, b) => a + b, 0) / n;
   const xc = x.map((r) => r.map((v, j) => v - xMean[j]!));
   const yc = y.map((v) => v - yMean);
-  const xtx = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => xc.reduce((s, r) => s + r[a]! * r[b]!, 0)));
+  const xtx = Array.from({ length: k }, (_, a) =>
+    Array.from({ length: k }, (_, b) => xc.reduce((s, r) => s + r[a]! * r[b]!, 0)),
+  );
   const inv = invert(xtx);
   if (!inv) return undefined;
   const xty = Array.from({ length: k }, (_, a) => xc.reduce((s, r, i) => s + r[a]! * yc[i]!, 0));
   const beta = inv.map((row) => row.reduce((s, v, b) => s + v * xty[b]!, 0));
-  const sse = xc.reduce((s, r, i) => s + (yc[i]! - r.reduce((t, v, j) => t + v * beta[j]!, 0)) ** 2, 0);
+  const sse = xc.reduce(
+    (s, r, i) => s + (yc[i]! - r.reduce((t, v, j) => t + v * beta[j]!, 0)) ** 2,
+    0,
+  );
   const sst = yc.reduce((s, v) => s + v * v, 0);
   const df = n - k - 1;
   const sigma2 = sse / df;

@@ -28,7 +28,10 @@ export interface SigmoidFit {
 const logistic = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** The fitted curve at `u` = ln(step). */
-export function sigmoidAt(fit: Pick<SigmoidFit, 'start' | 'end' | 'center' | 'width'>, u: number): number {
+export function sigmoidAt(
+  fit: Pick<SigmoidFit, 'start' | 'end' | 'center' | 'width'>,
+  u: number,
+): number {
   return fit.start + (fit.end - fit.start) * logistic((u - fit.center) / fit.width);
 }
 
@@ -57,7 +60,11 @@ export function fitSigmoid(uIn: readonly number[], yIn: readonly number[]): Sigm
   /** Best (start, end) and the residual sum of squares for a center and ln(width). */
   const solve = (c: number, lw: number) => {
     const w = Math.exp(lw);
-    let s00 = 0, s01 = 0, s11 = 0, r0 = 0, r1 = 0;
+    let s00 = 0,
+      s01 = 0,
+      s11 = 0,
+      r0 = 0,
+      r1 = 0;
     for (let i = 0; i < n; i++) {
       const s = logistic((u[i]! - c) / w);
       const b0 = 1 - s;
@@ -68,20 +75,25 @@ export function fitSigmoid(uIn: readonly number[], yIn: readonly number[]): Sigm
       r1 += s * y[i]!;
     }
     const det = s00 * s11 - s01 * s01;
-    let start = mean, end = mean;
+    let start = mean,
+      end = mean;
     if (det > 1e-12 * (s00 + s11) ** 2) {
       start = (r0 * s11 - r1 * s01) / det;
       end = (r1 * s00 - r0 * s01) / det;
     }
     let sse = 0;
-    for (let i = 0; i < n; i++) sse += (y[i]! - (start + (end - start) * logistic((u[i]! - c) / w))) ** 2;
+    for (let i = 0; i < n; i++)
+      sse += (y[i]! - (start + (end - start) * logistic((u[i]! - c) / w))) ** 2;
     return { start, end, sse };
   };
 
-  const cLo = uMin - 0.5 * span, cHi = uMax + 0.5 * span;
-  const lwLo = Math.log(span / 400), lwHi = Math.log(2 * span);
+  const cLo = uMin - 0.5 * span,
+    cHi = uMax + 0.5 * span;
+  const lwLo = Math.log(span / 400),
+    lwHi = Math.log(2 * span);
   let best = { c: (uMin + uMax) / 2, lw: Math.log(span / 4), sse: Infinity };
-  const gc = 80, gw = 30;
+  const gc = 80,
+    gw = 30;
   for (let i = 0; i <= gc; i++) {
     const c = cLo + ((cHi - cLo) * i) / gc;
     for (let j = 0; j <= gw; j++) {
@@ -90,7 +102,11 @@ export function fitSigmoid(uIn: readonly number[], yIn: readonly number[]): Sigm
       if (sse < best.sse) best = { c, lw, sse };
     }
   }
-  const [c, lw] = nelderMead(([c, lw]) => (lw! < lwLo - 2 || lw! > lwHi ? Infinity : solve(c!, lw!).sse), [best.c, best.lw], [(cHi - cLo) / gc, (lwHi - lwLo) / gw]);
+  const [c, lw] = nelderMead(
+    ([c, lw]) => (lw! < lwLo - 2 || lw! > lwHi ? Infinity : solve(c!, lw!).sse),
+    [best.c, best.lw],
+    [(cHi - cLo) / gc, (lwHi - lwLo) / gw],
+  );
   const fit = solve(c!, lw!);
   return {
     start: fit.start,
@@ -104,12 +120,21 @@ export function fitSigmoid(uIn: readonly number[], yIn: readonly number[]): Sigm
 }
 
 /** Minimizes `f` from `x0` with initial simplex steps `step` (Nelder-Mead, standard coefficients). */
-export function nelderMead(f: (x: number[]) => number, x0: number[], step: number[], iterations = 300, tol = 1e-12): number[] {
+export function nelderMead(
+  f: (x: number[]) => number,
+  x0: number[],
+  step: number[],
+  iterations = 300,
+  tol = 1e-12,
+): number[] {
   const dim = x0.length;
-  let simplex = [x0, ...x0.map((_, k) => x0.map((v, i) => (i === k ? v + step[k]! : v)))].map((x) => ({ x, v: f(x) }));
+  let simplex = [x0, ...x0.map((_, k) => x0.map((v, i) => (i === k ? v + step[k]! : v)))].map(
+    (x) => ({ x, v: f(x) }),
+  );
   for (let it = 0; it < iterations; it++) {
     simplex.sort((a, b) => a.v - b.v);
-    const bestV = simplex[0]!.v, worst = simplex[dim]!;
+    const bestV = simplex[0]!.v,
+      worst = simplex[dim]!;
     if (Math.abs(worst.v - bestV) <= tol * (Math.abs(bestV) + tol)) break;
     const centroid = x0.map((_, i) => simplex.slice(0, dim).reduce((a, p) => a + p.x[i]!, 0) / dim);
     const along = (t: number) => centroid.map((c, i) => c + t * (worst.x[i]! - c));
@@ -127,7 +152,9 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], step: numbe
       if (k.v < Math.min(r.v, worst.v)) simplex[dim] = k;
       else {
         const b = simplex[0]!.x;
-        simplex = simplex.map((p, i) => (i === 0 ? p : { x: p.x.map((v, j) => b[j]! + 0.5 * (v - b[j]!)), v: 0 })).map((p, i) => (i === 0 ? p : { x: p.x, v: f(p.x) }));
+        simplex = simplex
+          .map((p, i) => (i === 0 ? p : { x: p.x.map((v, j) => b[j]! + 0.5 * (v - b[j]!)), v: 0 }))
+          .map((p, i) => (i === 0 ? p : { x: p.x, v: f(p.x) }));
       }
     }
   }

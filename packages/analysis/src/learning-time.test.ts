@@ -9,7 +9,10 @@ test('crossings are interpolated in log step (exact for curves linear in ln t)',
   assert.ok(Math.abs(crossingStep(steps, values, 1.5)! - Math.sqrt(10) * 10) < 1e-9);
   assert.equal(crossingStep(steps, values, 0), 0);
   assert.equal(crossingStep(steps, values, 4), undefined);
-  assert.ok(Math.abs(crossingStep([0, 2], [0, 1], 0.25)! - 0.5) < 1e-12, 'from step 0: linear in step');
+  assert.ok(
+    Math.abs(crossingStep([0, 2], [0, 1], 0.25)! - 0.5) < 1e-12,
+    'from step 0: linear in step',
+  );
 });
 
 test('falling curves cross from above; the half-way step is between first and last value', () => {

@@ -10,7 +10,11 @@ import type { CompiledTrial } from '@dynlab/spec';
  * The first step at which `values` reaches `level`, coming from the side where it starts; the step
  * of the first row when it starts there already; undefined when it never does.
  */
-export function crossingStep(steps: readonly number[], values: readonly number[], level: number): number | undefined {
+export function crossingStep(
+  steps: readonly number[],
+  values: readonly number[],
+  level: number,
+): number | undefined {
   const n = Math.min(steps.length, values.length);
   if (n === 0 || !Number.isFinite(values[0])) return undefined;
   if (values[0] === level) return steps[0];
@@ -22,7 +26,8 @@ export function crossingStep(steps: readonly number[], values: readonly number[]
     if (!reached(v)) continue;
     const v0 = values[i - 1]!;
     const frac = v === v0 ? 1 : (level - v0) / (v - v0);
-    const s0 = steps[i - 1]!, s1 = steps[i]!;
+    const s0 = steps[i - 1]!,
+      s1 = steps[i]!;
     if (s0 <= 0) return s0 + frac * (s1 - s0);
     return Math.exp(Math.log(s0) + frac * (Math.log(s1) - Math.log(s0)));
   }
@@ -30,9 +35,20 @@ export function crossingStep(steps: readonly number[], values: readonly number[]
 }
 
 /** The first step at which `values` is half-way from its first to its last value (undefined when they are equal). */
-export function halfwayStep(steps: readonly number[], values: readonly number[]): number | undefined {
-  const first = values[0], last = values[values.length - 1];
-  if (first === undefined || last === undefined || !Number.isFinite(first) || !Number.isFinite(last) || first === last) return undefined;
+export function halfwayStep(
+  steps: readonly number[],
+  values: readonly number[],
+): number | undefined {
+  const first = values[0],
+    last = values[values.length - 1];
+  if (
+    first === undefined ||
+    last === undefined ||
+    !Number.isFinite(first) ||
+    !Number.isFinite(last) ||
+    first === last
+  )
+    return undefined;
   return crossingStep(steps, values, (first + last) / 2);
 }
 

@@ -46,7 +46,11 @@ function matrixColumn(values: readonly number[], width: number, j: number, rows:
 }
 
 /** Rows `from` (inclusive) to `to` (exclusive) of a series, as a new series of the same widths. */
-export function sliceRows(s: TelemetryColumns, from: number, to: number = s.steps.length): TelemetryColumns {
+export function sliceRows(
+  s: TelemetryColumns,
+  from: number,
+  to: number = s.steps.length,
+): TelemetryColumns {
   const rows = s.steps.length;
   const out: TelemetryColumns = {
     ...s,
@@ -55,7 +59,8 @@ export function sliceRows(s: TelemetryColumns, from: number, to: number = s.step
     error: s.error.length === rows ? s.error.slice(from, to) : [],
     deadUnits: [],
   };
-  for (const [k, w] of matrices) out[k] = s[k].length === rows * s[w] ? s[k].slice(from * s[w], to * s[w]) : [];
+  for (const [k, w] of matrices)
+    out[k] = s[k].length === rows * s[w] ? s[k].slice(from * s[w], to * s[w]) : [];
   if (rows > 0 && s.deadUnits.length > 0) {
     const w = s.deadUnits.length / rows;
     out.deadUnits = s.deadUnits.slice(from * w, to * w);
@@ -107,7 +112,10 @@ export function featureResponses(trial: CompiledTrial, s: TelemetryColumns): Fea
     const col = probeColumn(s, k);
     if (col.length === 0) return;
     seen.add(j);
-    const scale = trial.data.kind === 'features' ? (trial.data.features[j]?.norm ?? 1) / probeScale(trial, k) : 1;
+    const scale =
+      trial.data.kind === 'features'
+        ? (trial.data.features[j]?.norm ?? 1) / probeScale(trial, k)
+        : 1;
     out.push({ feature: j, probe: k, values: col.map((v) => v * scale) });
   });
   return out.sort((a, b) => a.feature - b.feature);
@@ -121,7 +129,8 @@ export function valueAt(steps: readonly number[], values: readonly number[], ste
   if (step >= steps[n - 1]!) return values[n - 1]!;
   let i = 1;
   while (steps[i]! < step) i++;
-  const s0 = steps[i - 1]!, s1 = steps[i]!;
+  const s0 = steps[i - 1]!,
+    s1 = steps[i]!;
   const frac = s0 > 0 ? Math.log(step / s0) / Math.log(s1 / s0) : (step - s0) / (s1 - s0);
   return values[i - 1]! + frac * (values[i]! - values[i - 1]!);
 }

@@ -2,19 +2,35 @@
  * Builders shared by this package's tests: compiled trials of the features model, series from
  * per-row values, outcomes, and a host that collects its findings. Not exported from the package.
  */
-import { compileTrial, type CompiledTrial, type Finding, type TelemetryColumns, type TrialInput, type TrialOutcome } from '@dynlab/spec';
+import {
+  compileTrial,
+  type CompiledTrial,
+  type Finding,
+  type TelemetryColumns,
+  type TrialInput,
+  type TrialOutcome,
+} from '@dynlab/spec';
 import { AnalyzerHost } from './analyzer-host';
 import { createMemoryMetrics, type MemoryMetrics } from './analyzer-metrics';
 import type { AnyAnalyzerDefinition } from './define-analyzer';
 
 /** A features-model trial: one entry per feature as [frequency, norm] (informative), probes on each unit vector. */
-export function featureTrial(id: string, features: ([number, number] | { frequency: number; norm: number; knockedOut?: boolean; informative?: boolean })[], extra: Partial<TrialInput> = {}): CompiledTrial {
+export function featureTrial(
+  id: string,
+  features: (
+    | [number, number]
+    | { frequency: number; norm: number; knockedOut?: boolean; informative?: boolean }
+  )[],
+  extra: Partial<TrialInput> = {},
+): CompiledTrial {
   const fs = features.map((f) => (Array.isArray(f) ? { frequency: f[0], norm: f[1] } : f));
   return compileTrial({
     id,
     data: { features: { n: 100, features: fs } },
     model: { kind: 'relu', hidden: [4] },
-    record: { probes: fs.map((_, j) => ({ name: `e${j}`, x: fs.map((__, k) => (k === j ? 1 : 0)) })) },
+    record: {
+      probes: fs.map((_, j) => ({ name: `e${j}`, x: fs.map((__, k) => (k === j ? 1 : 0)) })),
+    },
     ...extra,
   });
 }
@@ -57,14 +73,31 @@ export function logSteps(last: number, count: number): number[] {
 
 /** An outcome with status ok. */
 export function okOutcome(partial: Partial<TrialOutcome> = {}): TrialOutcome {
-  return { status: 'ok', finalLoss: 0, finalError: 0, stepsDone: 0, backend: 'test', wallS: 0, ...partial };
+  return {
+    status: 'ok',
+    finalLoss: 0,
+    finalError: 0,
+    stepsDone: 0,
+    backend: 'test',
+    wallS: 0,
+    ...partial,
+  };
 }
 
 /** A host over `analyzers` that collects findings, with in-memory metrics and a fixed clock. */
-export function collectingHost(analyzers: { definition: AnyAnalyzerDefinition; options?: unknown }[], extra: { setupTimeoutMs?: number; hookTimeoutMs?: number; maxErrorFindings?: number } = {}): { host: AnalyzerHost; findings: Finding[]; metrics: MemoryMetrics } {
+export function collectingHost(
+  analyzers: { definition: AnyAnalyzerDefinition; options?: unknown }[],
+  extra: { setupTimeoutMs?: number; hookTimeoutMs?: number; maxErrorFindings?: number } = {},
+): { host: AnalyzerHost; findings: Finding[]; metrics: MemoryMetrics } {
   const findings: Finding[] = [];
   const metrics = createMemoryMetrics();
-  const host = new AnalyzerHost({ analyzers, onFinding: (f) => void findings.push(f), metrics, now: () => 1234, ...extra });
+  const host = new AnalyzerHost({
+    analyzers,
+    onFinding: (f) => void findings.push(f),
+    metrics,
+    now: () => 1234,
+    ...extra,
+  });
   return { host, findings, metrics };
 }
 
@@ -77,15 +110,30 @@ export function ofKind(findings: readonly Finding[], kind: string): Finding[] {
  * Gradient flow of the single mode, df/dt = 2 p r f * (-dl/df), integrated by RK4 in float64:
  * an independent reference for the closed forms (logistic: -dl/df = 1 / (1 + e^f); hinge: 1 below the margin).
  */
-export function modeFlow(loss: 'logistic' | 'hinge', p: number, r: number, f0: number, times: readonly number[], margin = 1): number[] {
-  const rate = (f: number) => 2 * p * r * f * (loss === 'logistic' ? 1 / (1 + Math.exp(f)) : f < margin ? 1 : 0);
+export function modeFlow(
+  loss: 'logistic' | 'hinge',
+  p: number,
+  r: number,
+  f0: number,
+  times: readonly number[],
+  margin = 1,
+): number[] {
+  const rate = (f: number) =>
+    2 * p * r * f * (loss === 'logistic' ? 1 / (1 + Math.exp(f)) : f < margin ? 1 : 0);
   const out: number[] = [];
-  let f = f0, t = 0;
+  let f = f0,
+    t = 0;
   for (const target of times) {
     while (t < target) {
       const h = Math.min(1e-3, target - t);
-      const k1 = rate(f), k2 = rate(f + (h / 2) * k1), k3 = rate(f + (h / 2) * k2), k4 = rate(f + h * k3);
-      f = loss === 'hinge' ? Math.min(margin, f + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)) : f + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4);
+      const k1 = rate(f),
+        k2 = rate(f + (h / 2) * k1),
+        k3 = rate(f + (h / 2) * k2),
+        k4 = rate(f + h * k3);
+      f =
+        loss === 'hinge'
+          ? Math.min(margin, f + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4))
+          : f + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4);
       t += h;
     }
     out.push(f);
@@ -94,7 +142,12 @@ export function modeFlow(loss: 'logistic' | 'hinge', p: number, r: number, f0: n
 }
 
 /** A series whose probe k records `responses[k](t)` at each step (t = lr * step), with optional loss and error columns. */
-export function responseSeries(steps: readonly number[], lr: number, responses: ((t: number) => number)[], extra: { loss?: (t: number) => number; error?: (t: number) => number } = {}): TelemetryColumns {
+export function responseSeries(
+  steps: readonly number[],
+  lr: number,
+  responses: ((t: number) => number)[],
+  extra: { loss?: (t: number) => number; error?: (t: number) => number } = {},
+): TelemetryColumns {
   return seriesOf(
     steps.map((s) => ({
       step: s,

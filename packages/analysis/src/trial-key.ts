@@ -17,7 +17,10 @@ export function trialBody(trial: CompiledTrial): ParsedTrial {
 }
 
 /** A string equal for two trials exactly when their bodies are equal after `strip` removed the compared part. */
-export function comparisonKey(trial: CompiledTrial, strip: (body: ParsedTrial) => void = () => undefined): string {
+export function comparisonKey(
+  trial: CompiledTrial,
+  strip: (body: ParsedTrial) => void = () => undefined,
+): string {
   const body = trialBody(trial);
   strip(body);
   return JSON.stringify(body);
@@ -39,13 +42,17 @@ export function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<st
  * The swept values of a trial as numeric evidence: each axis path with its value, arrays expanded
  * by index (`init.layers[0].weights[1]`), booleans as 0/1; strings and the seed are left out.
  */
-export function paramEvidence(trial: CompiledTrial, prefixes: readonly string[] = ['']): Record<string, number> {
+export function paramEvidence(
+  trial: CompiledTrial,
+  prefixes: readonly string[] = [''],
+): Record<string, number> {
   const out: Record<string, number> = {};
   const add = (path: string, v: unknown) => {
     if (typeof v === 'number' && Number.isFinite(v)) out[path] = v;
     else if (typeof v === 'boolean') out[path] = v ? 1 : 0;
     else if (Array.isArray(v)) v.forEach((x, i) => add(`${path}[${i}]`, x));
-    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) add(`${path}.${k}`, x);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) add(`${path}.${k}`, x);
   };
   for (const [path, json] of Object.entries(trial.params)) {
     if (path === 'seed' || !prefixes.some((p) => path.startsWith(p))) continue;

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '@dynlab/spec';
-import { collectingHost, featureTrial, hingeMode, logSteps, ofKind, okOutcome, responseSeries } from '../test-support';
+import {
+  collectingHost,
+  featureTrial,
+  hingeMode,
+  logSteps,
+  ofKind,
+  okOutcome,
+  responseSeries,
+} from '../test-support';
 import { convergenceSpeedAnalyzer } from './convergence-speed';
 
 const steps = logSteps(100_000, 200);
@@ -32,13 +40,26 @@ test('a norm sweep on the closed form gives a slope of -1 with an interval aroun
 });
 
 test('a frequency x norm grid fits both slopes together', async () => {
-  const findings = await slopes([0.1, 0.3, 0.9].flatMap((p) => [0.5, 2].map((r) => [p, r] as [number, number])));
-  const bySlope = ofKind(findings, 'convergence-slope').map((f) => [f.message.match(/ln\((\w+)\)/)![1], Number(f.evidence.slope!.toFixed(2)), f.evidence.regressors]);
-  assert.deepEqual(bySlope, [['norm', -1, 2], ['frequency', -1, 2]]);
+  const findings = await slopes(
+    [0.1, 0.3, 0.9].flatMap((p) => [0.5, 2].map((r) => [p, r] as [number, number])),
+  );
+  const bySlope = ofKind(findings, 'convergence-slope').map((f) => [
+    f.evidence.regressor,
+    f.message.match(/ln\((\w+)\)/)![1],
+    Number(f.evidence.slope!.toFixed(2)),
+    f.evidence.regressors,
+  ]);
+  assert.deepEqual(bySlope, [
+    [0, 'norm', -1, 2],
+    [1, 'frequency', -1, 2],
+  ]);
 });
 
 test('a slope far from -1 is flagged', async () => {
-  const findings = await slopes([0.5, 1, 2, 4].map((r) => [1, r]), 0.5);
+  const findings = await slopes(
+    [0.5, 1, 2, 4].map((r) => [1, r]),
+    0.5,
+  );
   const [s] = ofKind(findings, 'convergence-slope');
   assert.ok(Math.abs(s!.evidence.slope! + 0.5) < 0.01, String(s!.evidence.slope));
   assert.equal(s!.severity, 'warning');

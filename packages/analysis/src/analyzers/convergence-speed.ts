@@ -41,7 +41,11 @@ export interface SpeedPoint {
 }
 
 /** The points a trial contributes (see the module comment). */
-export function speedPoints(trial: CompiledTrial, series: Parameters<typeof featureResponses>[1], level: number): SpeedPoint[] {
+export function speedPoints(
+  trial: CompiledTrial,
+  series: Parameters<typeof featureResponses>[1],
+  level: number,
+): SpeedPoint[] {
   if (trial.data.kind !== 'features') return [];
   const features = trial.data.features;
   const usable = (j: number) => {
@@ -49,9 +53,21 @@ export function speedPoints(trial: CompiledTrial, series: Parameters<typeof feat
     return f !== undefined && f.informative && !f.knockedOut && f.norm > 0 && f.frequency > 0;
   };
   const point = (j: number, step: number | undefined): SpeedPoint[] =>
-    step !== undefined && step > 0 ? [{ trialId: trial.id, feature: j, norm: features[j]!.norm, frequency: features[j]!.frequency, step, time: flowTime(trial, step) }] : [];
+    step !== undefined && step > 0
+      ? [
+          {
+            trialId: trial.id,
+            feature: j,
+            norm: features[j]!.norm,
+            frequency: features[j]!.frequency,
+            step,
+            time: flowTime(trial, step),
+          },
+        ]
+      : [];
   const responses = featureResponses(trial, series).filter((r) => usable(r.feature));
-  if (responses.length > 0) return responses.flatMap((r) => point(r.feature, crossingStep(series.steps, r.values, level)));
+  if (responses.length > 0)
+    return responses.flatMap((r) => point(r.feature, crossingStep(series.steps, r.values, level)));
   const present = features.flatMap((_, j) => (usable(j) ? [j] : []));
   if (present.length !== 1 || series.error.length !== series.steps.length) return [];
   return point(present[0]!, halfwayStep(series.steps, series.error));
@@ -60,7 +76,8 @@ export function speedPoints(trial: CompiledTrial, series: Parameters<typeof feat
 export const convergenceSpeedAnalyzer = defineAnalyzer({
   name: 'convergence-speed',
   version: '1.0.0',
-  description: 'Regresses log learning time on log input norm and log feature frequency across a sweep; theory: slopes of -1.',
+  description:
+    'Regresses log learning time on log input norm and log feature frequency across a sweep; theory: slopes of -1.',
   options: convergenceSpeedOptions,
   perSweep: true,
   setup(ctx, o) {
@@ -76,22 +93,38 @@ export const convergenceSpeedAnalyzer = defineAnalyzer({
               kind: 'learning-time',
               trialId: trial.id,
               discriminator: `feature:${p.feature}`,
-              evidence: { feature: p.feature, norm: p.norm, frequency: p.frequency, learningStep: p.step, learningTime: p.time, level: o.level },
+              evidence: {
+                feature: p.feature,
+                norm: p.norm,
+                frequency: p.frequency,
+                learningStep: p.step,
+                learningTime: p.time,
+                level: o.level,
+              },
               message: `feature ${p.feature} (norm ${p.norm}, frequency ${p.frequency}) reached output ${o.level} at step ${Number(p.step.toPrecision(4))}`,
             });
       },
       onSweepEnd() {
         const regressors = [
-          { name: 'norm', of: (p: SpeedPoint) => Math.log(p.norm) },
-          { name: 'frequency', of: (p: SpeedPoint) => Math.log(p.frequency) },
+          { name: 'norm', code: 0, of: (p: SpeedPoint) => Math.log(p.norm) },
+          { name: 'frequency', code: 1, of: (p: SpeedPoint) => Math.log(p.frequency) },
         ].filter((r) => new Set(points.map((p) => r.of(p))).size > 1);
         if (regressors.length === 0 || points.length === 0) {
-          ctx.logger.debug('no norm or frequency varies across the learning times; no regression', { points: points.length });
+          ctx.logger.debug('no norm or frequency varies across the learning times; no regression', {
+            points: points.length,
+          });
           return;
         }
-        const fit = fitLinear(points.map((p) => regressors.map((r) => r.of(p))), points.map((p) => Math.log(p.time)), o.confidence);
+        const fit = fitLinear(
+          points.map((p) => regressors.map((r) => r.of(p))),
+          points.map((p) => Math.log(p.time)),
+          o.confidence,
+        );
         if (!fit) {
-          ctx.logger.debug('too few points for a regression with intervals', { points: points.length, regressors: regressors.length });
+          ctx.logger.debug('too few points for a regression with intervals', {
+            points: points.length,
+            regressors: regressors.length,
+          });
           return;
         }
         regressors.forEach((r, k) => {
@@ -114,6 +147,7 @@ export const convergenceSpeedAnalyzer = defineAnalyzer({
               points: fit.n,
               r2: fit.r2,
               intercept: fit.intercept,
+              regressor: r.code,
               regressors: regressors.length,
               level: o.level,
             },

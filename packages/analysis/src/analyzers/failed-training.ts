@@ -24,7 +24,12 @@ export const failedTrainingOptions = z
 
 /** The loss of the zero output, which a stuck network sits at. */
 export function chanceLoss(trial: CompiledTrial): number {
-  const perSample = trial.loss.kind === 'logistic' ? Math.LN2 : trial.loss.kind === 'hinge' ? trial.loss.margin : 0.5;
+  const perSample =
+    trial.loss.kind === 'logistic'
+      ? Math.LN2
+      : trial.loss.kind === 'hinge'
+        ? trial.loss.margin
+        : 0.5;
   return trial.loss.reduction === 'sum' ? perSample * trial.data.n : perSample;
 }
 
@@ -40,13 +45,26 @@ export interface TrainingVerdict {
 }
 
 /** Judges one trial from its outcome and series. */
-export function trainingVerdict(trial: CompiledTrial, outcome: TrialOutcome, series: TelemetryColumns, minProgress: number): TrainingVerdict {
+export function trainingVerdict(
+  trial: CompiledTrial,
+  outcome: TrialOutcome,
+  series: TelemetryColumns,
+  minProgress: number,
+): TrainingVerdict {
   const chance = chanceLoss(trial);
-  const finalLoss = series.loss.length > 0 ? series.loss[series.loss.length - 1]! : outcome.finalLoss;
+  const finalLoss =
+    series.loss.length > 0 ? series.loss[series.loss.length - 1]! : outcome.finalLoss;
   const dead = deadUnitFraction(series);
   const diverged = outcome.status === 'diverged' || !Number.isFinite(finalLoss);
   const stuck = !diverged && finalLoss > (1 - minProgress) * chance;
-  return { learned: outcome.status === 'ok' && !stuck && !diverged, stuck, diverged, finalLoss, chance, deadUnits: dead.length > 0 ? dead[dead.length - 1]! : NaN };
+  return {
+    learned: outcome.status === 'ok' && !stuck && !diverged,
+    stuck,
+    diverged,
+    finalLoss,
+    chance,
+    deadUnits: dead.length > 0 ? dead[dead.length - 1]! : NaN,
+  };
 }
 
 const fmt = (v: number) => Number(v.toPrecision(3));
@@ -54,11 +72,17 @@ const fmt = (v: number) => Number(v.toPrecision(3));
 export const failedTrainingAnalyzer = defineAnalyzer({
   name: 'failed-training',
   version: '1.0.0',
-  description: 'Flags trials stuck at chance (with their dead units) or diverged, and maps success over the initial-weight axes of a sweep.',
+  description:
+    'Flags trials stuck at chance (with their dead units) or diverged, and maps success over the initial-weight axes of a sweep.',
   options: failedTrainingOptions,
   perSweep: true,
   setup(ctx, o) {
-    const cells: { key: string; coords: Record<string, number>; verdict: TrainingVerdict; trialId: string }[] = [];
+    const cells: {
+      key: string;
+      coords: Record<string, number>;
+      verdict: TrainingVerdict;
+      trialId: string;
+    }[] = [];
     return {
       onTrialEnd(trial, outcome, series) {
         if (outcome.status === 'cancelled' || outcome.status === 'failed') return;
@@ -68,7 +92,13 @@ export const failedTrainingAnalyzer = defineAnalyzer({
             kind: 'stuck-at-chance',
             severity: 'warning',
             trialId: trial.id,
-            evidence: { finalLoss: v.finalLoss, chanceLoss: v.chance, progress: 1 - v.finalLoss / v.chance, stepsDone: outcome.stepsDone, deadUnits: v.deadUnits },
+            evidence: {
+              finalLoss: v.finalLoss,
+              chanceLoss: v.chance,
+              progress: 1 - v.finalLoss / v.chance,
+              stepsDone: outcome.stepsDone,
+              deadUnits: v.deadUnits,
+            },
             message: `stuck at chance: final loss ${fmt(v.finalLoss)} against ${fmt(v.chance)} for the zero output${Number.isFinite(v.deadUnits) ? `, ${fmt(100 * v.deadUnits)}% of hidden units dead` : ''}`,
           });
         if (v.diverged)
@@ -80,11 +110,19 @@ export const failedTrainingAnalyzer = defineAnalyzer({
             message: `diverged (non-finite loss or parameters) at step ${outcome.stepsDone}`,
           });
         const coords = paramEvidence(trial, o.axes);
-        if (Object.keys(coords).length > 0) cells.push({ key: JSON.stringify(Object.entries(coords).sort()), coords, verdict: v, trialId: trial.id });
+        if (Object.keys(coords).length > 0)
+          cells.push({
+            key: JSON.stringify(Object.entries(coords).sort()),
+            coords,
+            verdict: v,
+            trialId: trial.id,
+          });
       },
       onSweepEnd() {
         if (cells.length === 0) return;
-        let learnedCells = 0, failedCells = 0, mixedCells = 0;
+        let learnedCells = 0,
+          failedCells = 0,
+          mixedCells = 0;
         const groups = groupBy(cells, (c) => c.key);
         for (const [key, group] of groups) {
           const learned = group.filter((c) => c.verdict.learned).length;
@@ -106,15 +144,26 @@ export const failedTrainingAnalyzer = defineAnalyzer({
               stuck: group.filter((c) => c.verdict.stuck).length,
               diverged: group.filter((c) => c.verdict.diverged).length,
               meanFinalLoss: group.reduce((a, c) => a + c.verdict.finalLoss, 0) / group.length,
-              ...(dead.length > 0 ? { meanDeadUnits: dead.reduce((a, b) => a + b, 0) / dead.length } : {}),
+              ...(dead.length > 0
+                ? { meanDeadUnits: dead.reduce((a, b) => a + b, 0) / dead.length }
+                : {}),
             },
-            message: `${Object.entries(group[0]!.coords).map(([k, v]) => `${k}=${v}`).join(', ')}: ${learned} of ${group.length} learned`,
+            message: `${Object.entries(group[0]!.coords)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}: ${learned} of ${group.length} learned`,
           });
         }
         ctx.emit({
           kind: 'phase-map',
           severity: failedCells + mixedCells > 0 ? 'warning' : 'info',
-          evidence: { cells: groups.size, learnedCells, failedCells, mixedCells, trials: cells.length, axes: Object.keys(cells[0]!.coords).length },
+          evidence: {
+            cells: groups.size,
+            learnedCells,
+            failedCells,
+            mixedCells,
+            trials: cells.length,
+            axes: Object.keys(cells[0]!.coords).length,
+          },
           message: `phase map over ${o.axes.join(', ')}: ${learnedCells} cells learned, ${failedCells} failed, ${mixedCells} mixed (of ${groups.size})`,
         });
         cells.length = 0;

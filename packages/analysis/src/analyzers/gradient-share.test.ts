@@ -20,18 +20,37 @@ test('shares are integrated over the steps where the loss fell (trapezoid), flat
 });
 
 test('expected shares come from frequency and norm of the informative features present', () => {
-  const e = expectedShares(featureTrial('t', [[1, 1], [0.2, 1], { frequency: 1, norm: 3, informative: false }]))!;
-  assert.deepEqual(e.map((v) => Number(v.toFixed(12))), [Number((1 / 1.04).toFixed(12)), Number((0.04 / 1.04).toFixed(12)), 0]);
-  assert.equal(expectedShares(featureTrial('t', [{ frequency: 1, norm: 1, knockedOut: true }])), undefined);
+  const e = expectedShares(
+    featureTrial('t', [[1, 1], [0.2, 1], { frequency: 1, norm: 3, informative: false }]),
+  )!;
+  assert.deepEqual(
+    e.map((v) => Number(v.toFixed(12))),
+    [Number((1 / 1.04).toFixed(12)), Number((0.04 / 1.04).toFixed(12)), 0],
+  );
+  assert.equal(
+    expectedShares(featureTrial('t', [{ frequency: 1, norm: 1, knockedOut: true }])),
+    undefined,
+  );
 });
 
 test('the rare feature is starved with the frequent one present, and not when it is knocked out', async () => {
   const ko = featureTrial('without', [{ frequency: 1, norm: 1, knockedOut: true }, [0.2, 1]]);
   const { host: h2, findings: f2 } = collectingHost([{ definition: gradientShareAnalyzer }]);
-  const t = featureTrial('with', [[1, 1], [0.2, 1]]);
+  const t = featureTrial('with', [
+    [1, 1],
+    [0.2, 1],
+  ]);
   await h2.chunk('s', t, starving);
   await h2.trialEnd('s', t, okOutcome());
-  await h2.chunk('s', ko, seriesOf([{ step: 0, loss: 0.69, gradShare: [0, 1] }, { step: 10, loss: 0.6, gradShare: [0, 1] }, { step: 100, loss: 0.5, gradShare: [0, 1] }]));
+  await h2.chunk(
+    's',
+    ko,
+    seriesOf([
+      { step: 0, loss: 0.69, gradShare: [0, 1] },
+      { step: 10, loss: 0.6, gradShare: [0, 1] },
+      { step: 100, loss: 0.5, gradShare: [0, 1] },
+    ]),
+  );
   await h2.trialEnd('s', ko, okOutcome());
   const s2 = ofKind(f2, 'starved-feature');
   assert.equal(s2.length, 1);
@@ -42,16 +61,37 @@ test('the rare feature is starved with the frequent one present, and not when it
   assert.equal(e.dominant, 0);
   assert.ok(Math.abs(e.share! - 0.0079) < 1e-12);
   assert.ok(Math.abs(e.ratio! - 0.0079 / (0.04 / 1.04)) < 1e-9);
-  assert.deepEqual(ofKind(f2, 'gradient-share').map((f) => [f.trialId, f.evidence.dominant]), [['with', 0], ['without', 1]]);
+  assert.deepEqual(
+    ofKind(f2, 'gradient-share').map((f) => [f.trialId, f.evidence.dominant]),
+    [
+      ['with', 0],
+      ['without', 1],
+    ],
+  );
 });
 
 test('no flag when no other feature dominates, or when the share is near what frequency and norm give', async () => {
-  const { host, findings } = collectingHost([{ definition: gradientShareAnalyzer, options: { dominantShare: 0.999 } }]);
-  const t = featureTrial('t', [[1, 1], [0.2, 1]]);
+  const { host, findings } = collectingHost([
+    { definition: gradientShareAnalyzer, options: { dominantShare: 0.999 } },
+  ]);
+  const t = featureTrial('t', [
+    [1, 1],
+    [0.2, 1],
+  ]);
   await host.chunk('s', t, starving);
   await host.trialEnd('s', t, okOutcome());
-  const u = featureTrial('u', [[1, 1], [1, 1]]);
-  await host.chunk('s', u, seriesOf([{ step: 0, loss: 0.7, gradShare: [0.5, 0.5] }, { step: 10, loss: 0.3, gradShare: [0.45, 0.55] }]));
+  const u = featureTrial('u', [
+    [1, 1],
+    [1, 1],
+  ]);
+  await host.chunk(
+    's',
+    u,
+    seriesOf([
+      { step: 0, loss: 0.7, gradShare: [0.5, 0.5] },
+      { step: 10, loss: 0.3, gradShare: [0.45, 0.55] },
+    ]),
+  );
   await host.trialEnd('s', u, okOutcome());
   assert.equal(ofKind(findings, 'starved-feature').length, 0);
 });

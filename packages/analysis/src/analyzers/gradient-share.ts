@@ -50,11 +50,13 @@ export function integratedShares(s: TelemetryColumns, lossDropTolerance = 1e-7):
   const rows = s.steps.length;
   const shares = new Array<number>(d).fill(0);
   let fallingSteps = 0;
-  if (d === 0 || rows < 2 || s.gradShare.length !== rows * d || s.loss.length !== rows) return { shares, fallingSteps, totalSteps: rows > 1 ? s.steps[rows - 1]! - s.steps[0]! : 0 };
+  if (d === 0 || rows < 2 || s.gradShare.length !== rows * d || s.loss.length !== rows)
+    return { shares, fallingSteps, totalSteps: rows > 1 ? s.steps[rows - 1]! - s.steps[0]! : 0 };
   const columns = Array.from({ length: d }, (_, j) => gradShareColumn(s, j));
   let weight = 0;
   for (let i = 1; i < rows; i++) {
-    const l0 = s.loss[i - 1]!, l1 = s.loss[i]!;
+    const l0 = s.loss[i - 1]!,
+      l1 = s.loss[i]!;
     const dt = s.steps[i]! - s.steps[i - 1]!;
     if (!(l1 < l0 - lossDropTolerance * Math.abs(l0)) || dt <= 0) continue;
     fallingSteps += dt;
@@ -75,7 +77,9 @@ export function integratedShares(s: TelemetryColumns, lossDropTolerance = 1e-7):
  */
 export function expectedShares(trial: CompiledTrial): number[] | undefined {
   if (trial.data.kind !== 'features') return undefined;
-  const raw = trial.data.features.map((f) => (f.informative && !f.knockedOut ? (f.frequency * f.norm) ** 2 : 0));
+  const raw = trial.data.features.map((f) =>
+    f.informative && !f.knockedOut ? (f.frequency * f.norm) ** 2 : 0,
+  );
   const total = raw.reduce((a, b) => a + b, 0);
   return total > 0 ? raw.map((v) => v / total) : undefined;
 }
@@ -85,7 +89,8 @@ const fmt = (v: number) => Number(v.toPrecision(3));
 export const gradientShareAnalyzer = defineAnalyzer({
   name: 'gradient-share',
   version: '1.0.0',
-  description: 'Per-feature gradient shares integrated while the loss falls; flags informative features starved of gradient.',
+  description:
+    'Per-feature gradient shares integrated while the loss falls; flags informative features starved of gradient.',
   options: gradientShareOptions,
   setup(ctx, o) {
     return {
@@ -96,7 +101,13 @@ export const gradientShareAnalyzer = defineAnalyzer({
         const order = shares.map((v, j) => [v, j] as const).sort((a, b) => b[0] - a[0]);
         const [dominantShare, dominant] = order[0]!;
         const expected = expectedShares(trial);
-        const evidence: Record<string, number> = { features: series.features, dominant, dominantShare, fallingSteps, totalSteps };
+        const evidence: Record<string, number> = {
+          features: series.features,
+          dominant,
+          dominantShare,
+          fallingSteps,
+          totalSteps,
+        };
         for (const [v, j] of order.slice(0, o.maxFeatures)) {
           evidence[`share.${j}`] = v;
           if (expected) evidence[`expected.${j}`] = expected[j]!;
@@ -120,7 +131,17 @@ export const gradientShareAnalyzer = defineAnalyzer({
             severity: 'warning',
             trialId: trial.id,
             discriminator: `feature:${j}`,
-            evidence: { feature: j, share, expectedShare: e, ratio: share / e, dominant: other[1], dominantShare: other[0], frequency: f.frequency, norm: f.norm, threshold: o.starvedRatio },
+            evidence: {
+              feature: j,
+              share,
+              expectedShare: e,
+              ratio: share / e,
+              dominant: other[1],
+              dominantShare: other[0],
+              frequency: f.frequency,
+              norm: f.norm,
+              threshold: o.starvedRatio,
+            },
             message: `feature ${j} (frequency ${f.frequency}, norm ${f.norm}) held ${fmt(share)} of the gradient while the loss fell, ${fmt(share / e)}x the ${fmt(e)} its frequency and norm alone would give; feature ${other[1]} took ${fmt(other[0])}`,
           });
         });

@@ -50,7 +50,10 @@ export interface CurveSummary {
 }
 
 /** Fits the sigmoid to a recorded curve in ln(step) (step 0 is left out); undefined when there are too few points. */
-export function summarizeCurve(steps: readonly number[], values: readonly number[]): CurveSummary | undefined {
+export function summarizeCurve(
+  steps: readonly number[],
+  values: readonly number[],
+): CurveSummary | undefined {
   const u: number[] = [];
   const y: number[] = [];
   steps.forEach((s, i) => {
@@ -75,7 +78,8 @@ export function createLearningCurveAnalyzer(deps: { theory?: ModeTheory } = {}) 
   return defineAnalyzer({
     name: 'learning-curve',
     version: '1.0.0',
-    description: 'Sigmoid fits in log time to the training error and the probed responses: learning time, width, plateau, and the deviation from the closed-form theory.',
+    description:
+      'Sigmoid fits in log time to the training error and the probed responses: learning time, width, plateau, and the deviation from the closed-form theory.',
     options: learningCurveOptions,
     setup(ctx, o) {
       return {
@@ -88,9 +92,19 @@ export function createLearningCurveAnalyzer(deps: { theory?: ModeTheory } = {}) 
 }
 
 /** The findings of one trial (exported for tests and offline use). */
-export function curveFindings(trial: CompiledTrial, series: TelemetryColumns, o: LearningCurveOptions, theory?: ModeTheory): FindingInput[] {
+export function curveFindings(
+  trial: CompiledTrial,
+  series: TelemetryColumns,
+  o: LearningCurveOptions,
+  theory?: ModeTheory,
+): FindingInput[] {
   const out: FindingInput[] = [];
-  const curve = (what: string, extra: Record<string, number>, values: number[], minChange: number) => {
+  const curve = (
+    what: string,
+    extra: Record<string, number>,
+    values: number[],
+    minChange: number,
+  ) => {
     if (values.length !== series.steps.length || values.length < 4) return;
     const change = Math.max(...values) - Math.min(...values);
     if (!(change >= minChange)) return;
@@ -130,11 +144,17 @@ export function curveFindings(trial: CompiledTrial, series: TelemetryColumns, o:
       });
   };
 
-  if (series.error.length === series.steps.length) curve('error', { signal: 0 }, series.error, o.minErrorChange);
+  if (series.error.length === series.steps.length)
+    curve('error', { signal: 0 }, series.error, o.minErrorChange);
   const responses = o.probes ? featureResponses(trial, series) : [];
   for (const r of responses) {
     const peak = Math.max(...r.values.map(Math.abs));
-    curve(`probe:${r.probe}`, { signal: 1, probe: r.probe, feature: r.feature }, r.values, o.minResponseChange * peak);
+    curve(
+      `probe:${r.probe}`,
+      { signal: 1, probe: r.probe, feature: r.feature },
+      r.values,
+      o.minResponseChange * peak,
+    );
   }
 
   const cf = theory ? closedFormCase(trial) : undefined;
@@ -144,7 +164,9 @@ export function curveFindings(trial: CompiledTrial, series: TelemetryColumns, o:
     const observed = { values: raw.map((v) => (v * cf.mode.r) / probeScale(trial, cf.probe)) };
     const predicted = series.steps.map((s) => theoryOutput(theory, cf, flowTime(trial, s)));
     const peak = Math.max(...predicted);
-    let max = 0, sum = 0, count = 0;
+    let max = 0,
+      sum = 0,
+      count = 0;
     predicted.forEach((p, i) => {
       if (!(p >= o.theoryFloor * peak)) return;
       const dev = Math.abs(observed.values[i]! - p) / p;

@@ -36,17 +36,33 @@ interface Run {
 }
 
 /** Least-squares slope of `values` against ln(step) over the last half of the recorded ln-step range. */
-export function lateLogSlope(steps: readonly number[], values: readonly number[]): number | undefined {
-  const pts = steps.flatMap((s, i) => (s > 0 && Number.isFinite(values[i]) ? [[Math.log(s), values[i]!] as const] : []));
+export function lateLogSlope(
+  steps: readonly number[],
+  values: readonly number[],
+): number | undefined {
+  const pts = steps.flatMap((s, i) =>
+    s > 0 && Number.isFinite(values[i]) ? [[Math.log(s), values[i]!] as const] : [],
+  );
   if (pts.length < 3) return undefined;
   const mid = (pts[0]![0] + pts[pts.length - 1]![0]) / 2;
   const late = pts.filter(([u]) => u >= mid);
-  const fit = late.length >= 3 ? fitLinear(late.map(([u]) => [u]), late.map(([, v]) => v)) : undefined;
+  const fit =
+    late.length >= 3
+      ? fitLinear(
+          late.map(([u]) => [u]),
+          late.map(([, v]) => v),
+        )
+      : undefined;
   return fit?.slopes[0]?.estimate;
 }
 
 /** When (and whether) a hinge response reached its margin and stayed there. */
-export function hingeStop(steps: readonly number[], response: readonly number[], margin: number, tolerance: number): { stopped: boolean; stopStep?: number; final: number } {
+export function hingeStop(
+  steps: readonly number[],
+  response: readonly number[],
+  margin: number,
+  tolerance: number,
+): { stopped: boolean; stopStep?: number; final: number } {
   const final = response[response.length - 1] ?? NaN;
   const i = response.findIndex((v) => Math.abs(v - margin) <= tolerance * margin);
   if (i < 0) return { stopped: false, final };
@@ -59,16 +75,24 @@ const fmt = (v: number) => Number(v.toPrecision(3));
 export const lossComparisonAnalyzer = defineAnalyzer({
   name: 'loss-comparison',
   version: '1.0.0',
-  description: 'Pairs trials that differ only in loss (cross-entropy vs hinge): learning-time ratio, hinge stopping at its margin, cross-entropy margin growth.',
+  description:
+    'Pairs trials that differ only in loss (cross-entropy vs hinge): learning-time ratio, hinge stopping at its margin, cross-entropy margin growth.',
   options: lossComparisonOptions,
   perSweep: true,
   setup(ctx, o) {
     const runs: Run[] = [];
     return {
       onTrialEnd(trial, outcome, series: TelemetryColumns) {
-        if (outcome.status !== 'ok' || (trial.loss.kind !== 'logistic' && trial.loss.kind !== 'hinge')) return;
+        if (
+          outcome.status !== 'ok' ||
+          (trial.loss.kind !== 'logistic' && trial.loss.kind !== 'hinge')
+        )
+          return;
         const features = trial.data.kind === 'features' ? trial.data.features : undefined;
-        const r = featureResponses(trial, series).find((x) => !features || (features[x.feature]?.informative && !features[x.feature]?.knockedOut));
+        const r = featureResponses(trial, series).find(
+          (x) =>
+            !features || (features[x.feature]?.informative && !features[x.feature]?.knockedOut),
+        );
         if (!r) {
           ctx.logger.debug('no probe on a feature: the trial is not compared', { trial: trial.id });
           return;
@@ -82,17 +106,28 @@ export const lossComparisonAnalyzer = defineAnalyzer({
         const ratios: number[] = [];
         let stopped = 0;
         for (const hinge of runs.filter((r) => r.trial.loss.kind === 'hinge')) {
-          for (const ce of runs.filter((r) => r.trial.loss.kind === 'logistic' && r.key === hinge.key)) {
+          for (const ce of runs.filter(
+            (r) => r.trial.loss.kind === 'logistic' && r.key === hinge.key,
+          )) {
             const margin = hinge.trial.loss.margin;
             const level = Math.min(o.level, margin / 2);
             const tH = crossingStep(hinge.steps, hinge.response, level);
             const tC = crossingStep(ce.steps, ce.response, level);
             const stop = hingeStop(hinge.steps, hinge.response, margin, o.stopTolerance);
             const growth = lateLogSlope(ce.steps, ce.response);
-            const timeRatio = tH !== undefined && tC !== undefined ? flowTime(ce.trial, tC) / flowTime(hinge.trial, tH) : undefined;
+            const timeRatio =
+              tH !== undefined && tC !== undefined
+                ? flowTime(ce.trial, tC) / flowTime(hinge.trial, tH)
+                : undefined;
             if (timeRatio !== undefined) ratios.push(timeRatio);
             if (stop.stopped) stopped++;
-            const evidence: Record<string, number> = { margin, level, hingeStopped: stop.stopped ? 1 : 0, hingeFinal: stop.final, ceFinal: ce.response[ce.response.length - 1] ?? NaN };
+            const evidence: Record<string, number> = {
+              margin,
+              level,
+              hingeStopped: stop.stopped ? 1 : 0,
+              hingeFinal: stop.final,
+              ceFinal: ce.response[ce.response.length - 1] ?? NaN,
+            };
             if (timeRatio !== undefined) evidence.timeRatio = timeRatio;
             if (tH !== undefined) evidence.hingeLearningStep = tH;
             if (tC !== undefined) evidence.ceLearningStep = tC;
@@ -107,13 +142,27 @@ export const lossComparisonAnalyzer = defineAnalyzer({
             });
           }
         }
-        const pairs = runs.filter((r) => r.trial.loss.kind === 'hinge').reduce((n, h) => n + runs.filter((c) => c.trial.loss.kind === 'logistic' && c.key === h.key).length, 0);
+        const pairs = runs
+          .filter((r) => r.trial.loss.kind === 'hinge')
+          .reduce(
+            (n, h) =>
+              n + runs.filter((c) => c.trial.loss.kind === 'logistic' && c.key === h.key).length,
+            0,
+          );
         if (pairs > 0) {
           const sorted = [...ratios].sort((a, b) => a - b);
-          const median = sorted.length > 0 ? (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2 : NaN;
+          const median =
+            sorted.length > 0
+              ? (sorted[(sorted.length - 1) >> 1]! + sorted[sorted.length >> 1]!) / 2
+              : NaN;
           ctx.emit({
             kind: 'loss-comparison-summary',
-            evidence: { pairs, medianTimeRatio: median, ratios: ratios.length, hingeStoppedFraction: stopped / pairs },
+            evidence: {
+              pairs,
+              medianTimeRatio: median,
+              ratios: ratios.length,
+              hingeStoppedFraction: stopped / pairs,
+            },
             message: `${pairs} cross-entropy/hinge pairs: median time ratio ${fmt(median)}, hinge stopped at its margin in ${stopped} of them`,
           });
         }

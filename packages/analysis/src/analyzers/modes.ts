@@ -34,11 +34,16 @@ interface ModeRun {
 }
 
 /** The largest |a - b| over the union of both step lists (b interpolated in ln step), relative to the largest |a| or |b|. */
-export function trajectoryDeviation(a: { steps: readonly number[]; values: readonly number[] }, b: { steps: readonly number[]; values: readonly number[] }): number {
+export function trajectoryDeviation(
+  a: { steps: readonly number[]; values: readonly number[] },
+  b: { steps: readonly number[]; values: readonly number[] },
+): number {
   const steps = [...new Set([...a.steps, ...b.steps])].sort((x, y) => x - y);
-  let dev = 0, peak = 0;
+  let dev = 0,
+    peak = 0;
   for (const s of steps) {
-    const va = valueAt(a.steps, a.values, s), vb = valueAt(b.steps, b.values, s);
+    const va = valueAt(a.steps, a.values, s),
+      vb = valueAt(b.steps, b.values, s);
     dev = Math.max(dev, Math.abs(va - vb));
     peak = Math.max(peak, Math.abs(va), Math.abs(vb));
   }
@@ -50,7 +55,8 @@ const fmt = (v: number) => Number(v.toPrecision(3));
 export const modesAnalyzer = defineAnalyzer({
   name: 'modes',
   version: '1.0.0',
-  description: 'Probe outputs as modes: the order they are learned in, and whether a mode is independent of the other modes\' data.',
+  description:
+    "Probe outputs as modes: the order they are learned in, and whether a mode is independent of the other modes' data.",
   options: modesOptions,
   perSweep: true,
   setup(ctx, o) {
@@ -63,25 +69,39 @@ export const modesAnalyzer = defineAnalyzer({
         runs.push({ trial, steps: series.steps, responses });
         if (responses.length < 2) return;
         const features = trial.data.kind === 'features' ? trial.data.features : undefined;
-        const times = responses.map((r) => ({ feature: r.feature, step: crossingStep(series.steps, r.values, o.level), speed: features ? features[r.feature]!.frequency * features[r.feature]!.norm : NaN }));
+        const times = responses.map((r) => ({
+          feature: r.feature,
+          step: crossingStep(series.steps, r.values, o.level),
+          speed: features ? features[r.feature]!.frequency * features[r.feature]!.norm : NaN,
+        }));
         const learned = times.filter((t) => t.step !== undefined).sort((a, b) => a.step! - b.step!);
-        const evidence: Record<string, number> = { modes: responses.length, learned: learned.length, level: o.level };
+        const evidence: Record<string, number> = {
+          modes: responses.length,
+          learned: learned.length,
+          level: o.level,
+        };
         learned.forEach((t, rank) => {
           evidence[`step.${t.feature}`] = t.step!;
           evidence[`rank.${t.feature}`] = rank;
         });
-        let concordant = 0, discordant = 0;
+        let concordant = 0,
+          discordant = 0;
         for (let a = 0; a < times.length; a++)
           for (let b = a + 1; b < times.length; b++) {
-            const ta = times[a]!, tb = times[b]!;
-            if (!(Math.abs(ta.speed - tb.speed) > o.tieTolerance * Math.max(ta.speed, tb.speed))) continue;
+            const ta = times[a]!,
+              tb = times[b]!;
+            if (!(Math.abs(ta.speed - tb.speed) > o.tieTolerance * Math.max(ta.speed, tb.speed)))
+              continue;
             const fasterByTheory = ta.speed > tb.speed ? ta : tb;
             const other = fasterByTheory === ta ? tb : ta;
-            const first = fasterByTheory.step !== undefined && (other.step === undefined || fasterByTheory.step <= other.step);
+            const first =
+              fasterByTheory.step !== undefined &&
+              (other.step === undefined || fasterByTheory.step <= other.step);
             if (first) concordant++;
             else discordant++;
           }
-        if (features) Object.assign(evidence, { concordantPairs: concordant, discordantPairs: discordant });
+        if (features)
+          Object.assign(evidence, { concordantPairs: concordant, discordantPairs: discordant });
         ctx.emit({
           kind: 'mode-order',
           severity: discordant > 0 ? 'warning' : 'info',
@@ -91,25 +111,38 @@ export const modesAnalyzer = defineAnalyzer({
         });
       },
       onSweepEnd() {
-        const featureCount = (r: ModeRun) => (r.trial.data.kind === 'features' ? r.trial.data.features.length : 0);
+        const featureCount = (r: ModeRun) =>
+          r.trial.data.kind === 'features' ? r.trial.data.features.length : 0;
         const maxFeatures = Math.max(0, ...runs.map(featureCount));
         for (let j = 0; j < maxFeatures; j++) {
           const withMode = runs.filter((r) => r.responses.some((x) => x.feature === j));
           const keyFor = (r: ModeRun) =>
             comparisonKey(r.trial, (b) => {
               const fs = b.data.features?.features;
-              if (fs) fs.forEach((_, k) => k !== j && (fs[k] = { frequency: 0, norm: 0, informative: false, knockedOut: false }));
+              if (fs)
+                fs.forEach(
+                  (_, k) =>
+                    k !== j &&
+                    (fs[k] = { frequency: 0, norm: 0, informative: false, knockedOut: false }),
+                );
             });
           for (const group of groupBy(withMode, keyFor).values()) {
             for (let a = 0; a < group.length; a++)
               for (let b = a + 1; b < group.length; b++) {
-                const A = group[a]!, B = group[b]!;
+                const A = group[a]!,
+                  B = group[b]!;
                 const fa = A.trial.data.kind === 'features' ? A.trial.data.features : [];
                 const fb = B.trial.data.kind === 'features' ? B.trial.data.features : [];
-                const changed = fa.flatMap((f, k) => (JSON.stringify(f) !== JSON.stringify(fb[k]) ? [k] : []));
+                const changed = fa.flatMap((f, k) =>
+                  JSON.stringify(f) !== JSON.stringify(fb[k]) ? [k] : [],
+                );
                 if (changed.length === 0) continue;
-                const ra = A.responses.find((x) => x.feature === j)!, rb = B.responses.find((x) => x.feature === j)!;
-                const deviation = trajectoryDeviation({ steps: A.steps, values: ra.values }, { steps: B.steps, values: rb.values });
+                const ra = A.responses.find((x) => x.feature === j)!,
+                  rb = B.responses.find((x) => x.feature === j)!;
+                const deviation = trajectoryDeviation(
+                  { steps: A.steps, values: ra.values },
+                  { steps: B.steps, values: rb.values },
+                );
                 const independent = deviation <= o.tolerance;
                 ctx.emit({
                   kind: 'mode-independence',
@@ -117,7 +150,14 @@ export const modesAnalyzer = defineAnalyzer({
                   trialId: A.trial.id,
                   relatedTrials: [B.trial.id],
                   discriminator: `mode:${j}:vs:${B.trial.id}`,
-                  evidence: { feature: j, changedFeatures: changed.length, firstChangedFeature: changed[0]!, deviation, tolerance: o.tolerance, independent: independent ? 1 : 0 },
+                  evidence: {
+                    feature: j,
+                    changedFeatures: changed.length,
+                    firstChangedFeature: changed[0]!,
+                    deviation,
+                    tolerance: o.tolerance,
+                    independent: independent ? 1 : 0,
+                  },
                   message: `mode ${j} ${independent ? 'is' : 'is not'} independent of feature ${changed.join(', ')}: its trajectory moves by ${fmt(100 * deviation)}% when that data changes`,
                 });
               }

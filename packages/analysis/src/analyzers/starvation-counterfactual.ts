@@ -40,7 +40,10 @@ interface Summary {
 }
 
 /** The final response to each feature that has a probe of its own (see `featureResponses`). */
-export function finalResponses(trial: CompiledTrial, series: TelemetryColumns): Map<number, number> {
+export function finalResponses(
+  trial: CompiledTrial,
+  series: TelemetryColumns,
+): Map<number, number> {
   const out = new Map<number, number>();
   for (const r of featureResponses(trial, series)) {
     const last = r.values[r.values.length - 1];
@@ -71,7 +74,8 @@ const fmt = (v: number) => Number(v.toPrecision(3));
 export const starvationCounterfactualAnalyzer = defineAnalyzer({
   name: 'starvation-counterfactual',
   version: '1.0.0',
-  description: 'Ratio of the response to a feature with another feature present (or stronger) to that with it knocked out (or weaker), over pairs of trials; below the threshold is starvation.',
+  description:
+    'Ratio of the response to a feature with another feature present (or stronger) to that with it knocked out (or weaker), over pairs of trials; below the threshold is starvation.',
   options: starvationCounterfactualOptions,
   perSweep: true,
   setup(ctx, o) {
@@ -84,23 +88,57 @@ export const starvationCounterfactualAnalyzer = defineAnalyzer({
       },
       onSweepEnd() {
         const d = Math.max(0, ...summaries.map((s) => s.features.length));
-        const varying = Array.from({ length: d }, (_, k) => k).filter((k) => new Set(summaries.map((s) => JSON.stringify(s.features[k]))).size > 1);
-        const bySetting = new Map<string, { ratios: number[]; first: Summary; j: number; k: number; strong: number; weak: number; knockout: boolean }>();
+        const varying = Array.from({ length: d }, (_, k) => k).filter(
+          (k) => new Set(summaries.map((s) => JSON.stringify(s.features[k]))).size > 1,
+        );
+        const bySetting = new Map<
+          string,
+          {
+            ratios: number[];
+            first: Summary;
+            j: number;
+            k: number;
+            strong: number;
+            weak: number;
+            knockout: boolean;
+          }
+        >();
         for (const k of varying) {
           for (const group of groupBy(summaries, (s) => keyWithout(s.trial, k, true)).values()) {
             for (const a of group)
               for (const b of group) {
-                const strong = featureStrength(a.features[k]!), weak = featureStrength(b.features[k]!);
+                const strong = featureStrength(a.features[k]!),
+                  weak = featureStrength(b.features[k]!);
                 if (!(strong > weak)) continue;
                 for (const [j, rStrong] of a.responses) {
                   const fj = a.features[j]!;
                   const rWeak = b.responses.get(j);
-                  if (j === k || !fj.informative || fj.knockedOut || rWeak === undefined || Math.abs(rWeak) < o.minResponse) continue;
+                  if (
+                    j === k ||
+                    !fj.informative ||
+                    fj.knockedOut ||
+                    rWeak === undefined ||
+                    Math.abs(rWeak) < o.minResponse
+                  )
+                    continue;
                   const knockout = b.features[k]!.knockedOut;
                   const ratio = rStrong / rWeak;
-                  const evidence = { feature: j, otherFeature: k, knockout: knockout ? 1 : 0, strengthWith: strong, strengthWithout: weak, responseWith: rStrong, responseWithout: rWeak, ratio, threshold: o.threshold, seed: a.trial.seed };
+                  const evidence = {
+                    feature: j,
+                    otherFeature: k,
+                    knockout: knockout ? 1 : 0,
+                    strengthWith: strong,
+                    strengthWithout: weak,
+                    responseWith: rStrong,
+                    responseWithout: rWeak,
+                    ratio,
+                    threshold: o.threshold,
+                    seed: a.trial.seed,
+                  };
                   const discriminator = `feature:${j}:vs:${b.trial.id}`;
-                  const what = knockout ? `knocked out` : `weaker (p r ${fmt(weak)} instead of ${fmt(strong)})`;
+                  const what = knockout
+                    ? `knocked out`
+                    : `weaker (p r ${fmt(weak)} instead of ${fmt(strong)})`;
                   ctx.emit({
                     kind: 'counterfactual-ratio',
                     trialId: a.trial.id,
@@ -120,7 +158,15 @@ export const starvationCounterfactualAnalyzer = defineAnalyzer({
                       message: `feature ${j} is starved by feature ${k}: its response is ${fmt(ratio)}x what it learns with feature ${k} ${what} (threshold ${o.threshold})`,
                     });
                   const sk = [keyWithout(a.trial, k, false), j, k, strong, weak].join('\0');
-                  const agg = bySetting.get(sk) ?? { ratios: [], first: a, j, k, strong, weak, knockout };
+                  const agg = bySetting.get(sk) ?? {
+                    ratios: [],
+                    first: a,
+                    j,
+                    k,
+                    strong,
+                    weak,
+                    knockout,
+                  };
                   agg.ratios.push(ratio);
                   bySetting.set(sk, agg);
                 }
