@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  isFailedTraining,
+  assignSlopes,
+  isFailedTrainingFinding,
+  isFailedTrial,
   readCounterfactual,
   readCurveFit,
   readLossTimeRatio,
-  readSlopes,
+  readSlope,
+  readSpeedPoint,
 } from './finding-evidence';
 import { FindingsDigest } from './findings-digest';
 import { finding } from './synthetic-sweeps.fixture';
@@ -14,100 +17,133 @@ import { probeOfFeature } from './starvation-figure';
 import { prefixIds } from './svg-renderer';
 import type { TrialRecord, TrialSeries } from './report-data';
 
-void test('readCurveFit reads the error fit, a probe fit, and refuses other findings', () => {
+void test('readCurveFit reads the learning-curve analyzer: the error fit, a probe fit, nothing else', () => {
+  const ev = {
+    signal: 0,
+    learningStep: 120,
+    learningTime: 12,
+    width: 0.4,
+    start: 0.5,
+    end: 0,
+    r2: 0.99,
+  };
+  assert.deepEqual(readCurveFit(finding('s', 'learning-curve', 'learning-curve', 't1', ev)), {
+    probe: -1,
+    learningStep: 120,
+    sigmoid: { learningTime: 120, width: 0.4, start: 0.5, end: 0 },
+  });
   assert.deepEqual(
     readCurveFit(
-      finding('s', 'learning-curve', 'learning-time', 't1', {
-        learningTime: 120,
-        width: 0.4,
-        start: 0.5,
-        end: 0,
+      finding('s', 'learning-curve', 'learning-curve', 't1', {
+        signal: 1,
+        probe: 2,
+        learningStep: 50,
       }),
     ),
     {
-      probe: -1,
-      learningTime: 120,
-      sigmoid: { learningTime: 120, width: 0.4, start: 0.5, end: 0 },
+      probe: 2,
+      learningStep: 50,
+      sigmoid: undefined,
     },
   );
-  assert.deepEqual(
-    readCurveFit(
-      finding('s', 'learning-curve', 'learning-time', 't1', { learningTime: 50, probe: 2 }),
-    ),
-    { probe: 2, learningTime: 50, sigmoid: undefined },
-  );
   assert.equal(
-    readCurveFit(finding('s', 'learning-curve', 'not-sigmoidal', 't1', { residual: 0.3 })),
+    readCurveFit(finding('s', 'learning-curve', 'non-sigmoidal', 't1', { r2: 0.3 })),
     undefined,
   );
   assert.equal(
-    readCurveFit(finding('s', 'learning-curve', 'learning-time', '', { learningTime: 5 })),
+    readCurveFit(finding('s', 'learning-curve', 'learning-curve', 't1', { learningTime: 5 })),
     undefined,
-    'per-sweep',
+    'flow time only',
   );
   assert.equal(
-    readCurveFit(finding('s', 'other', 'learning-time', 't1', { learningTime: 5 })),
+    readCurveFit(finding('s', 'other', 'learning-curve', 't1', { learningStep: 5 })),
     undefined,
   );
 });
 
-void test('readSlopes reads a slope named by the kind or by prefixed keys', () => {
-  assert.deepEqual(
-    readSlopes(
-      finding('s', 'convergence-speed', 'learning-time-vs-norm', '', {
-        slope: -0.98,
-        slopeLow: -1.1,
-        slopeHigh: -0.9,
+void test('convergence-speed: points, slopes, and slopes named by regressor code or by the analyzer order', () => {
+  const point = finding('s', 'convergence-speed', 'learning-time', 't1', {
+    feature: 0,
+    norm: 2,
+    frequency: 0.5,
+    learningStep: 100,
+    learningTime: 10,
+  });
+  assert.deepEqual(readSpeedPoint(point), { trialId: 't1', norm: 2, frequency: 0.5, time: 10 });
+  const slope = (v: number, extra: Record<string, number> = {}) =>
+    readSlope(
+      finding('s', 'convergence-speed', 'convergence-slope', '', {
+        slope: v,
+        ciLow: v - 0.1,
+        ciHigh: v + 0.1,
+        intercept: 3,
+        ...extra,
       }),
-    ),
-    {
-      norm: { slope: -0.98, intercept: undefined, low: -1.1, high: -0.9 },
-    },
+    )!;
+  assert.deepEqual(slope(-1), { slope: -1, low: -1.1, high: -0.9, regressor: undefined });
+  assert.equal(
+    readSlope(finding('s', 'convergence-speed', 'learning-time', '', { slope: -1 })),
+    undefined,
   );
-  assert.deepEqual(
-    readSlopes(
-      finding('s', 'convergence-speed', 'convergence', '', {
-        normSlope: -1,
-        frequencySlope: -1.1,
-        frequencyIntercept: 4,
-      }),
-    ),
-    {
-      norm: { slope: -1, intercept: undefined, low: undefined, high: undefined },
-      frequency: { slope: -1.1, intercept: 4, low: undefined, high: undefined },
-    },
-  );
-  assert.deepEqual(
-    readSlopes(finding('s', 'learning-curve', 'learning-time-vs-norm', '', { slope: -1 })),
-    {},
-  );
+  const [a, b] = [slope(-0.9), slope(-1.1)];
+  assert.deepEqual(assignSlopes([a, b], { norm: true, frequency: true }), {
+    norm: a,
+    frequency: b,
+  });
+  assert.deepEqual(assignSlopes([a], { norm: false, frequency: true }), { frequency: a });
+  const coded = slope(-1.2, { regressor: 1 });
+  assert.deepEqual(assignSlopes([coded, a], { norm: true, frequency: true }), {
+    frequency: coded,
+    norm: a,
+  });
 });
 
 void test('failed-training, counterfactual and loss-comparison evidence', () => {
   assert.equal(
-    isFailedTraining(finding('s', 'failed-training', 'failed-training', 't3', {})),
+    isFailedTrial(finding('s', 'failed-training', 'stuck-at-chance', 't3', { finalLoss: 0.69 })),
     true,
   );
   assert.equal(
-    isFailedTraining(finding('s', 'failed-training', 'failed-training', '', { cells: 4 })),
+    isFailedTrial(finding('s', 'failed-training', 'diverged', 't4', { stepsDone: 9 })),
+    true,
+  );
+  assert.equal(
+    isFailedTrial(finding('s', 'failed-training', 'phase-map', '', { cells: 4 })),
     false,
   );
+  assert.equal(
+    isFailedTrainingFinding(finding('s', 'failed-training', 'phase-map', '', { cells: 4 })),
+    true,
+  );
+  const cf = { feature: 1, otherFeature: 0, knockout: 1, ratio: 0.12 };
   assert.deepEqual(
+    readCounterfactual(finding('s', 'starvation-counterfactual', 'counterfactual-ratio', 't1', cf)),
+    { ratio: 0.12, feature: 1, otherFeature: 0 },
+  );
+  assert.equal(
     readCounterfactual(
-      finding('s', 'starvation-counterfactual', 'starvation-ratio', '', {
-        ratio: 0.12,
-        feature: 1,
+      finding('s', 'starvation-counterfactual', 'counterfactual-ratio', 't1', {
+        ...cf,
+        knockout: 0,
       }),
     ),
-    { ratio: 0.12, feature: 1 },
-  );
-  assert.equal(
-    readCounterfactual(finding('s', 'starvation-counterfactual', 'x', '', { feature: 1 })),
     undefined,
+    'a strength pair',
   );
   assert.equal(
-    readLossTimeRatio(finding('s', 'loss-comparison', 'loss-time-ratio', '', { timeRatio: 1.9 })),
+    readCounterfactual(finding('s', 'starvation-counterfactual', 'starved-feature', 't1', cf)),
+    undefined,
+    'counted once',
+  );
+  assert.equal(
+    readLossTimeRatio(finding('s', 'loss-comparison', 'loss-comparison', 't2', { timeRatio: 1.9 })),
     1.9,
+  );
+  assert.equal(
+    readLossTimeRatio(
+      finding('s', 'loss-comparison', 'loss-comparison-summary', '', { medianTimeRatio: 1.9 }),
+    ),
+    undefined,
   );
 });
 

@@ -4,6 +4,7 @@
  * bounded set of trials (a few seeds of each group), which is all a plot can show anyway.
  */
 import type { Finding, TrialStatus } from '@dynlab/spec';
+import type { SpeedPoint } from './finding-evidence';
 import type { FittedSigmoid } from './log-sigmoid';
 
 /** Where a trial's learning time came from. */
@@ -84,10 +85,9 @@ export interface TrialSeries {
   featureInformative: boolean[];
 }
 
-/** Slope of ln(learning time) against ln(x) from a convergence-speed finding. */
+/** Slope of ln(learning time) against ln(x) from a convergence-speed finding, with its confidence interval. */
 export interface SlopeFit {
   slope: number;
-  intercept?: number;
   low?: number;
   high?: number;
 }
@@ -105,10 +105,12 @@ export interface ReportData {
   /** Fitted sigmoids by trial: the training error's, and each probe's by probe index. */
   sigmoids: ReadonlyMap<string, { error?: FittedSigmoid; probes: Map<number, FittedSigmoid> }>;
   convergence: { norm?: SlopeFit; frequency?: SlopeFit };
+  /** The convergence-speed analyzer's learning-time points (norm, frequency, gradient-flow time). */
+  speedPoints: SpeedPoint[];
   /** Trials flagged by failed-training findings; undefined when no such finding arrived. */
   failedTrials?: ReadonlySet<string>;
-  /** Evidence of starvation-counterfactual findings. */
-  counterfactuals: { ratio: number; feature?: number }[];
+  /** Knock-out counterfactual ratios: response to `feature` with `otherFeature` present over without. */
+  counterfactuals: { ratio: number; feature?: number; otherFeature?: number }[];
   /** Learning-time ratios (cross-entropy over hinge) of loss-comparison findings. */
   lossTimeRatios: number[];
   findings: {

@@ -41,10 +41,10 @@ const axisTitles: Record<string, string[]> = {
   'error-curves': ['step (log)', 'training error (fraction)'],
   'probe-outputs': ['step (log)', 'output f(probe) (logit)'],
   'gradient-shares': ['step (log)', 'gradient share (fraction)'],
-  'learning-time-vs-norm': ['input norm r (log)', 'learning time (steps, log)'],
+  'learning-time-vs-norm': ['input norm r (log)', 'learning time (learning rate × steps, log)'],
   'learning-time-vs-frequency': [
     'feature frequency p (fraction of samples, log)',
-    'learning time (steps, log)',
+    'learning time (learning rate × steps, log)',
   ],
   'failed-training-phase': [
     'layers[0].weights (initial value)',
@@ -98,6 +98,39 @@ void test('report.html is self-contained: no script, no external reference, ever
     assert.match(html, /<table class="findings">/);
     assert.ok(html.length < 400_000, `${sweep.sweepId}: ${html.length} bytes`);
   }
+});
+
+void test('without convergence-speed findings, the learning-time plots use the trial table and a least-squares slope', async () => {
+  const s = speedSweep();
+  const findings = s.findings.filter((f) => f.analyzer !== 'convergence-speed');
+  const out = await openResults(join(root, 'no-speed'), { sweepId: s.sweepId, axes: s.axes });
+  for (const t of s.trials) await out.addTrial(t.trial, t.outcome, t.telemetry, t.extras);
+  for (const f of findings) await out.addFinding(f);
+  const files = await out.finish();
+  assert.deepEqual(files.figures, s.expectedFigures);
+  const html = await readFile(files.reportHtml, 'utf8');
+  const norm = /data-plot="learning-time-vs-norm">([\s\S]*?)<\/figure>/.exec(html)![1]!;
+  assert.ok(norm.includes('>learning time (steps, log)</text>'));
+  // The expected slope: ordinary least squares of ln(learning step) on ln(norm) over the trials that learned.
+  const pts = s.trials.flatMap(({ trial, telemetry }) => {
+    const fit = s.findings.find(
+      (f) =>
+        f.trialId === trial.id && f.kind === 'learning-curve' && f.evidence.probe === undefined,
+    );
+    const half = telemetry.steps.find((_, i) => telemetry.error[i]! <= telemetry.error[0]! / 2);
+    const y = fit?.evidence.learningStep ?? half;
+    return y === undefined
+      ? []
+      : [[Math.log(Number(trial.params['data.features.features[0].norm'])), Math.log(y)] as const];
+  });
+  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  const expected =
+    pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) /
+    pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+  assert.equal(pts.length, 23);
+  const shown = Number(/>fit: slope (-?[\d.]+) \(least squares\)<\/text>/.exec(norm)?.[1]);
+  assert.equal(shown, Number(expected.toPrecision(4)));
 });
 
 void test('the findings table lists alerts first and names the starved feature', () => {

@@ -40,7 +40,7 @@ function expectedRows(s: SyntheticSweep): Record<string, unknown>[] {
     if (!groups.has(key)) groups.set(key, groups.size);
     const fit = s.findings.find(
       (f) =>
-        f.trialId === trial.id && f.analyzer === 'learning-curve' && f.evidence.probe === undefined,
+        f.trialId === trial.id && f.kind === 'learning-curve' && f.evidence.probe === undefined,
     );
     let half: number | undefined;
     for (let i = 0; i < telemetry.error.length && half === undefined; i++)
@@ -55,7 +55,7 @@ function expectedRows(s: SyntheticSweep): Record<string, unknown>[] {
       backend: outcome.backend,
       final_loss: outcome.finalLoss,
       final_error: outcome.finalError,
-      learning_time: fit ? fit.evidence.learningTime : (half ?? null),
+      learning_time: fit ? fit.evidence.learningStep : (half ?? null),
       learning_time_source: fit ? 'learning-curve' : half !== undefined ? 'half-error' : null,
       steps_done: outcome.stepsDone,
       wall_s: outcome.wallS,

@@ -12,13 +12,19 @@ import type { CompiledTrial, Finding, TelemetryColumns, TrialOutcome } from '@dy
 import type { FigureId } from './figure';
 import { FindingsDigest } from './findings-digest';
 import {
-  isFailedTraining,
+  assignSlopes,
+  isFailedTrainingFinding,
+  isFailedTrial,
   readCounterfactual,
   readCurveFit,
   readLossTimeRatio,
-  readSlopes,
+  readSlope,
+  readSpeedPoint,
+  type SlopeFinding,
+  type SpeedPoint,
 } from './finding-evidence';
 import { halfErrorTime } from './learning-time';
+import { regressorAxis } from './learning-time-figure';
 import type { FittedSigmoid } from './log-sigmoid';
 import { axisLabels, paramsLabel } from './param-values';
 import type { GroupInfo, ReportData, TheoryCurve, TrialRecord } from './report-data';
@@ -119,7 +125,8 @@ export class ResultsWriter {
     string,
     { error?: FittedSigmoid; probes: Map<number, FittedSigmoid> }
   >();
-  private readonly convergence: ReportData['convergence'] = {};
+  private readonly slopes: SlopeFinding[] = [];
+  private readonly speedPoints: SpeedPoint[] = [];
   private failedTrials: Set<string> | undefined;
   private readonly counterfactuals: ReportData['counterfactuals'] = [];
   private readonly lossTimeRatios: number[] = [];
@@ -274,7 +281,7 @@ export class ResultsWriter {
   private absorb(f: Finding): void {
     const fit = readCurveFit(f);
     if (fit) {
-      if (fit.probe < 0) this.curveTimes.set(f.trialId, fit.learningTime);
+      if (fit.probe < 0) this.curveTimes.set(f.trialId, fit.learningStep);
       const plotted = this.store.series.has(f.trialId) || !this.trialIds.has(f.trialId);
       if (fit.sigmoid && plotted) {
         const s = this.sigmoids.get(f.trialId) ?? { probes: new Map<number, FittedSigmoid>() };
@@ -283,8 +290,12 @@ export class ResultsWriter {
         this.sigmoids.set(f.trialId, s);
       }
     }
-    Object.assign(this.convergence, readSlopes(f));
-    if (isFailedTraining(f)) (this.failedTrials ??= new Set()).add(f.trialId);
+    const slope = readSlope(f);
+    if (slope) this.slopes.push(slope);
+    const point = readSpeedPoint(f);
+    if (point) this.speedPoints.push(point);
+    if (isFailedTrainingFinding(f)) this.failedTrials ??= new Set();
+    if (isFailedTrial(f)) this.failedTrials!.add(f.trialId);
     const cf = readCounterfactual(f);
     if (cf) this.counterfactuals.push(cf);
     const ratio = readLossTimeRatio(f);
@@ -302,12 +313,26 @@ export class ResultsWriter {
       groups: [...this.groups.values()],
       series: this.store.series,
       sigmoids: this.sigmoids,
-      convergence: this.convergence,
+      convergence: assignSlopes(this.slopes, this.regressorsVary()),
+      speedPoints: this.speedPoints,
       failedTrials: this.failedTrials,
       counterfactuals: this.counterfactuals,
       lossTimeRatios: this.lossTimeRatios,
       findings: this.digest.result(),
       unplottedTrials: this.store.skipped,
+    };
+  }
+
+  /** Which regressors vary: across the analyzer's points when there are any, else across the swept axes. */
+  private regressorsVary(): { norm: boolean; frequency: boolean } {
+    if (this.speedPoints.length > 0)
+      return {
+        norm: new Set(this.speedPoints.map((p) => p.norm)).size > 1,
+        frequency: new Set(this.speedPoints.map((p) => p.frequency)).size > 1,
+      };
+    return {
+      norm: regressorAxis(this.axes, 'norm') !== undefined,
+      frequency: regressorAxis(this.axes, 'frequency') !== undefined,
     };
   }
 

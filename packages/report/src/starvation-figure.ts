@@ -28,8 +28,9 @@ export function starvationFigure(d: ReportData): Figure | undefined {
   if (axis === undefined) return undefined;
   const k = Number(knockOutAxis.exec(axis)![1]);
   const rare =
-    d.counterfactuals.find((c) => c.feature !== undefined && c.feature !== k)?.feature ??
-    rarestOther(d, k);
+    d.counterfactuals.find(
+      (c) => c.otherFeature === k && c.feature !== undefined && c.feature !== k,
+    )?.feature ?? rarestOther(d, k);
   if (rare === undefined) return undefined;
   let probeName = `feature ${rare}`;
   const { rows, panels } = pairedRows(d, {

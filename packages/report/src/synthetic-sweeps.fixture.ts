@@ -69,6 +69,31 @@ export function finding(
   };
 }
 
+/** A learning-curve analyzer finding: the sigmoid of the error (no probe) or of a probe's output. */
+export function curveFinding(
+  sweepId: string,
+  trial: CompiledTrial,
+  learningStep: number,
+  width: number,
+  start: number,
+  end: number,
+  probe?: number,
+): Finding {
+  const which: Record<string, number> =
+    probe === undefined ? { signal: 0 } : { signal: 1, probe, feature: probe };
+  const f = finding(sweepId, 'learning-curve', 'learning-curve', trial.id, {
+    ...which,
+    learningStep,
+    learningTime: trial.optimizer.learningRate * learningStep,
+    width,
+    start,
+    end,
+    r2: 0.999,
+    sigmoidal: 1,
+  });
+  return { ...f, findingId: `${f.findingId}:${probe ?? 'error'}` };
+}
+
 interface Curves {
   tHalf: number;
   width: number;
@@ -175,21 +200,8 @@ export function starvationSweep(): SyntheticSweep {
       share0: out ? 0 : 0.9,
     });
     trials.push({ trial, outcome: okOutcome(telemetry, 0.5), telemetry });
-    findings.push(
-      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
-        learningTime: tHalf,
-        width: 0.5,
-        start: 0.5,
-        end: 0,
-      }),
-    );
-    findings.push(
-      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
-        learningTime: out ? 400 : 700,
-        width: 0.5,
-        probe: 1,
-      }),
-    );
+    findings.push(curveFinding(sweepId, trial, tHalf, 0.5, 0.5, 0));
+    findings.push(curveFinding(sweepId, trial, out ? 400 : 700, 0.5, 0, rareFinal, 1));
     if (!out && !sd)
       findings.push(
         finding(
@@ -202,17 +214,51 @@ export function starvationSweep(): SyntheticSweep {
         ),
       );
   }
-  findings.push(
-    finding(
-      sweepId,
-      'starvation-counterfactual',
-      'starvation-ratio',
-      '',
-      { feature: 1, ratio: 0.1 },
-      'warning',
-      [trials[0]!.trial.id, trials[4]!.trial.id],
-    ),
-  );
+  for (const a of trials.filter(
+    (t) => t.trial.params['data.features.features[0].knockedOut'] === 'false',
+  )) {
+    const b = trials.find(
+      (t) =>
+        t !== a &&
+        t.trial.seed === a.trial.seed &&
+        t.trial.params['regularizer.spectralDecoupling'] ===
+          a.trial.params['regularizer.spectralDecoupling'],
+    )!;
+    const rWith = a.telemetry.probeOutputs[a.telemetry.probeOutputs.length - 1]!;
+    const rWithout = b.telemetry.probeOutputs[b.telemetry.probeOutputs.length - 1]!;
+    const evidence = {
+      feature: 1,
+      otherFeature: 0,
+      knockout: 1,
+      responseWith: rWith,
+      responseWithout: rWithout,
+      ratio: rWith / rWithout,
+      threshold: 0.5,
+    };
+    findings.push(
+      finding(
+        sweepId,
+        'starvation-counterfactual',
+        'counterfactual-ratio',
+        a.trial.id,
+        evidence,
+        'info',
+        [b.trial.id],
+      ),
+    );
+    if (evidence.ratio < 0.5)
+      findings.push(
+        finding(
+          sweepId,
+          'starvation-counterfactual',
+          'starved-feature',
+          a.trial.id,
+          evidence,
+          'warning',
+          [b.trial.id],
+        ),
+      );
+  }
   return {
     sweepId,
     name: 'starvation',
@@ -312,33 +358,29 @@ export function speedSweep(): SyntheticSweep {
       return;
     }
     trials.push({ trial, outcome: okOutcome(telemetry, 0.1 + i / 100), telemetry });
+    findings.push(curveFinding(sweepId, trial, tHalf, 0.4, 0.5, 0));
     findings.push(
-      finding(sweepId, 'learning-curve', 'learning-time', trial.id, {
-        learningTime: tHalf,
-        width: 0.4,
+      finding(sweepId, 'convergence-speed', 'learning-time', trial.id, {
+        feature: 0,
+        norm: r,
+        frequency: p,
+        learningStep: tHalf,
+        learningTime: trial.optimizer.learningRate * tHalf,
+        level: 0.5,
       }),
     );
   });
-  findings.push(
-    finding(
-      sweepId,
-      'convergence-speed',
-      'learning-time-vs-norm',
-      '',
-      { slope: -0.98, intercept: Math.log(100), slopeLow: -1.05, slopeHigh: -0.91 },
-      'info',
-    ),
-  );
-  findings.push(
-    finding(
-      sweepId,
-      'convergence-speed',
-      'learning-time-vs-frequency',
-      '',
-      { slope: -1.02, slopeLow: -1.1, slopeHigh: -0.94 },
-      'info',
-    ),
-  );
+  for (const [k, slope] of [-0.98, -1.02].entries()) {
+    const f = finding(sweepId, 'convergence-speed', 'convergence-slope', '', {
+      slope,
+      ciLow: slope - 0.07,
+      ciHigh: slope + 0.07,
+      theory: -1,
+      regressors: 2,
+      intercept: 2.3,
+    });
+    findings.push({ ...f, findingId: `${f.findingId}:${k}` });
+  }
   return {
     sweepId,
     name: 'speed',
@@ -412,18 +454,31 @@ export function phaseSweep(): SyntheticSweep {
         finding(
           sweepId,
           'failed-training',
-          'failed-training',
+          'stuck-at-chance',
           trial.id,
-          { deadFraction: 1, loss: Math.LN2 },
+          { finalLoss: Math.LN2, chanceLoss: Math.LN2, progress: 0, deadUnits: 1 },
           'warning',
         ),
       );
+    else findings.push(curveFinding(sweepId, trial, tHalf, 0.3, 0.5, 0));
+    if (hinge && !failed)
+      findings.push(
+        finding(sweepId, 'loss-comparison', 'loss-comparison', trial.id, {
+          timeRatio: 150 / 80,
+          hingeStopped: 1,
+          margin: 1,
+        }),
+      );
   }
   findings.push(
-    finding(sweepId, 'loss-comparison', 'loss-time-ratio', '', {
-      timeRatio: 150 / 80,
-      hingeStopped: 1,
-    }),
+    finding(
+      sweepId,
+      'failed-training',
+      'phase-map',
+      '',
+      { cells: 16, learnedCells: 8, failedCells: 8, mixedCells: 0 },
+      'warning',
+    ),
   );
   return {
     sweepId,
