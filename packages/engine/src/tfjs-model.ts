@@ -25,6 +25,8 @@ export interface ModelShape {
   widths: readonly number[];
   loss: 'logistic' | 'hinge' | 'squared';
   reduction: 'mean' | 'sum';
+  /** Whether the layers have biases (W0 then has a bias column and the data a row of ones). */
+  bias: boolean;
   /** Number of trials in the group. */
   size: number;
 }
@@ -36,13 +38,16 @@ export interface GroupParams {
   bs: tf.Tensor3D[];
 }
 
-/** Per-trial coefficients of the objective, each `[G, 1, 1]`. */
+/** Per-trial coefficients of the objective, each `[G, 1, 1]`; spectral decoupling absent when every trial's is 0. */
 export interface ObjectiveCoefs {
   margin: tf.Tensor3D;
-  spectralDecoupling: tf.Tensor3D;
+  spectralDecoupling?: tf.Tensor3D;
 }
 
-/** A batch of shared data: XT `[D+1, B]` (ones last), X `[B, D+1]`, y `[1, 1, B]`. */
+/**
+ * A batch of shared data: XT `[C, B]` and X `[B, C]`, where C = D+1 with a row of ones (the
+ * first-layer bias) when the model has biases and C = D without; y `[1, 1, B]`.
+ */
 export interface Batch {
   xt: tf.Tensor2D;
   x: tf.Tensor2D;
@@ -55,7 +60,7 @@ export interface Forward {
   acts: tf.Tensor3D[];
 }
 
-/** Runs the network on shared inputs XT `[D+1, B]` (2-D, folded) or per-trial inputs `[G, D+1, B]`. */
+/** Runs the network on shared inputs XT `[C, B]` (2-D, folded) or per-trial inputs `[G, C, B]` (C = columns of W0). */
 export function forward(shape: ModelShape, p: GroupParams, input: tf.Tensor2D | tf.Tensor3D): Forward {
   const G = shape.size;
   const h1 = shape.widths[1]!;
@@ -67,14 +72,14 @@ export function forward(shape: ModelShape, p: GroupParams, input: tf.Tensor2D | 
     const m = relu && layers > 1 ? tf.fused.matMul({ a: p.w0, b: input as tf.Tensor2D, activation: 'relu' }) : tf.matMul(p.w0, input as tf.Tensor2D);
     z0 = tf.reshape<tf.Rank.R3>(m, [G, h1, B]);
   } else {
-    const m = tf.matMul<tf.Tensor3D>(tf.reshape<tf.Rank.R3>(p.w0, [G, h1, shape.widths[0]! + 1]), input as tf.Tensor3D);
+    const m = tf.matMul<tf.Tensor3D>(tf.reshape<tf.Rank.R3>(p.w0, [G, h1, p.w0.shape[1]]), input as tf.Tensor3D);
     z0 = relu && layers > 1 ? tf.relu(m) : m;
   }
   if (layers === 1) return { f: z0, acts: [] };
   const acts: tf.Tensor3D[] = [z0];
   let a = z0;
   for (let l = 1; l < layers; l++) {
-    const z = tf.add<tf.Tensor3D>(tf.matMul(p.ws[l - 1]!, a), p.bs[l - 1]!);
+    const z = shape.bias ? tf.add<tf.Tensor3D>(tf.matMul(p.ws[l - 1]!, a), p.bs[l - 1]!) : tf.matMul<tf.Tensor3D>(p.ws[l - 1]!, a);
     if (l === layers - 1) return { f: z, acts };
     a = relu ? tf.relu(z) : z;
     acts.push(a);
@@ -105,22 +110,23 @@ export function dataLoss(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, marg
   return shape.reduction === 'mean' ? tf.div<tf.Tensor1D>(l, f.shape[2]) : l;
 }
 
-/** dJ/df `[G, 1, B]` of the data loss plus spectral decoupling, reduction included. */
-export function outputGrad(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, c: ObjectiveCoefs): tf.Tensor3D {
+/** dJ/df `[G, 1, B]` of the data loss plus spectral decoupling, reduction included (`negY` = -y, when the caller keeps it). */
+export function outputGrad(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, c: ObjectiveCoefs, negY: tf.Tensor3D = tf.neg(y)): tf.Tensor3D {
   let g: tf.Tensor3D;
   switch (shape.loss) {
     case 'logistic':
-      g = tf.mul(tf.neg(y), tf.sigmoid(tf.neg(tf.mul(y, f))));
+      g = tf.mul(negY, tf.sigmoid(tf.mul(negY, f)));
       break;
     case 'hinge':
-      g = tf.mul(tf.neg(y), tf.step(tf.sub(c.margin, tf.mul(y, f))));
+      g = tf.mul(negY, tf.step(tf.sub(c.margin, tf.mul(y, f))));
       break;
     case 'squared':
       g = tf.sub(f, y);
       break;
   }
-  g = tf.add(g, tf.mul(tf.mul(c.spectralDecoupling, 2), f));
-  return tf.mul(g, reductionScale(shape, f.shape[2]));
+  if (c.spectralDecoupling) g = tf.add(g, tf.mul(tf.mul(c.spectralDecoupling, 2), f));
+  const scale = reductionScale(shape, f.shape[2]);
+  return scale === 1 ? g : tf.mul(g, scale);
 }
 
 /** Gradients of the data loss plus spectral decoupling (no weight decay), in the layout of the parameters. */
@@ -157,7 +163,7 @@ export function objective(shape: ModelShape, p: GroupParams, batch: Batch, c: Ob
   const { f } = forward(shape, p, batch.xt);
   const scale = reductionScale(shape, f.shape[2]);
   const data = tf.mul(tf.sum(sampleLoss(shape, f, batch.y, c.margin), [1, 2]), scale);
-  const sd = tf.mul(tf.mul(tf.sum(tf.square(f), [1, 2]), tf.reshape(c.spectralDecoupling, [shape.size])), scale);
+  const sd = c.spectralDecoupling ? tf.mul(tf.mul(tf.sum(tf.square(f), [1, 2]), tf.reshape(c.spectralDecoupling, [shape.size])), scale) : tf.zeros([shape.size]);
   const G = shape.size;
   let sq = tf.sum(tf.reshape(tf.square(p.w0), [G, -1]), 1);
   for (const t of [...p.ws, ...p.bs]) sq = tf.add(sq, tf.sum(tf.square(t), [1, 2]));

@@ -8,13 +8,17 @@
  * rest. Rows never mix across trials, so a trial's numbers do not depend on its population.
  *
  * Every step runs inside `tf.tidy` and keeps only the new parameters, optimizer state and
- * divergence record, so the number of live tensors is flat across steps.
+ * divergence record, so the number of live tensors is flat across steps. Per-op dispatch costs
+ * microseconds, which matters for small networks, so a step issues few ops: divergence is tracked
+ * with a sticky accumulator (acc += 0 * sum(params) stays 0 until a parameter is NaN or Inf, then
+ * stays NaN) and a count of finite steps, read only when the runner asks; the gradient share is
+ * normalized on the host; terms whose coefficients are all zero are left out.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompiledTrial } from '@dynlab/spec';
 import type { InitialParams, PopulationMeasurement, PopulationProgram, PreparedData, ProgramHelpers } from './population-program';
 import { usesMinibatches } from './minibatch';
-import { dataLoss, forward, gradients, outputGrad, type Batch, type GroupParams, type ModelShape, type ObjectiveCoefs } from './tfjs-model';
+import { dataLoss, forward, gradients, outputGrad, type Batch, type Forward, type GroupParams, type ModelShape, type ObjectiveCoefs } from './tfjs-model';
 
 /** A per-trial coefficient in the two shapes the parameters need: rows of W0 `[G*H1, 1]` and later layers `[G, 1, 1]`. */
 interface Coef {
@@ -35,7 +39,6 @@ interface OptimizerState {
 
 interface Cached {
   step: number;
-  f: tf.Tensor3D;
   grads: GroupParams;
 }
 
@@ -110,15 +113,20 @@ class FoldedGroup {
   readonly records: { gradShare: boolean; probes: boolean; trainOutputs: boolean; paramNorms: boolean; deadUnits: boolean };
   private readonly shape: ModelShape;
   private readonly G: number;
-  private readonly full: Batch;
+  private readonly cols: number;
+  private readonly full: Batch & { negY: tf.Tensor3D };
   private readonly probeInputs?: tf.Tensor3D;
   private params: GroupParams;
   private opt: OptimizerState = { m: [], v: [] };
-  private divAt: tf.Tensor1D;
+  /** Sticky non-finite accumulator and count of finite steps, `[G]` each. */
+  private acc: tf.Tensor1D;
+  private finiteSteps: tf.Tensor1D;
+  /** Divergence seen on the host (a non-finite loss at a measurement), -1 if none. */
+  private readonly hostDiverged: Int32Array;
   private cached?: Cached;
   private readonly coefs: ObjectiveCoefs;
   private readonly lr: Coef;
-  private readonly wd: Coef;
+  private readonly wd?: Coef;
   private readonly momentum: Coef;
   private readonly beta1: Coef;
   private readonly beta2: Coef;
@@ -126,7 +134,6 @@ class FoldedGroup {
   private readonly trainability: Trainability[];
   private readonly optimizer: CompiledTrial['optimizer']['kind'];
   private readonly minibatch: boolean;
-  private readonly anyDecay: boolean;
   private readonly batchOf: (step: number) => Int32Array;
   private readonly owned: tf.Tensor[] = [];
 
@@ -143,11 +150,13 @@ class FoldedGroup {
     const widths = t0.widths;
     const D = widths[0]!;
     const h1 = widths[1]!;
+    const bias = t0.model.bias;
+    const cols = (this.cols = bias ? D + 1 : D);
     this.dim = D;
     this.n = data.n;
     this.layers = widths.length - 1;
     this.probes = t0.record.probes.length;
-    this.shape = { kind: t0.model.kind, widths, loss: t0.loss.kind, reduction: t0.loss.reduction, size: G };
+    this.shape = { kind: t0.model.kind, widths, loss: t0.loss.kind, reduction: t0.loss.reduction, bias, size: G };
     const q = t0.quantities;
     this.records = {
       gradShare: q.has('gradShare'),
@@ -164,34 +173,35 @@ class FoldedGroup {
       this.owned.push(t);
       return tf.keep(t);
     };
-    // Data: XT [D+1, N] with a row of ones, X [N, D+1], y [1, 1, N].
+    // Data: X [N, C] (a column of ones last when there are biases), XT [C, N], y and -y [1, 1, N].
     const n = data.n;
-    const xe = new Float32Array(n * (D + 1));
+    const xe = new Float32Array(n * cols);
     for (let i = 0; i < n; i++) {
-      xe.set(data.x.subarray(i * D, (i + 1) * D), i * (D + 1));
-      xe[i * (D + 1) + D] = 1;
+      xe.set(data.x.subarray(i * D, (i + 1) * D), i * cols);
+      if (bias) xe[i * cols + D] = 1;
     }
-    const x = keep(tf.tensor2d(xe, [n, D + 1]));
-    this.full = { x, xt: keep(tf.transpose(x)), y: keep(tf.tensor3d(data.y, [1, 1, n])) };
+    const x = keep(tf.tensor2d(xe, [n, cols]));
+    const y = keep(tf.tensor3d(data.y, [1, 1, n]));
+    this.full = { x, xt: keep(tf.transpose(x)), y, negY: keep(tf.neg(y)) };
     if (this.records.probes) {
       const K = this.probes;
-      const pt = new Float32Array(G * (D + 1) * K);
+      const pt = new Float32Array(G * cols * K);
       mine.forEach((t, g) =>
         t.record.probes.forEach((p, k) => {
-          for (let j = 0; j < D; j++) pt[g * (D + 1) * K + j * K + k] = p.x[j]!;
-          pt[g * (D + 1) * K + D * K + k] = 1;
+          for (let j = 0; j < D; j++) pt[(g * cols + j) * K + k] = p.x[j]!;
+          if (bias) pt[(g * cols + D) * K + k] = 1;
         }),
       );
-      this.probeInputs = keep(tf.tensor3d(pt, [G, D + 1, K]));
+      this.probeInputs = keep(tf.tensor3d(pt, [G, cols, K]));
     }
 
     // Parameters, trial-major.
-    const w0 = new Float32Array(G * h1 * (D + 1));
+    const w0 = new Float32Array(G * h1 * cols);
     members.forEach((i, g) => {
       const p = params[i]!;
       for (let h = 0; h < h1; h++) {
-        w0.set(p.weights[0]!.subarray(h * D, (h + 1) * D), (g * h1 + h) * (D + 1));
-        w0[(g * h1 + h) * (D + 1) + D] = p.biases[0]![h]!;
+        w0.set(p.weights[0]!.subarray(h * D, (h + 1) * D), (g * h1 + h) * cols);
+        if (bias) w0[(g * h1 + h) * cols + D] = p.biases[0]![h]!;
       }
     });
     const ws: tf.Tensor3D[] = [];
@@ -208,35 +218,36 @@ class FoldedGroup {
       ws.push(tf.keep(tf.tensor3d(w, [G, out, inp])));
       bs.push(tf.keep(tf.tensor3d(b, [G, out, 1])));
     }
-    this.params = { w0: tf.keep(tf.tensor2d(w0, [G * h1, D + 1])), ws, bs };
+    this.params = { w0: tf.keep(tf.tensor2d(w0, [G * h1, cols])), ws, bs };
 
     const coef = (values: number[]): Coef => {
       const rows = new Float32Array(G * h1);
       values.forEach((v, g) => rows.fill(v, g * h1, (g + 1) * h1));
       return { row: keep(tf.tensor2d(rows, [G * h1, 1])), cube: keep(tf.tensor3d(values, [G, 1, 1])), values };
     };
+    const decay = mine.map((t) => t.regularizer.weightDecay);
+    const sd = mine.map((t) => t.regularizer.spectralDecoupling);
     this.lr = coef(mine.map((t) => t.optimizer.learningRate));
-    this.wd = coef(mine.map((t) => t.regularizer.weightDecay));
-    this.anyDecay = this.wd.values.some((v) => v > 0);
+    if (decay.some((v) => v > 0)) this.wd = coef(decay);
     this.momentum = coef(mine.map((t) => t.optimizer.momentum));
     this.beta1 = coef(mine.map((t) => t.optimizer.beta1));
     this.beta2 = coef(mine.map((t) => t.optimizer.beta2));
     this.eps = coef(mine.map((t) => t.optimizer.epsilon));
     this.coefs = {
-      margin: coef(mine.map((t) => t.loss.margin)).cube,
-      spectralDecoupling: coef(mine.map((t) => t.regularizer.spectralDecoupling)).cube,
+      margin: keep(tf.tensor3d(mine.map((t) => t.loss.margin), [G, 1, 1])),
+      ...(sd.some((v) => v > 0) ? { spectralDecoupling: keep(tf.tensor3d(sd, [G, 1, 1])) } : {}),
     };
 
     // Which parameters train: W0's weights and bias column separately, then each later layer.
-    const { trainable, biasTrainable, bias } = t0.model;
+    const { trainable, biasTrainable } = t0.model;
     const trainW = trainable[0] ?? true;
     const trainB = bias && (biasTrainable[0] ?? false);
     const first: Trainability =
       !trainW && !trainB
         ? { frozen: true }
-        : trainW && trainB
+        : trainW && (trainB || !bias)
           ? { frozen: false }
-          : { frozen: false, mask: keep(tf.tensor2d(Array.from({ length: D + 1 }, (_, j) => ((j === D ? trainB : trainW) ? 1 : 0)), [1, D + 1])) };
+          : { frozen: false, mask: keep(tf.tensor2d(Array.from({ length: cols }, (_, j) => ((j === D ? trainB : trainW) ? 1 : 0)), [1, cols])) };
     this.trainability = [first];
     for (let l = 1; l < this.layers; l++) this.trainability.push({ frozen: !(trainable[l] ?? true) });
     for (let l = 1; l < this.layers; l++) this.trainability.push({ frozen: !(bias && (biasTrainable[l] ?? false)) });
@@ -244,7 +255,9 @@ class FoldedGroup {
       this.opt.m = this.flat(this.params).map((p) => tf.keep(tf.zerosLike(p)));
       if (this.optimizer === 'adam') this.opt.v = this.flat(this.params).map((p) => tf.keep(tf.zerosLike(p)));
     }
-    this.divAt = tf.keep(tf.fill([G], -1));
+    this.acc = tf.keep(tf.zeros([G]));
+    this.finiteSteps = tf.keep(tf.zeros([G]));
+    this.hostDiverged = new Int32Array(G).fill(-1);
   }
 
   /** Parameters as one list: W0, the later weights, the later biases (the order of `trainability`). */
@@ -257,47 +270,45 @@ class FoldedGroup {
     return { w0: list[0] as tf.Tensor2D, ws: list.slice(1, 1 + k) as tf.Tensor3D[], bs: list.slice(1 + k) as tf.Tensor3D[] };
   }
 
-  private batch(step: number): Batch {
+  private batch(step: number): Batch & { negY: tf.Tensor3D } {
     if (!this.minibatch) return this.full;
     const idx = tf.tensor1d(this.batchOf(step), 'int32');
-    return { xt: tf.gather(this.full.xt, idx, 1), x: tf.gather(this.full.x, idx, 0), y: tf.gather(this.full.y, idx, 2) };
+    const y = tf.gather(this.full.y, idx, 2);
+    return { xt: tf.gather(this.full.xt, idx, 1), x: tf.gather(this.full.x, idx, 0), y, negY: tf.neg(y) };
   }
 
-  /** f and the data+SD gradients at the current parameters on a batch. */
-  private evaluate(b: Batch): { f: tf.Tensor3D; grads: GroupParams; fw: ReturnType<typeof forward> } {
+  /** The forward pass and the data+SD gradients at the current parameters on a batch. */
+  private evaluate(b: Batch & { negY: tf.Tensor3D }): { fw: Forward; grads: GroupParams } {
     const fw = forward(this.shape, this.params, b.xt);
-    const df = outputGrad(this.shape, fw.f, b.y, this.coefs);
-    return { f: fw.f, fw, grads: gradients(this.shape, this.params, fw, df, b.x) };
+    const df = outputGrad(this.shape, fw.f, b.y, this.coefs, b.negY);
+    return { fw, grads: gradients(this.shape, this.params, fw, df, b.x) };
   }
 
-  /** Per-trial sum of every parameter: NaN or Inf as soon as one parameter is. */
+  /** Per-trial sum of every trained parameter: NaN or Inf as soon as one of them is. */
   private paramSum(p: GroupParams): tf.Tensor1D {
     let s = tf.sum<tf.Tensor1D>(tf.reshape(p.w0, [this.G, -1]), 1);
-    for (const t of [...p.ws, ...p.bs]) s = tf.add<tf.Tensor1D>(s, tf.sum(t, [1, 2]));
+    this.flat(p).forEach((t, k) => {
+      if (k > 0 && !this.trainability[k]!.frozen) s = tf.add<tf.Tensor1D>(s, tf.sum(t, [1, 2]));
+    });
     return s;
-  }
-
-  /** Records `at` as the divergence step of every trial whose `value` is not finite and that had not diverged. */
-  private markDivergence(divAt: tf.Tensor1D, value: tf.Tensor1D, at: number): tf.Tensor1D {
-    const fresh = tf.logicalAnd(tf.less(divAt, 0), tf.logicalNot(tf.isFinite(value)));
-    return tf.where(fresh, tf.fill([this.G], at), divAt);
   }
 
   step(stepIndex: number): void {
     const cached = this.cached?.step === stepIndex ? this.cached : undefined;
     this.cached = undefined;
     const next = tf.tidy(() => {
-      const ev = cached ?? this.evaluate(this.batch(stepIndex));
-      let divAt = this.markDivergence(this.divAt, tf.sum(ev.f, [1, 2]), stepIndex);
-      const { params, opt } = this.update(ev.grads, stepIndex + 1);
-      divAt = this.markDivergence(divAt, this.paramSum(params), stepIndex + 1);
-      return { params: this.flat(params), m: opt.m, v: opt.v, divAt };
+      const grads = cached?.grads ?? this.evaluate(this.batch(stepIndex)).grads;
+      const { params, opt } = this.update(grads, stepIndex + 1);
+      const acc = tf.add<tf.Tensor1D>(this.acc, tf.mul(this.paramSum(params), 0));
+      const finiteSteps = tf.add<tf.Tensor1D>(this.finiteSteps, tf.cast(tf.isFinite(acc), 'float32'));
+      return { params: this.flat(params), m: opt.m, v: opt.v, acc, finiteSteps };
     });
-    if (cached) tf.dispose([cached.f, ...this.flat(cached.grads)]);
-    const old = [...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.divAt];
+    if (cached) tf.dispose(this.flat(cached.grads));
+    const old = [...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.acc, this.finiteSteps];
     this.params = this.unflat(next.params);
     this.opt = { m: next.m, v: next.v };
-    this.divAt = next.divAt;
+    this.acc = next.acc;
+    this.finiteSteps = next.finiteSteps;
     const live = new Set<tf.Tensor>([...next.params, ...next.m, ...next.v]);
     tf.dispose(old.filter((t) => !live.has(t)));
   }
@@ -323,7 +334,7 @@ class FoldedGroup {
         return p;
       }
       let g = gs[k]!;
-      if (this.anyDecay) g = tf.add(g, tf.mul(pick(this.wd), p));
+      if (this.wd) g = tf.add(g, tf.mul(pick(this.wd), p));
       if (tr.mask) g = tf.mul(g, tr.mask);
       switch (this.optimizer) {
         case 'gd':
@@ -358,80 +369,82 @@ class FoldedGroup {
   }
 
   measure(stepsDone: number, out: PopulationMeasurement): void {
-    const { G, members, records } = this;
+    const { G, members, records, n } = this;
     const needGrads = records.gradShare || !this.minibatch;
     this.dropCache();
     const reads = tf.tidy(() => {
-      const fw = forward(this.shape, this.params, this.full.xt);
+      const { fw, grads } = needGrads ? this.evaluate(this.full) : { fw: forward(this.shape, this.params, this.full.xt), grads: undefined };
       const loss = dataLoss(this.shape, fw.f, this.full.y, this.coefs.margin);
       const error = tf.mean(tf.cast(tf.lessEqual(tf.mul(this.full.y, fw.f), 0), 'float32'), [1, 2]);
-      const r: Record<string, tf.Tensor> = { loss, error };
-      let divAt = this.markDivergence(this.divAt, loss, stepsDone);
-      divAt = this.markDivergence(divAt, this.paramSum(this.params), stepsDone);
-      r.divAt = divAt;
-      if (needGrads) {
-        const df = outputGrad(this.shape, fw.f, this.full.y, this.coefs);
-        const grads = gradients(this.shape, this.params, fw, df, this.full.x);
-        if (records.gradShare) {
-          const h1 = this.shape.widths[1]!;
-          const sq = tf.reshape(tf.square(grads.w0), [G, h1, this.dim + 1]);
-          const perFeature = tf.slice(tf.reshape(tf.sum(sq, 1), [G, this.dim + 1]), [0, 0], [G, this.dim]);
-          const total = tf.sum(perFeature, 1, true);
-          const positive = tf.greater(total, 0);
-          r.gradShare = tf.where(positive, tf.div(perFeature, tf.where(positive, total, tf.onesLike(total))), tf.zerosLike(perFeature));
-        }
-        if (!this.minibatch) {
-          this.cached = { step: stepsDone, f: tf.keep(fw.f), grads: this.unflat(this.flat(grads).map((t) => tf.keep(t))) };
-        }
+      const r: Record<string, tf.Tensor> = { lossError: tf.stack([loss, error], 1) };
+      if (grads && records.gradShare) {
+        const sq = tf.reshape(tf.square(grads.w0), [G, this.shape.widths[1]!, this.cols]);
+        r.gradColumns = tf.sum(sq, 1);
       }
-      if (records.trainOutputs) r.trainOutputs = tf.reshape(fw.f, [G, this.n]);
+      if (grads && !this.minibatch) this.cached = { step: stepsDone, grads: this.unflat(this.flat(grads).map((t) => tf.keep(t))) };
+      if (records.trainOutputs) r.trainOutputs = tf.reshape(fw.f, [G, n]);
       if (records.probes) r.probes = tf.reshape(forward(this.shape, this.params, this.probeInputs!).f, [G, this.probes]);
       if (records.paramNorms) {
         const norms = [tf.sum(tf.reshape(tf.square(this.params.w0), [G, -1]), 1)];
-        for (let l = 1; l < this.layers; l++) norms.push(tf.add(tf.sum(tf.square(this.params.ws[l - 1]!), [1, 2]), tf.sum(tf.square(this.params.bs[l - 1]!), [1, 2])));
+        for (let l = 1; l < this.layers; l++) {
+          const w = tf.sum(tf.square(this.params.ws[l - 1]!), [1, 2]);
+          norms.push(this.shape.bias ? tf.add(w, tf.sum(tf.square(this.params.bs[l - 1]!), [1, 2])) : w);
+        }
         r.paramNorms = tf.sqrt(tf.stack(norms, 1));
       }
-      if (records.deadUnits) {
-        r.deadUnits = tf.stack(
-          fw.acts.map((a) => tf.mean(tf.cast(tf.lessEqual(tf.max(a, 2), 0), 'float32'), 1)),
-          1,
-        );
-      }
+      if (records.deadUnits) r.deadUnits = tf.stack(fw.acts.map((a) => tf.mean(tf.cast(tf.lessEqual(tf.max(a, 2), 0), 'float32'), 1)), 1);
       return r;
     });
-    tf.dispose(this.divAt);
-    this.divAt = reads.divAt as tf.Tensor1D;
-    delete reads.divAt;
-    const scatter = (key: string, target: Float32Array, width: number) => {
+    const read = (key: string) => {
       const t = reads[key];
-      if (!t) return;
-      const v = t.dataSync() as Float32Array;
-      members.forEach((i, g) => target.set(v.subarray(g * width, (g + 1) * width), i * width));
+      return t ? (t.dataSync() as Float32Array) : undefined;
     };
-    scatter('loss', out.loss, 1);
-    scatter('error', out.error, 1);
-    scatter('gradShare', out.gradShare, this.dim);
-    scatter('probes', out.probeOutputs, this.probes);
-    scatter('trainOutputs', out.trainOutputs, this.n);
-    scatter('paramNorms', out.paramNorms, this.layers);
-    scatter('deadUnits', out.deadUnits, this.layers - 1);
+    const scatter = (v: Float32Array | undefined, target: Float32Array, width: number) => {
+      if (v) members.forEach((i, g) => target.set(v.subarray(g * width, (g + 1) * width), i * width));
+    };
+    const le = read('lossError')!;
+    members.forEach((i, g) => {
+      out.loss[i] = le[2 * g]!;
+      out.error[i] = le[2 * g + 1]!;
+      if (!Number.isFinite(le[2 * g]!) && this.hostDiverged[g] === -1) this.hostDiverged[g] = stepsDone;
+    });
+    const cols = read('gradColumns');
+    if (cols) {
+      const D = this.dim;
+      members.forEach((i, g) => {
+        let total = 0;
+        for (let j = 0; j < D; j++) total += cols[g * this.cols + j]!;
+        for (let j = 0; j < D; j++) out.gradShare[i * D + j] = total > 0 ? cols[g * this.cols + j]! / total : 0;
+      });
+    }
+    scatter(read('probes'), out.probeOutputs, this.probes);
+    scatter(read('trainOutputs'), out.trainOutputs, n);
+    scatter(read('paramNorms'), out.paramNorms, this.layers);
+    scatter(read('deadUnits'), out.deadUnits, this.layers - 1);
     tf.dispose(Object.values(reads));
     this.readDivergence(out.divergedAt);
   }
 
+  /** Per trial, the first step with non-finite parameters (device record) or loss (host record), or -1. */
   readDivergence(out: Int32Array): void {
-    const v = this.divAt.dataSync();
-    this.members.forEach((i, g) => (out[i] = v[g]!));
+    const both = tf.tidy(() => tf.stack([this.acc, this.finiteSteps]));
+    const v = both.dataSync();
+    both.dispose();
+    this.members.forEach((i, g) => {
+      const params = Number.isFinite(v[g]!) ? -1 : v[this.G + g]! + 1;
+      const host = this.hostDiverged[g]!;
+      out[i] = params < 0 ? host : host < 0 ? params : Math.min(params, host);
+    });
   }
 
   private dropCache(): void {
-    if (this.cached) tf.dispose([this.cached.f, ...this.flat(this.cached.grads)]);
+    if (this.cached) tf.dispose(this.flat(this.cached.grads));
     this.cached = undefined;
   }
 
   dispose(): void {
     this.dropCache();
-    tf.dispose([...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.divAt, ...this.owned]);
+    tf.dispose([...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.acc, this.finiteSteps, ...this.owned]);
     this.owned.length = 0;
   }
 }

@@ -1,0 +1,218 @@
+/**
+ * `pnpm bench` for the engine: the canonical workload of issue 3 (D=100 features, N=1000 samples,
+ * a ReLU net with H=100 hidden units, logistic loss, full-batch GD, 200 steps, the loss, error and
+ * gradient share recorded every step) for populations P = 1, 16, 64, on every backend that runs
+ * here, in this thread and in a 2-worker piscina pool (the population split between the workers,
+ * as the trainer runs it), and the same workload in PyTorch where `/usr/bin/python3` can import
+ * torch. Prints network-steps per second (P x steps / wall time, data and program set-up included)
+ * and effective GFLOP/s, the dynlab/PyTorch ratios against PyTorch's best setting, and writes
+ * everything to bench/results/engine.json at the repository root.
+ *
+ * Sizes come from the environment so a quick run is possible: DYNLAB_BENCH_P (default "1,16,64"),
+ * DYNLAB_BENCH_D, _N, _H, _STEPS, _REPEATS (median of this many runs, default 3), _BACKENDS
+ * (default every backend; "wasm,cpu" for a subset), _CPU_STEPS (the plain-JS cpu backend is ~50x
+ * slower, so it runs fewer steps: default 5), DYNLAB_BENCH_TORCH=0 to skip PyTorch, and
+ * DYNLAB_BENCH_QUICK=1 for P=1,4, D=20, N=200, H=20, 20 steps, 1 repeat.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { compileTrial, trialToInput, type CompiledTrial } from '@dynlab/spec';
+import { initBackend, type BackendInfo, type BackendName } from '../backend';
+import type { PopulationTaskResult } from '../population-worker';
+import { runPopulation } from '../run-population';
+
+interface Config {
+  P: number[];
+  D: number;
+  N: number;
+  H: number;
+  steps: number;
+  cpuSteps: number;
+  repeats: number;
+  backends: BackendName[];
+  torch: boolean;
+}
+
+interface Figure {
+  backend: BackendName | 'pytorch';
+  mode: string;
+  P: number;
+  steps: number;
+  /** Network-steps per second of each repeat. */
+  runs: number[];
+  median: number;
+  gflops: number;
+}
+
+const env = (k: string) => process.env[`DYNLAB_BENCH_${k}`];
+const num = (k: string, d: number) => (env(k) ? Number(env(k)) : d);
+
+function config(): Config {
+  const quick = env('QUICK') === '1';
+  return {
+    P: (env('P') ?? (quick ? '1,4' : '1,16,64')).split(',').map(Number),
+    D: num('D', quick ? 20 : 100),
+    N: num('N', quick ? 200 : 1000),
+    H: num('H', quick ? 20 : 100),
+    steps: num('STEPS', quick ? 20 : 200),
+    cpuSteps: num('CPU_STEPS', quick ? 3 : 5),
+    repeats: num('REPEATS', quick ? 1 : 3),
+    backends: (env('BACKENDS') ?? 'native,tensorflow,wasm,cpu').split(',') as BackendName[],
+    torch: env('TORCH') !== '0',
+  };
+}
+
+/** Model FLOPs of one network-step: forward and weight gradients of every layer, input gradients of the later layers. */
+function flopsPerNetworkStep(c: Config): number {
+  const w = [c.D * c.H, c.H];
+  return 2 * c.N * (w[0]! + w[1]!) * 2 + 2 * c.N * w[1]!;
+}
+
+/** The canonical population: shared data (fixed data seed), trials differing in init seed and learning rate. */
+function population(c: Config, P: number, steps: number): CompiledTrial[] {
+  const features = Array.from({ length: c.D }, (_, j) => ({ frequency: Math.min(1, 0.1 + (0.9 * j) / Math.max(1, c.D - 1)), norm: 1 }));
+  return Array.from({ length: P }, (_, i) =>
+    compileTrial({
+      data: { features: { n: c.N, features }, seed: 0 },
+      model: { kind: 'relu', hidden: [c.H] },
+      init: { scale: 0.1 },
+      loss: { kind: 'logistic' },
+      optimizer: { kind: 'gd', learningRate: 0.01 * (1 + i / Math.max(1, P)) },
+      steps,
+      seed: i,
+      record: { every: 1, quantities: ['loss', 'error', 'gradShare'] },
+    }),
+  );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function figure(c: Config, backend: Figure['backend'], mode: string, P: number, steps: number, runs: number[]): Figure {
+  const m = median(runs);
+  return { backend, mode, P, steps, runs, median: m, gflops: (m * flopsPerNetworkStep(c)) / 1e9 };
+}
+
+async function singleThread(c: Config, b: BackendName, P: number, steps: number): Promise<number[]> {
+  await runPopulation(population(c, P, 2), { backend: b });
+  const runs: number[] = [];
+  for (let r = 0; r < c.repeats; r++) {
+    const trials = population(c, P, steps);
+    const t0 = performance.now();
+    const res = await runPopulation(trials, { backend: b, onTelemetry: () => undefined });
+    const wall = (performance.now() - t0) / 1000;
+    if (res.outcomes.some((o) => o.status !== 'ok')) throw new Error(`${b}: a trial ended ${res.outcomes.find((o) => o.status !== 'ok')!.status}`);
+    runs.push((P * steps) / wall);
+  }
+  return runs;
+}
+
+async function pool(c: Config, b: BackendName, P: number, steps: number, workers: number): Promise<number[]> {
+  const { Piscina } = await import('piscina');
+  const piscina = new Piscina({ filename: path.join(__dirname, '..', 'population-worker.js'), minThreads: workers, maxThreads: workers });
+  const task = (trials: CompiledTrial[]) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', () => undefined);
+    const done = piscina.run({ trials: trials.map(trialToInput), backend: b, chunkPoints: 25, port: port2 }, { transferList: [port2] }) as Promise<PopulationTaskResult>;
+    return done.finally(() => port1.close());
+  };
+  const split = (trials: CompiledTrial[]) => Array.from({ length: workers }, (_, w) => trials.filter((_, i) => i % workers === w)).filter((s) => s.length > 0);
+  try {
+    await Promise.all(Array.from({ length: workers }, () => task(population(c, 1, 2))));
+    const runs: number[] = [];
+    for (let r = 0; r < c.repeats; r++) {
+      const parts = split(population(c, P, steps));
+      const t0 = performance.now();
+      const results = await Promise.all(parts.map(task));
+      const wall = (performance.now() - t0) / 1000;
+      for (const res of results) if ('error' in res) throw new Error(`${b} worker: ${res.error.message}`);
+      runs.push((P * steps) / wall);
+    }
+    return runs;
+  } finally {
+    await piscina.destroy();
+  }
+}
+
+/** PyTorch figures per (P, variant, threads), or why they were not measured. */
+function torchFigures(c: Config): { figures: Figure[]; note: string } {
+  const python = '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { figures: [], note: `not measured: ${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); apt-get install -y python3-torch libopenblas0-pthread` };
+  const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_bench.py');
+  const figures: Figure[] = [];
+  for (const threads of [1, 2]) {
+    const out = execFileSync(python, [script, JSON.stringify({ P: c.P, D: c.D, N: c.N, H: c.H, steps: c.steps, repeats: c.repeats, threads })], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+      maxBuffer: 1 << 24,
+    });
+    for (const line of out.trim().split('\n')) {
+      const r = JSON.parse(line) as { P: number; variant: string; threads: number; netStepsPerS: number[] };
+      figures.push(figure(c, 'pytorch', `${r.variant}, ${threads} thread${threads > 1 ? 's' : ''}`, r.P, c.steps, r.netStepsPerS));
+    }
+  }
+  return { figures, note: `torch ${probe.stdout.trim()} (Debian python3-torch), OMP_NUM_THREADS=1 and 2 with OPENBLAS_NUM_THREADS=1; the best setting is the reference` };
+}
+
+function repoRoot(): string {
+  return path.resolve(__dirname, '..', '..', '..', '..');
+}
+
+async function main(): Promise<void> {
+  const c = config();
+  const figures: Figure[] = [];
+  const backends: Record<string, BackendInfo | { unavailable: string }> = {};
+  const log = (s: string) => process.stdout.write(s + '\n');
+  log(`dynlab engine bench: D=${c.D} N=${c.N} H=${c.H}, logistic, full-batch GD, ${c.steps} steps, loss/error/gradShare every step, P=${c.P.join(',')}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  for (const b of c.backends) {
+    let info: BackendInfo;
+    try {
+      info = await initBackend(b);
+    } catch (err) {
+      backends[b] = { unavailable: (err as Error).message };
+      log(`${b}: unavailable (${(err as Error).message})`);
+      continue;
+    }
+    backends[b] = info;
+    log(`${b}: ${info.detail}`);
+    const steps = b === 'cpu' ? Math.min(c.cpuSteps, c.steps) : c.steps;
+    for (const P of c.P) {
+      const one = figure(c, b, '1 thread', P, steps, await singleThread(c, b, P, steps));
+      figures.push(one);
+      log(`  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+      if (P > 1) {
+        const two = figure(c, b, '2 workers', P, steps, await pool(c, b, P, steps, 2));
+        figures.push(two);
+        log(`  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+      }
+    }
+  }
+  const torch = c.torch ? torchFigures(c) : { figures: [], note: 'skipped (DYNLAB_BENCH_TORCH=0)' };
+  figures.push(...torch.figures);
+  log(`pytorch: ${torch.note}`);
+  for (const f of torch.figures) log(`  P=${String(f.P).padStart(3)}  ${f.mode.padEnd(18)} ${f.median.toFixed(0).padStart(6)} network-steps/s  ${f.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+  const ratios: { backend: string; mode: string; P: number; ratio: number; pytorchBest: number; pytorchMode: string }[] = [];
+  for (const P of c.P) {
+    const best = torch.figures.filter((f) => f.P === P).sort((a, b) => b.median - a.median)[0];
+    if (!best) continue;
+    for (const f of figures.filter((x) => x.P === P && x.backend !== 'pytorch')) ratios.push({ backend: f.backend, mode: f.mode, P, ratio: f.median / best.median, pytorchBest: best.median, pytorchMode: best.mode });
+  }
+  if (ratios.length) log('dynlab / PyTorch (best setting):');
+  for (const r of ratios) log(`  P=${String(r.P).padStart(3)}  ${r.backend.padEnd(6)} ${r.mode.padEnd(10)} ${r.ratio.toFixed(2)}x  (PyTorch ${r.pytorchBest.toFixed(0)}, ${r.pytorchMode})`);
+  const out = path.join(repoRoot(), 'bench', 'results', 'engine.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const host = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', loadavg: os.loadavg(), node: process.version };
+  fs.writeFileSync(out, JSON.stringify({ when: new Date().toISOString(), config: c, flopsPerNetworkStep: flopsPerNetworkStep(c), host, backends, pytorch: torch.note, figures, ratios }, null, 2) + '\n');
+  log(`wrote ${out}`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
