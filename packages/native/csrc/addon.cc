@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "blas-threads.h"
+#include "gemm-rate.h"
+#include "minibatch.h"
 #include "population.h"
 
 namespace dynlab {
@@ -89,6 +91,8 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
                         InstanceMethod("divergedAt", &PopulationWrap::DivergedAt),
                         InstanceMethod("readParams", &PopulationWrap::ReadParams),
                         InstanceMethod("stepsDone", &PopulationWrap::StepsDone), InstanceMethod("bytes", &PopulationWrap::Bytes),
+                        InstanceMethod("profile", &PopulationWrap::GetProfile),
+                        InstanceMethod("resetProfile", &PopulationWrap::ResetProfile),
                         InstanceMethod("dispose", &PopulationWrap::Dispose)});
   }
 
@@ -243,6 +247,22 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
 
   Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pop_ ? static_cast<double>(bytes_) : 0.0); }
 
+  Napi::Value GetProfile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Profile& p = live(env).profile();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("totalSeconds", p.totalSeconds);
+    o.Set("gemmSeconds", p.gemmSeconds);
+    o.Set("updateSeconds", p.updateSeconds);
+    o.Set("gemmFlops", p.gemmFlops);
+    return o;
+  }
+
+  Napi::Value ResetProfile(const Napi::CallbackInfo& info) {
+    live(info.Env()).resetProfile();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     Release();
     return info.Env().Undefined();
@@ -262,10 +282,45 @@ Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value BlasConfig(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), blasConfig()); }
 
+Napi::Value GemmSeconds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) shapeError(env, "gemmSeconds(m, n, k, transB, reps): expected 5 arguments");
+  int v[4];
+  const int at[4] = {0, 1, 2, 4};
+  for (int i = 0; i < 4; i++) {
+    if (!info[at[i]].IsNumber()) shapeError(env, "gemmSeconds: expected numbers");
+    v[i] = info[at[i]].As<Napi::Number>().Int32Value();
+    if (v[i] < 1 || v[i] > 8192) shapeError(env, "gemmSeconds: sizes and reps must be 1 to 8192");
+  }
+  return Napi::Number::New(env, gemmSeconds(v[0], v[1], v[2], info[3].ToBoolean().Value(), v[3]));
+}
+
+// batchRows(seed, samples, batchSize, step, out): the rows of one step's minibatch, as the addon draws them.
+Napi::Value BatchRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) shapeError(env, "batchRows(seed, samples, batchSize, step, out): expected 5 arguments");
+  double v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!info[i].IsNumber()) shapeError(env, "batchRows: expected numbers");
+    v[i] = info[i].As<Napi::Number>().DoubleValue();
+  }
+  if (!(v[0] >= 0 && v[0] <= 4294967295.0) || v[0] != std::floor(v[0])) shapeError(env, "batchRows: seed must be a 32-bit unsigned integer");
+  if (!(v[1] >= 2 && v[1] <= (1 << 28)) || !(v[2] >= 1 && v[2] < v[1]) || !(v[3] >= 0 && v[3] <= 1e7))
+    shapeError(env, "batchRows: expected 1 <= batchSize < samples and 0 <= step <= 1e7");
+  const int b = static_cast<int>(v[2]);
+  Napi::Int32Array out = typed<Napi::Int32Array>(env, info[4], napi_int32_array, "out", b);
+  MinibatchSchedule schedule(static_cast<uint32_t>(v[0]), static_cast<int>(v[1]), b);
+  const int32_t* rows = schedule.at(static_cast<int>(v[3]));
+  std::copy(rows, rows + b, out.Data());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Population", PopulationWrap::Define(env));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));
+  exports.Set("gemmSeconds", Napi::Function::New(env, GemmSeconds));
+  exports.Set("batchRows", Napi::Function::New(env, BatchRows));
   exports.Set("hyperRows", Napi::Number::New(env, kHyperRows));
   return exports;
 }

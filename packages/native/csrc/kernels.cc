@@ -159,9 +159,8 @@ void gradientShare(const float* g, int rows, int cols, float* share) {
     for (int j = 0; j < cols; j++) share[j] += r[j] * r[j];
   }
   for (int j = 0; j < cols; j++) total += share[j];
-  if (total == 0.0 || !std::isfinite(total)) {
-    const float fill = total == 0.0 ? 0.0f : NAN;
-    for (int j = 0; j < cols; j++) share[j] = fill;
+  if (!(total > 0.0)) {  // zero, or NaN in a diverged trial: all zeros, as the engine's tfjs program gives
+    for (int j = 0; j < cols; j++) share[j] = 0.0f;
     return;
   }
   for (int j = 0; j < cols; j++) share[j] = static_cast<float>(share[j] / total);

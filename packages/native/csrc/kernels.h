@@ -36,7 +36,7 @@ void outputBackward(float* a, int rows, int n, const float* g, const float* wout
 void activationBackward(float* a, const float* da, int rows, int n, bool relu, float* db);
 
 // Per-feature gradient share of a [rows, cols] weight gradient: share[j] = sum_h g[h,j]^2 / total,
-// all zeros when the total is zero.
+// all zeros when the total is zero or NaN.
 void gradientShare(const float* g, int rows, int cols, float* share);
 
 // Sum of squares of n values, in double.

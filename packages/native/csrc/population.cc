@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -157,6 +158,20 @@ int Population::lowestTrainable() const {
   return layers_;
 }
 
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
+
+void Population::gemm(bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                      float* c, int ldc) {
+  const auto t0 = Clock::now();
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
+              b, ldb, 0.0f, c, ldc);
+  profile_.gemmSeconds += since(t0);
+  profile_.gemmFlops += 2.0 * m * n * k;
+}
+
 void Population::markDiverged(int network, int step) {
   int32_t& d = diverged_[network];
   if (d < 0 || step < d) d = step;
@@ -167,8 +182,7 @@ void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
   float* first = L == 1 ? ws.f.get() : ws.act[1].get();
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c.count * H1, rows, D, 1.0f,
-              w_[0].get() + static_cast<size_t>(c.first) * H1 * D, D, x, D, 0.0f, first, rows);
+  gemm(false, true, c.count * H1, rows, D, w_[0].get() + static_cast<size_t>(c.first) * H1 * D, D, x, D, first, rows);
   if (L == 1) {
     if (bias)
       for (int k = 0; k < c.count; k++) activate(ws.f.get() + static_cast<size_t>(k) * rows, 1, rows, b_[0].get() + c.first + k, false, nullptr);
@@ -184,8 +198,8 @@ void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows
       const size_t i = static_cast<size_t>(c.first) + k;
       float* z = ws.act[l].get() + static_cast<size_t>(k) * H * rows;
       if (l >= 2)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H, rows, Hp, 1.0f, w_[l - 1].get() + i * H * Hp, Hp,
-                    ws.act[l - 1].get() + static_cast<size_t>(k) * Hp * rows, rows, 0.0f, z, rows);
+        gemm(false, false, H, rows, Hp, w_[l - 1].get() + i * H * Hp, Hp, ws.act[l - 1].get() + static_cast<size_t>(k) * Hp * rows,
+             rows, z, rows);
       const float* b = bias ? b_[l - 1].get() + i * H : nullptr;
       int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + deadOffset : nullptr;
       if (l == L - 1)
@@ -205,8 +219,7 @@ void Population::backward(const Chunk& c, Workspace& ws, const float* x, int row
   const size_t first = c.first;
   if (L == 1) {
     if (firstWeights)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.count, D, rows, 1.0f, ws.g.get(), rows, x, D, 0.0f,
-                  gw_[0].get() + first * D, D);
+      gemm(false, false, c.count, D, rows, ws.g.get(), rows, x, D, gw_[0].get() + first * D, D);
     if (bias)
       for (int k = 0; k < c.count; k++) gb_[0][first + k] = static_cast<float>(sum(ws.g.get() + static_cast<size_t>(k) * rows, rows));
     return;
@@ -228,18 +241,15 @@ void Population::backward(const Chunk& c, Workspace& ws, const float* x, int row
       const float* dz = ws.act[l + 1].get() + static_cast<size_t>(k) * Ho * rows;
       float* a = ws.act[l].get() + static_cast<size_t>(k) * Hi * rows;
       if (shape_.trainable[l])
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ho, Hi, rows, 1.0f, dz, rows, a, rows, 0.0f,
-                    gw_[l].get() + i * Ho * Hi, Hi);
+        gemm(false, true, Ho, Hi, rows, dz, rows, a, rows, gw_[l].get() + i * Ho * Hi, Hi);
       if (lowest < l) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Hi, rows, Ho, 1.0f, w_[l].get() + i * Ho * Hi, Hi, dz, rows,
-                    0.0f, ws.tmp.get(), rows);
+        gemm(true, false, Hi, rows, Ho, w_[l].get() + i * Ho * Hi, Hi, dz, rows, ws.tmp.get(), rows);
         activationBackward(a, ws.tmp.get(), Hi, rows, relu, bias ? gb_[l - 1].get() + i * Hi : nullptr);
       }
     }
   }
   if (firstWeights)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c.count * H1, D, rows, 1.0f, ws.act[1].get(), rows, x, D, 0.0f,
-                gw_[0].get() + first * H1 * D, D);
+    gemm(false, false, c.count * H1, D, rows, ws.act[1].get(), rows, x, D, gw_[0].get() + first * H1 * D, D);
 }
 
 void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring,
@@ -258,6 +268,7 @@ void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const f
 }
 
 void Population::update(const Chunk& c, int step) {
+  const auto t0 = Clock::now();
   const OptimizerKind kind = shape_.optimizer;
   for (int k = 0; k < c.count; k++) {
     const size_t i = static_cast<size_t>(c.first) + k;
@@ -291,6 +302,7 @@ void Population::update(const Chunk& c, int step) {
     }
     if (!std::isfinite(check)) markDiverged(static_cast<int>(i), step + 1);
   }
+  profile_.updateSeconds += since(t0);
 }
 
 void Population::gatherBatch(int network, int step, Workspace& ws) {
@@ -307,6 +319,7 @@ void Population::gatherBatch(int network, int step, Workspace& ws) {
 
 void Population::advance(int count) {
   if (count <= 0) return;
+  const auto t0 = Clock::now();
   const int lowest = lowestTrainable();
   const bool firstWeights = shape_.trainable[0];
   const int N = shape_.samples;
@@ -341,9 +354,11 @@ void Population::advance(int count) {
   }
   steps_ += count;
   gradsAt_ = -1;
+  profile_.totalSeconds += since(t0);
 }
 
 void Population::measure(const MeasureOut& out) {
+  const auto t0 = Clock::now();
   const int N = shape_.samples, D = inputs_, H1 = shape_.widths[1], L = layers_;
   const bool fullBatch = shape_.batchSize == 0;
   const bool share = out.gradShare != nullptr;
@@ -392,6 +407,7 @@ void Population::measure(const MeasureOut& out) {
       std::memcpy(out.probeOutputs + static_cast<size_t>(order_[i]) * Q, probeWs_->f.get(), static_cast<size_t>(Q) * 4);
     }
   }
+  profile_.totalSeconds += since(t0);
 }
 
 void Population::divergedAt(int32_t* out) const {

@@ -60,6 +60,12 @@ struct MeasureOut {
   float* deadUnits = nullptr;     // P x (layers - 1)
 };
 
+// Where the time of advance() and measure() went, accumulated since construction or reset.
+struct Profile {
+  double totalSeconds = 0, gemmSeconds = 0, updateSeconds = 0;
+  double gemmFlops = 0;  // 2mnk summed over the GEMM calls
+};
+
 struct AlignedFree {
   void operator()(float* p) const;
 };
@@ -84,6 +90,8 @@ class Population {
   // Copies layer l's parameters out (caller's order), for tests and checkpoints.
   void readParams(int layer, float* weights, float* biases) const;
   size_t bytes() const { return bytes_; }
+  const Profile& profile() const { return profile_; }
+  void resetProfile() { profile_ = Profile(); }
 
  private:
   struct Workspace;
@@ -104,6 +112,8 @@ class Population {
   void update(const Chunk& c, int step);
   void gatherBatch(int network, int step, Workspace& ws);
   void markDiverged(int network, int step);
+  // cblas_sgemm (row-major), timed into the profile.
+  void gemm(bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
   int lowestTrainable() const;
 
   Shape shape_;
@@ -121,6 +131,7 @@ class Population {
   int steps_ = 0;
   int gradsAt_ = -1;  // step whose full-batch gradients gw_/gb_ hold, or -1
   size_t bytes_ = 0;
+  Profile profile_;
 };
 
 }  // namespace dynlab

@@ -12,7 +12,9 @@
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -62,7 +64,44 @@ function nodeDir() {
   return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
+/**
+ * One build at a time per package folder: pnpm may run this script while another install (another
+ * terminal, another tool) is building the same folder, and two node-gyp runs in one build/ folder
+ * break each other. A second caller waits for the first and keeps its result.
+ */
+function lock() {
+  const file = path.join(os.tmpdir(), `dynlab-native-build-${crypto.createHash('sha1').update(root).digest('hex').slice(0, 12)}.lock`);
+  const deadline = Date.now() + 600_000;
+  let waited = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      process.on('exit', () => fs.rmSync(file, { force: true }));
+      return waited;
+    } catch (err) {
+      if (err.code !== 'EEXIST') return false;
+      let alive = false;
+      try {
+        process.kill(Number(fs.readFileSync(file, 'utf8')), 0);
+        alive = true;
+      } catch {
+        // The holder is gone (or the file just went away): take the lock over.
+      }
+      if (!alive || Date.now() > deadline) fs.rmSync(file, { force: true });
+      else {
+        waited = true;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      }
+    }
+  }
+}
+
 function main() {
+  if (lock() && fs.existsSync(statusFile)) {
+    const other = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
+    console.log(`@dynlab/native: another install built it meanwhile (${other.available ? 'built' : other.reason})`);
+    process.exit(!other.available && strict ? 1 : 0);
+  }
   if (process.env.DYNLAB_NATIVE_SKIP) finish(false, 'the build was skipped (DYNLAB_NATIVE_SKIP is set)');
   if (process.platform !== 'linux') finish(false, `unsupported platform ${process.platform} (the addon is built on Linux)`);
   let gyp;

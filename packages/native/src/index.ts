@@ -3,7 +3,7 @@
  * The engine loads it at run time with `require('@dynlab/native')` and uses `nativeStatus` and
  * `createNativeProgram`; the rest is for tests and the benchmark.
  */
-export { nativeStatus } from './native-addon';
+export { nativeStatus, type NativeProfile } from './native-addon';
 export { createNativeProgram, NativeProgram } from './native-program';
 export { nativeConfig, defaultChunk, minibatchSize, hyperRows } from './native-config';
-export type { NativeData, NativeParams, NativeMeasurement } from './program-types';
+export type { NativeData, NativeHelpers, NativeParams, NativeMeasurement } from './program-types';

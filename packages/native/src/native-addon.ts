@@ -19,7 +19,18 @@ export interface AddonPopulation {
   readParams(layer: number, weights: Float32Array, biases: Float32Array): void;
   stepsDone(): number;
   bytes(): number;
+  /** Where the time of advance() and measure() went since construction or the last reset. */
+  profile(): NativeProfile;
+  resetProfile(): void;
   dispose(): void;
+}
+
+/** Time spent by a population: in total, in GEMM calls (with their 2mnk flops) and in the optimizer update. */
+export interface NativeProfile {
+  totalSeconds: number;
+  gemmSeconds: number;
+  updateSeconds: number;
+  gemmFlops: number;
 }
 
 /** What the compiled addon exports. */
@@ -27,6 +38,10 @@ export interface Addon {
   Population: new (config: Record<string, unknown>, arrays: Record<string, unknown>) => AddonPopulation;
   setBlasThreads(threads: number): string;
   blasConfig(): string;
+  /** Seconds per call of one SGEMM shape (best of `reps`), on the BLAS and threads the addon uses. */
+  gemmSeconds(m: number, n: number, k: number, transB: boolean, reps: number): number;
+  /** Writes the rows of step `step`'s minibatch (`batchSize` of them) into `out`, as the addon draws them. */
+  batchRows(seed: number, samples: number, batchSize: number, step: number, out: Int32Array): void;
   /** Rows of the per-trial hyperparameter matrix the constructor expects. */
   hyperRows: number;
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import { compileTrial, type CompiledTrial, type TrialInput } from '@dynlab/spec';
-import { runReference } from '@dynlab/reference';
+import { batchRows, runReference } from '@dynlab/reference';
 import { createNativeProgram, nativeConfig, nativeStatus, type NativeData } from './index';
 import { loadAddon } from './native-addon';
 import { fixtureData, fixtureParams } from './test-fixtures';
@@ -172,4 +172,20 @@ test('each worker thread loads its own addon and computes the same numbers', asy
   });
   assert.equal(result.status.available, true);
   assert.equal(result.loss, here);
+});
+
+test("the addon's minibatch order is the specified one, and a program steps aside when the engine's differs", () => {
+  const { addon } = loadAddon();
+  for (const [seed, samples, b] of [[0, 10, 3], [7, 32, 5], [4294967295, 1000, 64]] as const)
+    for (const step of [0, 1, 5, 17, 400]) {
+      const rows = new Int32Array(b);
+      addon!.batchRows(seed, samples, b, step, rows);
+      assert.deepEqual(Array.from(rows), batchRows(seed, samples, b, step), `seed ${seed} n ${samples} b ${b} step ${step}`);
+    }
+  const t = trialOf({ optimizer: { kind: 'sgd', batchSize: 5 }, seed: 3 });
+  const p = fixtureParams(t, 1);
+  const agreeing = { batchIndices: (_: number, step: number) => Int32Array.from(batchRows(3, n, 5, step)) };
+  createNativeProgram([t], [data], [p], agreeing).dispose();
+  const differing = { batchIndices: (_: number, step: number) => Int32Array.from(batchRows(4, n, 5, step)) };
+  assert.throws(() => createNativeProgram([t], [data], [p], differing), (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend && e.details.unsupported === 'minibatch order');
 });

@@ -8,9 +8,9 @@
  */
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import type { CompiledTrial } from '@dynlab/spec';
-import { loadAddon, type AddonPopulation } from './native-addon';
-import { nativeConfig, shapeError } from './native-config';
-import type { NativeData, NativeMeasurement, NativeParams } from './program-types';
+import { loadAddon, type AddonPopulation, type NativeProfile } from './native-addon';
+import { minibatchSize, nativeConfig, shapeError } from './native-config';
+import type { NativeData, NativeHelpers, NativeMeasurement, NativeParams } from './program-types';
 
 /** Rethrows an addon error as a DynlabError with the code the addon set (SHAPE, BACKEND). */
 function rethrow(err: unknown): never {
@@ -18,6 +18,28 @@ function rethrow(err: unknown): never {
   if (e instanceof DynlabError) throw e;
   const code = e?.code === ErrorCode.Shape ? ErrorCode.Shape : ErrorCode.Backend;
   throw new DynlabError(code, `native: ${e?.message ?? String(err)}`, { cause: err, details: { backend: 'native' } });
+}
+
+/**
+ * The addon draws each trial's minibatches itself (the engine's seeded order, reimplemented in C++).
+ * Where the engine hands its own order, the first batch of the first two epochs of every trial is
+ * compared, so that a change on either side makes the native backend step aside (a BACKEND error,
+ * and the engine picks another backend) rather than train on different batches.
+ */
+function checkMinibatchOrder(addon: NonNullable<ReturnType<typeof loadAddon>['addon']>, trials: readonly CompiledTrial[], helpers: NativeHelpers): void {
+  trials.forEach((t, p) => {
+    const b = minibatchSize(t);
+    const perEpoch = Math.floor(t.data.n / b);
+    for (const step of [0, perEpoch]) {
+      const ours = new Int32Array(b);
+      addon.batchRows(t.seed, t.data.n, b, step, ours);
+      const theirs = helpers.batchIndices(p, step);
+      if (theirs.length !== b || ours.some((v, i) => v !== theirs[i]))
+        throw new DynlabError(ErrorCode.Backend, `native: the minibatch order of trial ${p} at step ${step} differs from the engine's`, {
+          details: { backend: 'native', unsupported: 'minibatch order' },
+        });
+    }
+  });
 }
 
 /** A population of trials trained by the native addon. */
@@ -32,10 +54,11 @@ export class NativeProgram {
   private readonly want: ReadonlySet<string>;
   private readonly relu: boolean;
 
-  constructor(trials: readonly CompiledTrial[], data: readonly NativeData[], params: readonly NativeParams[]) {
+  constructor(trials: readonly CompiledTrial[], data: readonly NativeData[], params: readonly NativeParams[], helpers?: NativeHelpers) {
     const { addon, reason } = loadAddon();
     if (!addon) throw new DynlabError(ErrorCode.Backend, `native backend unavailable: ${reason}`, { details: { backend: 'native', unsupported: 'addon' } });
     const { config, arrays } = nativeConfig(trials, data, params);
+    if (helpers && config.batchSize > 0) checkMinibatchOrder(addon, trials, helpers);
     try {
       this.pop = new addon.Population(config, arrays);
     } catch (err) {
@@ -122,6 +145,11 @@ export class NativeProgram {
     return { weights, biases };
   }
 
+  /** Where the time went since the program was built (for the benchmark). */
+  profile(): NativeProfile {
+    return this.live().profile();
+  }
+
   /** Native bytes held by the population (0 once disposed). */
   get bytes(): number {
     return this.pop ? this.pop.bytes() : 0;
@@ -137,9 +165,14 @@ export class NativeProgram {
 
 /**
  * Builds the native program for a population (the engine's `PopulationProgramFactory`). Throws a
- * DynlabError with code BACKEND when the addon is unavailable here, and SHAPE when the trials, data
- * and parameters do not fit together.
+ * DynlabError with code BACKEND when the addon is unavailable here or cannot reproduce what the
+ * engine asks (its minibatch order), and SHAPE when the trials, data and parameters do not fit together.
  */
-export function createNativeProgram(trials: readonly CompiledTrial[], data: readonly NativeData[], params: readonly NativeParams[]): NativeProgram {
-  return new NativeProgram(trials, data, params);
+export function createNativeProgram(
+  trials: readonly CompiledTrial[],
+  data: readonly NativeData[],
+  params: readonly NativeParams[],
+  helpers?: NativeHelpers,
+): NativeProgram {
+  return new NativeProgram(trials, data, params, helpers);
 }

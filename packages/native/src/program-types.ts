@@ -22,6 +22,11 @@ export interface NativeParams {
   biases: Float32Array[];
 }
 
+/** The engine's pure-JS helpers handed to a program factory (the minibatch order). */
+export interface NativeHelpers {
+  batchIndices(trial: number, step: number): Int32Array;
+}
+
 /** The recorded quantities of every trial at one state, trial-major (empty when not recorded). */
 export interface NativeMeasurement {
   step: number;
