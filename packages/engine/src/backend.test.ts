@@ -11,8 +11,12 @@ describe('initBackend', () => {
   it("'auto' picks the first backend that runs and says why each other one was not used", async () => {
     const info = await initBackend('auto');
     assert.ok(['native', 'wasm'].includes(info.name), `picked ${info.name}`);
-    assert.deepEqual(Object.keys(info.unavailable).sort(), backendNames.filter((b) => b !== info.name).sort());
-    for (const reason of Object.values(info.unavailable)) assert.ok(typeof reason === 'string' && reason.length > 0);
+    assert.deepEqual(
+      Object.keys(info.unavailable).sort(),
+      backendNames.filter((b) => b !== info.name).sort(),
+    );
+    for (const reason of Object.values(info.unavailable))
+      assert.ok(typeof reason === 'string' && reason.length > 0);
     // On this machine libtensorflow could not be downloaded: tfjs-node's binding is missing.
     assert.match(info.unavailable.tensorflow!, /tfjs-node/);
   });
@@ -37,7 +41,11 @@ describe('initBackend', () => {
 
   it('throws BACKEND with the reason when a named backend cannot run', async (t) => {
     const auto = await initBackend('auto');
-    if (!/binding .* is missing|not installed/.test(auto.unavailable.tensorflow ?? '')) return t.skip('tfjs-node can load on this machine');
-    await assert.rejects(initBackend('tensorflow'), (err: Error & { code?: string }) => err.code === 'BACKEND' && /tfjs-node/.test(err.message));
+    if (!/binding .* is missing|not installed/.test(auto.unavailable.tensorflow ?? ''))
+      return t.skip('tfjs-node can load on this machine');
+    await assert.rejects(
+      initBackend('tensorflow'),
+      (err: Error & { code?: string }) => err.code === 'BACKEND' && /tfjs-node/.test(err.message),
+    );
   });
 });

@@ -64,13 +64,19 @@ function tfjsNodeProblem(pkg: string): string | undefined {
     return `${pkg} is not installed`;
   }
   const lib = path.join(root, 'lib');
-  const found = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
-  return found ? undefined : `${pkg}: its native binding lib/napi-vN/tfjs_binding.node is missing (the package's install downloads libtensorflow from the internet, which failed or was skipped)`;
+  const found =
+    fs.existsSync(lib) &&
+    fs.readdirSync(lib).some((d) => fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  return found
+    ? undefined
+    : `${pkg}: its native binding lib/napi-vN/tfjs_binding.node is missing (the package's install downloads libtensorflow from the internet, which failed or was skipped)`;
 }
 
 /** Why neither tfjs-node flavour can run here, or undefined when one might. */
 function tensorflowProblems(): string | undefined {
-  const gpu = gpuVisible() ? tfjsNodeProblem('@tensorflow/tfjs-node-gpu') : 'tfjs-node-gpu: no GPU visible (/dev/nvidiactl missing)';
+  const gpu = gpuVisible()
+    ? tfjsNodeProblem('@tensorflow/tfjs-node-gpu')
+    : 'tfjs-node-gpu: no GPU visible (/dev/nvidiactl missing)';
   const cpu = tfjsNodeProblem('@tensorflow/tfjs-node');
   return gpu && cpu ? `${gpu}; ${cpu}` : undefined;
 }
@@ -88,12 +94,22 @@ function candidateName(c: Candidate): BackendName {
 
 /** Tries one candidate; returns what runs, or throws with the reason it cannot. */
 async function tryCandidate(c: Candidate): Promise<Active> {
-  const tfjs = (name: BackendName, detail: string): Active => ({ info: { name, detail, unavailable: {} }, factory: createTfjsProgram });
+  const tfjs = (name: BackendName, detail: string): Active => ({
+    info: { name, detail, unavailable: {} },
+    factory: createTfjsProgram,
+  });
   switch (c) {
     case 'native': {
       const load = loadNative();
       if (!load.module) throw new Error(load.reason);
-      return { info: { name: 'native', detail: `@dynlab/native (${load.reason || 'BLAS addon'})`, unavailable: {} }, factory: load.module.createNativeProgram };
+      return {
+        info: {
+          name: 'native',
+          detail: `@dynlab/native (${load.reason || 'BLAS addon'})`,
+          unavailable: {},
+        },
+        factory: load.module.createNativeProgram,
+      };
     }
     case 'tensorflow-gpu': {
       if (!gpuVisible()) throw new Error('tfjs-node-gpu: no GPU visible (/dev/nvidiactl missing)');
@@ -105,7 +121,10 @@ async function tryCandidate(c: Candidate): Promise<Active> {
         throw new Error(`tfjs-node-gpu: ${firstLine(err)}`);
       }
       await setTfjsBackend('tensorflow');
-      return tfjs('tensorflow', `@tensorflow/tfjs-node-gpu (libtensorflow, CUDA), tfjs ${tfjsVersion}`);
+      return tfjs(
+        'tensorflow',
+        `@tensorflow/tfjs-node-gpu (libtensorflow, CUDA), tfjs ${tfjsVersion}`,
+      );
     }
     case 'tensorflow-cpu': {
       const problem = tfjsNodeProblem('@tensorflow/tfjs-node');
@@ -122,7 +141,10 @@ async function tryCandidate(c: Candidate): Promise<Active> {
       optionalRequire('@tensorflow/tfjs-backend-wasm');
       await setTfjsBackend('wasm');
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      return tfjs('wasm', `@tensorflow/tfjs-backend-wasm ${tfjsVersion}, SIMD ${simd ? 'on' : 'off'}, 1 thread (XNNPACK)`);
+      return tfjs(
+        'wasm',
+        `@tensorflow/tfjs-backend-wasm ${tfjsVersion}, SIMD ${simd ? 'on' : 'off'}, 1 thread (XNNPACK)`,
+      );
     }
     case 'cpu':
       optionalRequire('@tensorflow/tfjs-backend-cpu');
@@ -143,8 +165,12 @@ async function setTfjsBackend(name: string): Promise<void> {
 function resolvePreference(preference: BackendName | 'auto'): BackendName | 'auto' {
   const env = process.env.DYNLAB_BACKEND;
   if (env === undefined || env === '') return preference;
-  if (env === 'auto' || (backendNames as readonly string[]).includes(env)) return env as BackendName | 'auto';
-  throw new DynlabError(ErrorCode.Config, `DYNLAB_BACKEND must be one of auto, ${backendNames.join(', ')}; got '${env}'`);
+  if (env === 'auto' || (backendNames as readonly string[]).includes(env))
+    return env as BackendName | 'auto';
+  throw new DynlabError(
+    ErrorCode.Config,
+    `DYNLAB_BACKEND must be one of auto, ${backendNames.join(', ')}; got '${env}'`,
+  );
 }
 
 /**
@@ -165,7 +191,11 @@ export async function activate(preference: BackendName | 'auto' = 'auto'): Promi
     return active;
   }
   const order: Candidate[] =
-    want === 'auto' ? ['tensorflow-gpu', 'native', 'tensorflow-cpu', 'wasm', 'cpu'] : want === 'tensorflow' ? ['tensorflow-gpu', 'tensorflow-cpu'] : [want];
+    want === 'auto'
+      ? ['tensorflow-gpu', 'native', 'tensorflow-cpu', 'wasm', 'cpu']
+      : want === 'tensorflow'
+        ? ['tensorflow-gpu', 'tensorflow-cpu']
+        : [want];
   const failed: Partial<Record<BackendName, string[]>> = {};
   for (const c of order) {
     const name = candidateName(c);
@@ -176,8 +206,15 @@ export async function activate(preference: BackendName | 'auto' = 'auto'): Promi
       for (const other of backendNames) {
         if (other === name) continue;
         const tried = order.some((o) => candidateName(o) === other);
-        const known = other === 'tensorflow' ? tensorflowProblems() : other === 'native' && !loadNative().module ? loadNative().reason : reasons[other];
-        unavailable[other] = known ?? (tried ? `not needed: ${name} comes first` : `not requested (asked for ${name})`);
+        const known =
+          other === 'tensorflow'
+            ? tensorflowProblems()
+            : other === 'native' && !loadNative().module
+              ? loadNative().reason
+              : reasons[other];
+        unavailable[other] =
+          known ??
+          (tried ? `not needed: ${name} comes first` : `not requested (asked for ${name})`);
       }
       active = { info: { ...got.info, unavailable }, factory: got.factory };
       return active;
@@ -187,7 +224,11 @@ export async function activate(preference: BackendName | 'auto' = 'auto'): Promi
     }
   }
   const names = [...new Set(order.map(candidateName))];
-  throw new DynlabError(ErrorCode.Backend, `no usable backend (${names.map((n) => `${n}: ${reasons[n]}`).join('; ')})`, {
-    details: Object.fromEntries(names.map((n) => [n, reasons[n] ?? ''])),
-  });
+  throw new DynlabError(
+    ErrorCode.Backend,
+    `no usable backend (${names.map((n) => `${n}: ${reasons[n]}`).join('; ')})`,
+    {
+      details: Object.fromEntries(names.map((n) => [n, reasons[n] ?? ''])),
+    },
+  );
 }

@@ -4,7 +4,12 @@
  * mathematics sits behind `PopulationProgram`, one implementation per backend family.
  */
 export { initBackend, backendNames, type BackendInfo, type BackendName } from './backend';
-export { runPopulation, runTrial, type PopulationResult, type RunPopulationOptions } from './run-population';
+export {
+  runPopulation,
+  runTrial,
+  type PopulationResult,
+  type RunPopulationOptions,
+} from './run-population';
 export { prepareData } from './prepare-data';
 export { initParams } from './init-params';
 export { recordSteps } from './record-steps';

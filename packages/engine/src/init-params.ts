@@ -23,13 +23,27 @@ export function initParams(trial: CompiledTrial): InitialParams {
     const out = widths[l + 1]!;
     const given = init.layers.find((li) => li.layer === l);
     if (given && given.weights.length > 0) weights.push(Float32Array.from(given.weights));
-    else weights.push(drawWeights(stream(trial.seed, 'init', l), init.kind, out, inDim, init.fanIn ? init.scale / Math.sqrt(inDim) : init.scale, init.scale));
+    else
+      weights.push(
+        drawWeights(
+          stream(trial.seed, 'init', l),
+          init.kind,
+          out,
+          inDim,
+          init.fanIn ? init.scale / Math.sqrt(inDim) : init.scale,
+          init.scale,
+        ),
+      );
     const b = new Float32Array(out);
     if (model.bias) {
       if (given && given.bias.length > 0) b.set(given.bias);
       else if (init.biasScale > 0) {
         const rb = stream(trial.seed, 'init-bias', l);
-        for (let i = 0; i < out; i++) b[i] = init.kind === 'uniform' ? init.biasScale * (2 * rb.uniform() - 1) : init.biasScale * rb.normal();
+        for (let i = 0; i < out; i++)
+          b[i] =
+            init.kind === 'uniform'
+              ? init.biasScale * (2 * rb.uniform() - 1)
+              : init.biasScale * rb.normal();
       }
     }
     biases.push(b);
@@ -37,10 +51,18 @@ export function initParams(trial: CompiledTrial): InitialParams {
   return { weights, biases };
 }
 
-function drawWeights(rng: Rng, kind: CompiledTrial['init']['kind'], out: number, inDim: number, s: number, gain: number): Float32Array {
+function drawWeights(
+  rng: Rng,
+  kind: CompiledTrial['init']['kind'],
+  out: number,
+  inDim: number,
+  s: number,
+  gain: number,
+): Float32Array {
   const w = new Float32Array(out * inDim);
   if (kind === 'orthogonal') return orthogonal(rng, out, inDim, gain);
-  for (let i = 0; i < w.length; i++) w[i] = kind === 'uniform' ? s * (2 * rng.uniform() - 1) : s * rng.normal();
+  for (let i = 0; i < w.length; i++)
+    w[i] = kind === 'uniform' ? s * (2 * rng.uniform() - 1) : s * rng.normal();
   return w;
 }
 

@@ -13,17 +13,32 @@ describe('native backend', () => {
     if (!loadNative().module) return t.skip(`native unavailable: ${loadNative().reason}`);
     const trials = [
       makeTrial({ model: { hidden: [12] }, steps: 40, regularizer: { spectralDecoupling: 0.1 } }),
-      makeTrial({ model: { hidden: [12] }, steps: 40, optimizer: { learningRate: 0.02 }, init: { scale: 0.4 } }),
+      makeTrial({
+        model: { hidden: [12] },
+        steps: 40,
+        optimizer: { learningRate: 0.02 },
+        init: { scale: 0.4 },
+      }),
       makeTrial({ model: { hidden: [12] }, steps: 40, seed: 4 }),
     ];
     const native = await runPopulation(trials, { backend: 'native' });
     const wasm = await runPopulation(trials, { backend: 'wasm' });
     assert.equal(native.backend.name, 'native');
-    native.outcomes.forEach((o, i) => assert.deepEqual([o.status, o.stepsDone, o.backend], ['ok', 40, 'native'], `trial ${i}`));
+    native.outcomes.forEach((o, i) =>
+      assert.deepEqual([o.status, o.stepsDone, o.backend], ['ok', 40, 'native'], `trial ${i}`),
+    );
     native.telemetry!.forEach((c, i) => {
       const w = wasm.telemetry![i]!;
       assert.deepEqual(c.steps, w.steps);
-      for (const k of ['loss', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'] as const) assertClose(c[k], w[k], 1e-4, `trial ${i} ${k}`);
+      for (const k of [
+        'loss',
+        'gradShare',
+        'probeOutputs',
+        'trainOutputs',
+        'paramNorms',
+        'deadUnits',
+      ] as const)
+        assertClose(c[k], w[k], 1e-4, `trial ${i} ${k}`);
     });
   });
 });

@@ -23,7 +23,10 @@ const moduleName = ['@dynlab', 'native'].join('/');
 let cached: NativeLoad | undefined;
 
 function locate(): string {
-  const bases = [process.cwd(), require.main?.filename ? path.dirname(require.main.filename) : undefined].filter((b): b is string => !!b);
+  const bases = [
+    process.cwd(),
+    require.main?.filename ? path.dirname(require.main.filename) : undefined,
+  ].filter((b): b is string => !!b);
   try {
     return require.resolve(moduleName, { paths: [__dirname, ...bases] });
   } catch {
@@ -41,11 +44,15 @@ export function loadNative(): NativeLoad {
       cached = { reason: `${moduleName} does not export nativeStatus and createNativeProgram` };
     } else {
       const status = mod.nativeStatus();
-      cached = status.available ? { module: mod as NativeModule, reason: status.reason } : { reason: status.reason || `${moduleName} reports it is unavailable` };
+      cached = status.available
+        ? { module: mod as NativeModule, reason: status.reason }
+        : { reason: status.reason || `${moduleName} reports it is unavailable` };
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    cached = { reason: `require('${moduleName}') failed: ${e.code ? `${e.code}: ` : ''}${String(e.message).split('\n')[0]}` };
+    cached = {
+      reason: `require('${moduleName}') failed: ${e.code ? `${e.code}: ` : ''}${String(e.message).split('\n')[0]}`,
+    };
   }
   return cached;
 }

@@ -9,7 +9,11 @@ import type { PopulationTaskResult, PopulationWorkerMessage } from './population
 import { runPopulation } from './run-population';
 import { makeTrial } from './test-support';
 
-const pool = new Piscina({ filename: path.join(__dirname, 'population-worker.js'), maxThreads: 1, minThreads: 1 });
+const pool = new Piscina({
+  filename: path.join(__dirname, 'population-worker.js'),
+  maxThreads: 1,
+  minThreads: 1,
+});
 
 describe('population worker', () => {
   after(async () => {
@@ -17,7 +21,10 @@ describe('population worker', () => {
   });
 
   it('streams telemetry chunks on the port and returns the outcomes, equal to a run in this thread', async () => {
-    const trials = [makeTrial({ steps: 12, record: { every: 1 } }), makeTrial({ steps: 12, record: { every: 1 }, optimizer: { learningRate: 0.02 } })];
+    const trials = [
+      makeTrial({ steps: 12, record: { every: 1 } }),
+      makeTrial({ steps: 12, record: { every: 1 }, optimizer: { learningRate: 0.02 } }),
+    ];
     const { port1, port2 } = new MessageChannel();
     const got = trials.map(() => emptyColumns());
     const lasts: number[] = [];
@@ -29,27 +36,48 @@ describe('population worker', () => {
         if (lasts.length === trials.length) resolve();
       }),
     );
-    const r = (await pool.run({ trials: trials.map(trialToInput), backend: 'wasm', chunkPoints: 5, port: port2 }, { transferList: [port2] })) as PopulationTaskResult;
+    const r = (await pool.run(
+      { trials: trials.map(trialToInput), backend: 'wasm', chunkPoints: 5, port: port2 },
+      { transferList: [port2] },
+    )) as PopulationTaskResult;
     assert.ok('outcomes' in r);
     await allLast;
     port1.close();
     assert.equal(r.backend.name, 'wasm');
-    assert.deepEqual(r.outcomes.map((o) => [o.status, o.stepsDone, o.backend]), [['ok', 12, 'wasm'], ['ok', 12, 'wasm']]);
+    assert.deepEqual(
+      r.outcomes.map((o) => [o.status, o.stepsDone, o.backend]),
+      [
+        ['ok', 12, 'wasm'],
+        ['ok', 12, 'wasm'],
+      ],
+    );
     assert.deepEqual(lasts.sort(), [0, 1]);
     const here = await runPopulation(trials, { backend: 'wasm' });
     here.telemetry!.forEach((t: TelemetryColumns, i) => assert.deepEqual(got[i], t));
   });
 
   it('accepts compiled trials, returns the series without a port, and stops on a cancel message', async () => {
-    const plain = (await pool.run({ trials: [makeTrial()], backend: 'wasm' })) as PopulationTaskResult;
-    assert.ok('telemetry' in plain && plain.telemetry!.length === 1 && plain.telemetry![0]!.steps.length === 5);
+    const plain = (await pool.run({
+      trials: [makeTrial()],
+      backend: 'wasm',
+    })) as PopulationTaskResult;
+    assert.ok(
+      'telemetry' in plain &&
+        plain.telemetry!.length === 1 &&
+        plain.telemetry![0]!.steps.length === 5,
+    );
 
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (m: PopulationWorkerMessage) => {
       if (m.kind === 'telemetry') port1.postMessage({ kind: 'cancel' });
     });
     const r = (await pool.run(
-      { trials: [trialToInput(makeTrial({ steps: 100000, record: { every: 1 } }))], backend: 'wasm', chunkPoints: 1, port: port2 },
+      {
+        trials: [trialToInput(makeTrial({ steps: 100000, record: { every: 1 } }))],
+        backend: 'wasm',
+        chunkPoints: 1,
+        port: port2,
+      },
       { transferList: [port2] },
     )) as PopulationTaskResult;
     port1.close();
@@ -59,7 +87,10 @@ describe('population worker', () => {
   });
 
   it('returns an invalid task as an error with its code', async () => {
-    const r = (await pool.run({ trials: [trialToInput(makeTrial()), trialToInput(makeTrial({ steps: 3 }))], backend: 'wasm' })) as PopulationTaskResult;
+    const r = (await pool.run({
+      trials: [trialToInput(makeTrial()), trialToInput(makeTrial({ steps: 3 }))],
+      backend: 'wasm',
+    })) as PopulationTaskResult;
     assert.ok('error' in r);
     assert.equal(r.error.code, 'VALIDATION');
   });

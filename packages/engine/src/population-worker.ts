@@ -22,7 +22,13 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { DynlabError, ErrorCode, type ErrorInfoLike } from '@dynlab/core';
-import { compileTrial, trialToInput, type CompiledTrial, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+import {
+  compileTrial,
+  trialToInput,
+  type CompiledTrial,
+  type TelemetryColumns,
+  type TrialOutcome,
+} from '@dynlab/spec';
 import type { BackendInfo, BackendName } from './backend';
 import { runPopulation } from './run-population';
 
@@ -40,15 +46,20 @@ export type PopulationWorkerMessage =
   | { kind: 'progress'; stepsDone: number; stepsTotal: number };
 
 /** What the worker returns. */
-export type PopulationTaskResult = { backend: BackendInfo; outcomes: TrialOutcome[]; telemetry?: TelemetryColumns[] } | { error: ErrorInfoLike };
+export type PopulationTaskResult =
+  | { backend: BackendInfo; outcomes: TrialOutcome[]; telemetry?: TelemetryColumns[] }
+  | { error: ErrorInfoLike };
 
 function toTrial(t: unknown): CompiledTrial {
-  if (t && typeof t === 'object' && 'inputDim' in t && 'widths' in t) return compileTrial(trialToInput(t as CompiledTrial));
+  if (t && typeof t === 'object' && 'inputDim' in t && 'widths' in t)
+    return compileTrial(trialToInput(t as CompiledTrial));
   return compileTrial(t);
 }
 
 /** Runs one population task in this thread. */
-export default async function runPopulationTask(task: PopulationTask): Promise<PopulationTaskResult> {
+export default async function runPopulationTask(
+  task: PopulationTask,
+): Promise<PopulationTaskResult> {
   const port = task.port;
   const ctl = new AbortController();
   const onMessage = (m: unknown) => {
@@ -62,12 +73,23 @@ export default async function runPopulationTask(task: PopulationTask): Promise<P
       backend: task.backend ?? 'auto',
       chunkPoints: task.chunkPoints,
       signal: ctl.signal,
-      onTelemetry: port ? (trialIndex, chunk, last) => post({ kind: 'telemetry', trialIndex, chunk, last }) : undefined,
-      onProgress: port ? (stepsDone, stepsTotal) => post({ kind: 'progress', stepsDone, stepsTotal }) : undefined,
+      onTelemetry: port
+        ? (trialIndex, chunk, last) => post({ kind: 'telemetry', trialIndex, chunk, last })
+        : undefined,
+      onProgress: port
+        ? (stepsDone, stepsTotal) => post({ kind: 'progress', stepsDone, stepsTotal })
+        : undefined,
     });
-    return r.telemetry ? { backend: r.backend, outcomes: r.outcomes, telemetry: r.telemetry } : { backend: r.backend, outcomes: r.outcomes };
+    return r.telemetry
+      ? { backend: r.backend, outcomes: r.outcomes, telemetry: r.telemetry }
+      : { backend: r.backend, outcomes: r.outcomes };
   } catch (err) {
-    const e = err instanceof DynlabError ? err : new DynlabError(ErrorCode.Internal, (err as Error)?.message ?? String(err), { cause: err });
+    const e =
+      err instanceof DynlabError
+        ? err
+        : new DynlabError(ErrorCode.Internal, (err as Error)?.message ?? String(err), {
+            cause: err,
+          });
     return { error: e.toInfo() };
   } finally {
     port?.off('message', onMessage);

@@ -3,11 +3,19 @@ import * as assert from 'node:assert/strict';
 import { prepareData } from './prepare-data';
 import { makeTrial } from './test-support';
 
-const features = (feats: readonly object[], n = 100, extra: object = {}, seed = 7) => prepareData(makeTrial({ data: { features: { n, features: [...feats], ...extra }, seed } }));
+const features = (feats: readonly object[], n = 100, extra: object = {}, seed = 7) =>
+  prepareData(makeTrial({ data: { features: { n, features: [...feats], ...extra }, seed } }));
 
 describe('prepareData: features', () => {
   it('carries each feature in exactly round(p*n) samples, balanced over the classes, with y*norm', () => {
-    const d = features([{ frequency: 1, norm: 1 }, { frequency: 0.2, norm: 3 }, { frequency: 0.33, norm: 0.5 }], 100);
+    const d = features(
+      [
+        { frequency: 1, norm: 1 },
+        { frequency: 0.2, norm: 3 },
+        { frequency: 0.33, norm: 0.5 },
+      ],
+      100,
+    );
     assert.equal(d.n, 100);
     assert.equal(d.dim, 3);
     assert.equal(d.y.filter((v) => v === 1).length, 50);
@@ -42,7 +50,10 @@ describe('prepareData: features', () => {
   });
 
   it('knocks a feature out as a true counterfactual: that column zero, every other value identical', () => {
-    const f = [{ frequency: 1, norm: 1 }, { frequency: 0.2, norm: 1 }] as const;
+    const f = [
+      { frequency: 1, norm: 1 },
+      { frequency: 0.2, norm: 1 },
+    ] as const;
     const full = features(f);
     const out = features([{ ...f[0], knockedOut: true }, f[1]]);
     assert.deepEqual(out.y, full.y);
@@ -53,8 +64,14 @@ describe('prepareData: features', () => {
   });
 
   it('keeps the other features unchanged when one feature changes', () => {
-    const a = features([{ frequency: 0.5, norm: 1 }, { frequency: 0.2, norm: 1 }]);
-    const b = features([{ frequency: 0.9, norm: 4 }, { frequency: 0.2, norm: 1 }]);
+    const a = features([
+      { frequency: 0.5, norm: 1 },
+      { frequency: 0.2, norm: 1 },
+    ]);
+    const b = features([
+      { frequency: 0.9, norm: 4 },
+      { frequency: 0.2, norm: 1 },
+    ]);
     for (let i = 0; i < a.n; i++) assert.equal(a.x[i * 2 + 1], b.x[i * 2 + 1]);
   });
 
@@ -76,7 +93,14 @@ describe('prepareData: features', () => {
 
 describe('prepareData: gaussian, moons, inline', () => {
   it('gaussian: labels from the teacher, every margin at least minMargin, per-feature scales', () => {
-    const d = prepareData(makeTrial({ data: { gaussian: { n: 300, dim: 3, teacher: [1, 0, 0], minMargin: 0.5, scales: [1, 1, 10] }, seed: 4 } }));
+    const d = prepareData(
+      makeTrial({
+        data: {
+          gaussian: { n: 300, dim: 3, teacher: [1, 0, 0], minMargin: 0.5, scales: [1, 1, 10] },
+          seed: 4,
+        },
+      }),
+    );
     let big = 0;
     for (let i = 0; i < d.n; i++) {
       const x0 = d.x[i * 3]!;
@@ -89,7 +113,9 @@ describe('prepareData: gaussian, moons, inline', () => {
 
   it('gaussian: a seeded teacher when none is given, and label noise', () => {
     const a = prepareData(makeTrial({ data: { gaussian: { n: 200, dim: 4 }, seed: 9 } }));
-    const b = prepareData(makeTrial({ data: { gaussian: { n: 200, dim: 4, labelNoise: 0.25 }, seed: 9 } }));
+    const b = prepareData(
+      makeTrial({ data: { gaussian: { n: 200, dim: 4, labelNoise: 0.25 }, seed: 9 } }),
+    );
     assert.deepEqual(a.x, b.x);
     assert.equal(a.y.filter((v, i) => v !== b.y[i]).length, 50);
   });
@@ -98,9 +124,15 @@ describe('prepareData: gaussian, moons, inline', () => {
     const sk = prepareData(makeTrial({ data: { moons: { n: 6, noise: 0, delta: -0.25 } } }));
     // Class +1: (cos s, sin s) of make_moons shifted by (-1/2, -1/4), coordinates swapped.
     const expectPos = [0, Math.PI / 2, Math.PI].map((s) => [Math.sin(s) - 0.25, Math.cos(s) - 0.5]);
-    const expectNeg = [0, Math.PI / 2, Math.PI].map((s) => [0.5 - Math.sin(s) - 0.25, 1 - Math.cos(s) - 0.5]);
+    const expectNeg = [0, Math.PI / 2, Math.PI].map((s) => [
+      0.5 - Math.sin(s) - 0.25,
+      1 - Math.cos(s) - 0.5,
+    ]);
     [...expectPos, ...expectNeg].forEach(([a, b], i) => {
-      assert.ok(Math.abs(sk.x[2 * i]! - a!) < 1e-6 && Math.abs(sk.x[2 * i + 1]! - b!) < 1e-6, `point ${i}`);
+      assert.ok(
+        Math.abs(sk.x[2 * i]! - a!) < 1e-6 && Math.abs(sk.x[2 * i + 1]! - b!) < 1e-6,
+        `point ${i}`,
+      );
     });
     assert.deepEqual([...sk.y], [1, 1, 1, -1, -1, -1]);
     const gap = prepareData(makeTrial({ data: { moons: { n: 50, noise: 0, delta: 0.3 } } }));
@@ -114,7 +146,12 @@ describe('prepareData: gaussian, moons, inline', () => {
   });
 
   it('inline: the given values', () => {
-    const d = prepareData(makeTrial({ data: { inline: { n: 2, dim: 2, x: [1, 2, 3, 4], y: [1, -1] } }, record: { probes: [] } }));
+    const d = prepareData(
+      makeTrial({
+        data: { inline: { n: 2, dim: 2, x: [1, 2, 3, 4], y: [1, -1] } },
+        record: { probes: [] },
+      }),
+    );
     assert.deepEqual([...d.x], [1, 2, 3, 4]);
     assert.deepEqual([...d.y], [1, -1]);
   });

@@ -44,7 +44,12 @@ export function prepareData(trial: CompiledTrial): PreparedData {
 
 type Feature = Extract<CompiledTrial['data'], { kind: 'features' }>['features'][number];
 
-function featuresData(n: number, features: readonly Feature[], labelNoise: number, seed: number): PreparedData {
+function featuresData(
+  n: number,
+  features: readonly Feature[],
+  labelNoise: number,
+  seed: number,
+): PreparedData {
   const dim = features.length;
   const nPos = Math.ceil(n / 2);
   const nNeg = n - nPos;

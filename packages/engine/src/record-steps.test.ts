@@ -5,10 +5,16 @@ import { makeTrial } from './test-support';
 
 describe('recordSteps', () => {
   it('records exactly the explicit steps, sorted and unique', () => {
-    assert.deepEqual(recordSteps(makeTrial({ steps: 50, record: { steps: [40, 3, 3, 0] } })), [0, 3, 40]);
+    assert.deepEqual(
+      recordSteps(makeTrial({ steps: 50, record: { steps: [40, 3, 3, 0] } })),
+      [0, 3, 40],
+    );
   });
   it('records every k steps, the first and the last', () => {
-    assert.deepEqual(recordSteps(makeTrial({ steps: 23, record: { every: 5 } })), [0, 5, 10, 15, 20, 23]);
+    assert.deepEqual(
+      recordSteps(makeTrial({ steps: 23, record: { every: 5 } })),
+      [0, 5, 10, 15, 20, 23],
+    );
   });
   it('records log-spaced steps plus the first and the last by default', () => {
     const s = recordSteps(makeTrial({ steps: 1000, record: { every: 0, logPoints: 4 } }));

@@ -22,7 +22,8 @@ export function recordSteps(trial: CompiledTrial): number[] {
     set.add(0);
     set.add(steps);
     const k = record.logPoints;
-    for (let i = 0; i < k; i++) set.add(k === 1 ? 1 : Math.round(Math.exp((Math.log(steps) * i) / (k - 1))));
+    for (let i = 0; i < k; i++)
+      set.add(k === 1 ? 1 : Math.round(Math.exp((Math.log(steps) * i) / (k - 1))));
   }
   return [...set].sort((a, b) => a - b);
 }

@@ -7,7 +7,12 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { runReference } from '@dynlab/reference';
-import { appendColumns, emptyColumns, type CompiledTrial, type TelemetryColumns } from '@dynlab/spec';
+import {
+  appendColumns,
+  emptyColumns,
+  type CompiledTrial,
+  type TelemetryColumns,
+} from '@dynlab/spec';
 import { initBackend } from './backend';
 import { initParams } from './init-params';
 import { programHelpers, prepareShared, runPopulation, runTrial } from './run-population';
@@ -15,9 +20,22 @@ import { prepareData } from './prepare-data';
 import { createTfjsProgram } from './tfjs-program';
 import { assertClose, makeTrial } from './test-support';
 
-const series = ['loss', 'error', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'] as const;
+const series = [
+  'loss',
+  'error',
+  'gradShare',
+  'probeOutputs',
+  'trainOutputs',
+  'paramNorms',
+  'deadUnits',
+] as const;
 
-function assertSameSeries(a: TelemetryColumns, b: TelemetryColumns, tol: number, what: string): void {
+function assertSameSeries(
+  a: TelemetryColumns,
+  b: TelemetryColumns,
+  tol: number,
+  what: string,
+): void {
   assert.deepEqual(a.steps, b.steps, `${what}: steps`);
   for (const k of series) assertClose(a[k], b[k], tol, `${what}.${k}`);
 }
@@ -35,7 +53,13 @@ describe('runPopulation on wasm', () => {
       makeTrial({ ...base, init: { scale: 0.5 } }),
       makeTrial({ ...base, regularizer: { spectralDecoupling: 0.2, weightDecay: 0.01 } }),
       makeTrial({ ...base, seed: 11 }),
-      makeTrial({ ...base, data: { features: { n: 64, features: [{ frequency: 0.5 }, { frequency: 1, norm: 0.5 }] }, seed: 5 } }),
+      makeTrial({
+        ...base,
+        data: {
+          features: { n: 64, features: [{ frequency: 0.5 }, { frequency: 1, norm: 0.5 }] },
+          seed: 5,
+        },
+      }),
     ];
     const together = await runPopulation(trials, { backend: 'wasm' });
     for (const [i, t] of trials.entries()) {
@@ -54,11 +78,44 @@ describe('runPopulation on wasm', () => {
   });
 
   const referenceCases: [string, Parameters<typeof makeTrial>[0]][] = [
-    ['relu gd, logistic, spectral decoupling and weight decay', { regularizer: { spectralDecoupling: 0.1, weightDecay: 0.02 }, optimizer: { learningRate: 0.5 } }],
-    ['deep linear momentum, squared, sum', { model: { kind: 'deepLinear', hidden: [3, 2] }, loss: { kind: 'squared', reduction: 'sum' }, optimizer: { kind: 'momentum', learningRate: 0.002, momentum: 0.8 } }],
-    ['linear adam, hinge margin 0.5', { model: { kind: 'linear', hidden: [], bias: true }, loss: { kind: 'hinge', margin: 0.5 }, optimizer: { kind: 'adam', learningRate: 0.05 } }],
-    ['relu [4,3] sgd minibatches, biases', { model: { hidden: [4, 3], bias: true }, init: { biasScale: 0.1, scale: 0.5 }, optimizer: { kind: 'sgd', batchSize: 16, learningRate: 0.2 } }],
-    ['relu, frozen first layer, adam minibatches', { model: { hidden: [5], trainable: [false, true] }, optimizer: { kind: 'adam', batchSize: 10, learningRate: 0.01 } }],
+    [
+      'relu gd, logistic, spectral decoupling and weight decay',
+      {
+        regularizer: { spectralDecoupling: 0.1, weightDecay: 0.02 },
+        optimizer: { learningRate: 0.5 },
+      },
+    ],
+    [
+      'deep linear momentum, squared, sum',
+      {
+        model: { kind: 'deepLinear', hidden: [3, 2] },
+        loss: { kind: 'squared', reduction: 'sum' },
+        optimizer: { kind: 'momentum', learningRate: 0.002, momentum: 0.8 },
+      },
+    ],
+    [
+      'linear adam, hinge margin 0.5',
+      {
+        model: { kind: 'linear', hidden: [], bias: true },
+        loss: { kind: 'hinge', margin: 0.5 },
+        optimizer: { kind: 'adam', learningRate: 0.05 },
+      },
+    ],
+    [
+      'relu [4,3] sgd minibatches, biases',
+      {
+        model: { hidden: [4, 3], bias: true },
+        init: { biasScale: 0.1, scale: 0.5 },
+        optimizer: { kind: 'sgd', batchSize: 16, learningRate: 0.2 },
+      },
+    ],
+    [
+      'relu, frozen first layer, adam minibatches',
+      {
+        model: { hidden: [5], trainable: [false, true] },
+        optimizer: { kind: 'adam', batchSize: 10, learningRate: 0.01 },
+      },
+    ],
   ];
   for (const [name, over] of referenceCases) {
     it(`matches the float64 reference: ${name}`, async () => {
@@ -66,15 +123,25 @@ describe('runPopulation on wasm', () => {
       const got = await runTrial(trial, { backend: 'wasm' });
       const ref = runReference(trial, prepareData(trial), initParams(trial), got.telemetry.steps);
       assert.equal(got.outcome.status, 'ok');
-      const col = (k: 'loss' | 'gradShare' | 'probeOutputs' | 'paramNorms' | 'trainOutputs') => ref.flatMap((m) => (k === 'loss' ? [m.loss] : m[k]));
-      for (const k of ['loss', 'gradShare', 'probeOutputs', 'paramNorms', 'trainOutputs'] as const) assertClose(got.telemetry[k], col(k), 2e-4, k);
-      assert.deepEqual(got.telemetry.deadUnits, trial.model.kind === 'relu' ? ref.flatMap((m) => m.deadUnits.map(Math.fround)) : []);
+      const col = (k: 'loss' | 'gradShare' | 'probeOutputs' | 'paramNorms' | 'trainOutputs') =>
+        ref.flatMap((m) => (k === 'loss' ? [m.loss] : m[k]));
+      for (const k of ['loss', 'gradShare', 'probeOutputs', 'paramNorms', 'trainOutputs'] as const)
+        assertClose(got.telemetry[k], col(k), 2e-4, k);
+      assert.deepEqual(
+        got.telemetry.deadUnits,
+        trial.model.kind === 'relu' ? ref.flatMap((m) => m.deadUnits.map(Math.fround)) : [],
+      );
     });
   }
 
   it('ends a diverging trial as diverged with its finite record, and leaves the others alone', async () => {
     const ok = makeTrial({ loss: { kind: 'squared' }, steps: 40, record: { every: 1 } });
-    const wild = makeTrial({ loss: { kind: 'squared' }, steps: 40, record: { every: 1 }, optimizer: { learningRate: 50 } });
+    const wild = makeTrial({
+      loss: { kind: 'squared' },
+      steps: 40,
+      record: { every: 1 },
+      optimizer: { learningRate: 50 },
+    });
     const r = await runPopulation([ok, wild], { backend: 'wasm' });
     const [o, w] = r.outcomes;
     assert.equal(o!.status, 'ok');
@@ -84,11 +151,22 @@ describe('runPopulation on wasm', () => {
     assert.equal(t.steps.length, w!.stepsDone, 'one row per step before the divergence');
     assert.ok(t.loss.every(Number.isFinite) && Number.isFinite(w!.finalLoss));
     assert.equal(w!.finalLoss, t.loss[t.loss.length - 1]);
-    assertSameSeries(r.telemetry![0]!, (await runTrial(ok, { backend: 'wasm' })).telemetry, 1e-5, 'the finite trial');
+    assertSameSeries(
+      r.telemetry![0]!,
+      (await runTrial(ok, { backend: 'wasm' })).telemetry,
+      1e-5,
+      'the finite trial',
+    );
   });
 
   it('hinge loss stops at the margin: zero loss, every y*f >= margin, parameters frozen from then on', async () => {
-    const trial = makeTrial({ model: { kind: 'relu', hidden: [8] }, loss: { kind: 'hinge', margin: 1.5 }, steps: 400, optimizer: { learningRate: 0.2 }, record: { every: 50 } });
+    const trial = makeTrial({
+      model: { kind: 'relu', hidden: [8] },
+      loss: { kind: 'hinge', margin: 1.5 },
+      steps: 400,
+      optimizer: { learningRate: 0.2 },
+      record: { every: 50 },
+    });
     const { outcome, telemetry } = await runTrial(trial, { backend: 'wasm' });
     const { y } = prepareData(trial);
     const n = trial.data.n;
@@ -97,12 +175,21 @@ describe('runPopulation on wasm', () => {
     last.forEach((f, i) => assert.ok(y[i]! * f >= 1.5, `y*f = ${y[i]! * f} at sample ${i}`));
     const L = telemetry.layers;
     const rows = telemetry.steps.length;
-    assert.deepEqual(telemetry.paramNorms.slice((rows - 2) * L, (rows - 1) * L), telemetry.paramNorms.slice((rows - 1) * L));
-    assert.ok(telemetry.gradShare.slice(-2).every((g) => g === 0), 'no gradient once every margin is met');
+    assert.deepEqual(
+      telemetry.paramNorms.slice((rows - 2) * L, (rows - 1) * L),
+      telemetry.paramNorms.slice((rows - 1) * L),
+    );
+    assert.ok(
+      telemetry.gradShare.slice(-2).every((g) => g === 0),
+      'no gradient once every margin is met',
+    );
   });
 
   it('emits chunks of chunkPoints rows and one last chunk per trial, adding up to the full series', async () => {
-    const trials = [makeTrial({ steps: 23, record: { every: 1 } }), makeTrial({ steps: 23, record: { every: 1 }, seed: 8 })];
+    const trials = [
+      makeTrial({ steps: 23, record: { every: 1 } }),
+      makeTrial({ steps: 23, record: { every: 1 }, seed: 8 }),
+    ];
     const got = trials.map(() => emptyColumns());
     const calls: [number, number, boolean][] = [];
     const r = await runPopulation(trials, {
@@ -114,14 +201,33 @@ describe('runPopulation on wasm', () => {
       },
     });
     assert.equal(r.telemetry, undefined);
-    for (const i of [0, 1]) assert.deepEqual(calls.filter((c) => c[0] === i).map((c) => [c[1], c[2]]), [[10, false], [10, false], [4, true]]);
-    for (const [i, t] of trials.entries()) assertSameSeries(got[i]!, (await runTrial(t, { backend: 'wasm' })).telemetry, 0, `trial ${i}`);
+    for (const i of [0, 1])
+      assert.deepEqual(
+        calls.filter((c) => c[0] === i).map((c) => [c[1], c[2]]),
+        [
+          [10, false],
+          [10, false],
+          [4, true],
+        ],
+      );
+    for (const [i, t] of trials.entries())
+      assertSameSeries(
+        got[i]!,
+        (await runTrial(t, { backend: 'wasm' })).telemetry,
+        0,
+        `trial ${i}`,
+      );
   });
 
   it('cancels between steps: trials end cancelled with what was recorded', async () => {
     const ctl = new AbortController();
     const trial = makeTrial({ steps: 1000, record: { every: 1 } });
-    const r = await runPopulation([trial], { backend: 'wasm', signal: ctl.signal, chunkPoints: 3, onTelemetry: () => ctl.abort() });
+    const r = await runPopulation([trial], {
+      backend: 'wasm',
+      signal: ctl.signal,
+      chunkPoints: 3,
+      onTelemetry: () => ctl.abort(),
+    });
     const o = r.outcomes[0]!;
     assert.equal(o.status, 'cancelled');
     assert.ok(o.stepsDone >= 2 && o.stepsDone < 1000, `stopped at ${o.stepsDone}`);
@@ -130,13 +236,21 @@ describe('runPopulation on wasm', () => {
 
   it('reports progress, and rejects a population of mixed shapes', async () => {
     const seen: number[] = [];
-    await runPopulation([makeTrial()], { backend: 'wasm', onProgress: (done, total) => seen.push(done, total) });
+    await runPopulation([makeTrial()], {
+      backend: 'wasm',
+      onProgress: (done, total) => seen.push(done, total),
+    });
     assert.deepEqual(seen.slice(-2), [20, 20]);
-    await assert.rejects(runPopulation([makeTrial(), makeTrial({ steps: 21 })]), { code: 'VALIDATION' });
+    await assert.rejects(runPopulation([makeTrial(), makeTrial({ steps: 21 })]), {
+      code: 'VALIDATION',
+    });
   });
 
   it('keeps gradient shares normalized and a frozen identity first layer unchanged', async () => {
-    const trial = makeTrial({ model: { hidden: [2], trainable: [false, true] }, init: { layers: [{ layer: 0, weights: [1, 0, 0, 1] }] } });
+    const trial = makeTrial({
+      model: { hidden: [2], trainable: [false, true] },
+      init: { layers: [{ layer: 0, weights: [1, 0, 0, 1] }] },
+    });
     const { telemetry } = await runTrial(trial, { backend: 'wasm' });
     for (let r = 0; r < telemetry.steps.length; r++) {
       const row = telemetry.gradShare.slice(r * 2, r * 2 + 2);
@@ -146,8 +260,16 @@ describe('runPopulation on wasm', () => {
   });
 
   it('holds the number of live tensors flat across steps and measurements', () => {
-    const trials: CompiledTrial[] = [makeTrial({ optimizer: { kind: 'adam' } }), makeTrial({ optimizer: { kind: 'adam' }, seed: 9 })];
-    const program = createTfjsProgram(trials, prepareShared(trials), trials.map(initParams), programHelpers(trials));
+    const trials: CompiledTrial[] = [
+      makeTrial({ optimizer: { kind: 'adam' } }),
+      makeTrial({ optimizer: { kind: 'adam' }, seed: 9 }),
+    ];
+    const program = createTfjsProgram(
+      trials,
+      prepareShared(trials),
+      trials.map(initParams),
+      programHelpers(trials),
+    );
     program.advance(2);
     program.measure();
     program.advance(1);

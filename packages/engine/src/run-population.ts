@@ -8,11 +8,24 @@
  * of mixed shapes (a caller's bug) throws.
  */
 import { DynlabError, ErrorCode, ValidationError } from '@dynlab/core';
-import { appendColumns, emptyColumns, shapeKey, type CompiledTrial, type TelemetryColumns, type TrialOutcome, type TrialStatus } from '@dynlab/spec';
+import {
+  appendColumns,
+  emptyColumns,
+  shapeKey,
+  type CompiledTrial,
+  type TelemetryColumns,
+  type TrialOutcome,
+  type TrialStatus,
+} from '@dynlab/spec';
 import { activate, type BackendInfo, type BackendName } from './backend';
 import { initParams } from './init-params';
 import { minibatchSchedule, usesMinibatches } from './minibatch';
-import type { PopulationMeasurement, PopulationProgram, PreparedData, ProgramHelpers } from './population-program';
+import type {
+  PopulationMeasurement,
+  PopulationProgram,
+  PreparedData,
+  ProgramHelpers,
+} from './population-program';
 import { prepareData } from './prepare-data';
 import { recordSteps } from './record-steps';
 
@@ -66,9 +79,21 @@ export function programHelpers(trials: readonly CompiledTrial[]): ProgramHelpers
 }
 
 function checkShapes(trials: readonly CompiledTrial[]): void {
-  if (trials.length === 0) throw new ValidationError([{ path: 'trials', message: 'expected at least one trial' }], { what: 'population' });
+  if (trials.length === 0)
+    throw new ValidationError([{ path: 'trials', message: 'expected at least one trial' }], {
+      what: 'population',
+    });
   const key = shapeKey(trials[0]!);
-  const issues = trials.flatMap((t, i) => (shapeKey(t) === key ? [] : [{ path: `trials[${i}]`, message: `its shape ${shapeKey(t)} differs from trials[0]'s ${key}` }]));
+  const issues = trials.flatMap((t, i) =>
+    shapeKey(t) === key
+      ? []
+      : [
+          {
+            path: `trials[${i}]`,
+            message: `its shape ${shapeKey(t)} differs from trials[0]'s ${key}`,
+          },
+        ],
+  );
   if (issues.length > 0) throw new ValidationError(issues, { what: 'population' });
 }
 
@@ -103,7 +128,10 @@ class TrialRecord {
  * Runs trials of one shape (`shapeKey` equal; a ValidationError otherwise) as one batched
  * population. Never throws for a diverging trial.
  */
-export async function runPopulation(trials: CompiledTrial[], opts: RunPopulationOptions = {}): Promise<PopulationResult> {
+export async function runPopulation(
+  trials: CompiledTrial[],
+  opts: RunPopulationOptions = {},
+): Promise<PopulationResult> {
   checkShapes(trials);
   const { info, factory } = await activate(opts.backend ?? 'auto');
   const started = performance.now();
@@ -128,7 +156,12 @@ export async function runPopulation(trials: CompiledTrial[], opts: RunPopulation
     const chunk = r.takeChunk();
     opts.onTelemetry?.(i, chunk, last);
   };
-  const finish = (i: number, status: TrialStatus, stepsDone: number, error?: { code: string; message: string }) => {
+  const finish = (
+    i: number,
+    status: TrialStatus,
+    stepsDone: number,
+    error?: { code: string; message: string },
+  ) => {
     const r = records[i]!;
     if (r.status !== undefined) return;
     r.status = status;
@@ -138,7 +171,8 @@ export async function runPopulation(trials: CompiledTrial[], opts: RunPopulation
   };
   const append = (i: number, m: PopulationMeasurement) => {
     const r = records[i]!;
-    for (const cols of r.full ? [r.pending, r.full] : [r.pending]) appendRow(cols, m, i, { D, K, L, n, q, relu: t0.model.kind === 'relu' });
+    for (const cols of r.full ? [r.pending, r.full] : [r.pending])
+      appendRow(cols, m, i, { D, K, L, n, q, relu: t0.model.kind === 'relu' });
     r.pendingRows++;
     if (r.pendingRows >= chunkPoints) emit(i, false);
   };
@@ -160,7 +194,12 @@ export async function runPopulation(trials: CompiledTrial[], opts: RunPopulation
   };
 
   try {
-    program = factory(trials, prepareShared(trials), trials.map(initParams), programHelpers(trials));
+    program = factory(
+      trials,
+      prepareShared(trials),
+      trials.map(initParams),
+      programHelpers(trials),
+    );
     let stepTime = 0.001;
     for (const cp of checkpoints) {
       while (program.stepsDone < cp && active()) {
@@ -186,12 +225,22 @@ export async function runPopulation(trials: CompiledTrial[], opts: RunPopulation
     }
     const done = program.stepsDone;
     records.forEach((r, i) => {
-      if (r.status === undefined) finish(i, opts.signal?.aborted ? 'cancelled' : 'ok', opts.signal?.aborted ? done : total);
+      if (r.status === undefined)
+        finish(i, opts.signal?.aborted ? 'cancelled' : 'ok', opts.signal?.aborted ? done : total);
     });
     progress(done, true);
   } catch (err) {
-    const e = err instanceof DynlabError ? err : new DynlabError(ErrorCode.Backend, `${info.name} backend failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    records.forEach((_, i) => finish(i, 'failed', program?.stepsDone ?? 0, { code: e.code, message: e.message }));
+    const e =
+      err instanceof DynlabError
+        ? err
+        : new DynlabError(
+            ErrorCode.Backend,
+            `${info.name} backend failed: ${(err as Error)?.message ?? String(err)}`,
+            { cause: err },
+          );
+    records.forEach((_, i) =>
+      finish(i, 'failed', program?.stepsDone ?? 0, { code: e.code, message: e.message }),
+    );
   } finally {
     program?.dispose();
   }
@@ -205,7 +254,9 @@ export async function runPopulation(trials: CompiledTrial[], opts: RunPopulation
     wallS,
     ...(r.error ? { error: r.error } : {}),
   }));
-  return opts.onTelemetry ? { backend: info, outcomes } : { backend: info, outcomes, telemetry: records.map((r) => r.full!) };
+  return opts.onTelemetry
+    ? { backend: info, outcomes }
+    : { backend: info, outcomes, telemetry: records.map((r) => r.full!) };
 }
 
 /** Appends trial i's row of a measurement to its columns (only the recorded quantities). */
@@ -229,8 +280,16 @@ function appendRow(
 }
 
 /** Runs one trial (a population of one); the full series is always returned (and streamed too when onTelemetry is given). */
-export async function runTrial(trial: CompiledTrial, opts: RunPopulationOptions = {}): Promise<{ outcome: TrialOutcome; telemetry: TelemetryColumns }> {
-  const full = emptyColumns(trial.inputDim, trial.record.probes.length, trial.widths.length - 1, trial.data.n);
+export async function runTrial(
+  trial: CompiledTrial,
+  opts: RunPopulationOptions = {},
+): Promise<{ outcome: TrialOutcome; telemetry: TelemetryColumns }> {
+  const full = emptyColumns(
+    trial.inputDim,
+    trial.record.probes.length,
+    trial.widths.length - 1,
+    trial.data.n,
+  );
   const r = await runPopulation([trial], {
     ...opts,
     onTelemetry: (i, chunk, last) => {

@@ -17,7 +17,16 @@ describe('gradient starvation', () => {
   it("the rare feature's probe output is much smaller with the frequent feature present than knocked out", async () => {
     const trial = (knockedOut: boolean) =>
       makeTrial({
-        data: { features: { n: 200, features: [{ frequency: 1, norm: 1, knockedOut }, { frequency: 0.2, norm: 1 }] }, seed: 1 },
+        data: {
+          features: {
+            n: 200,
+            features: [
+              { frequency: 1, norm: 1, knockedOut },
+              { frequency: 0.2, norm: 1 },
+            ],
+          },
+          seed: 1,
+        },
         model: { kind: 'relu', hidden: [32] },
         optimizer: { learningRate: 0.5 },
         steps: 300,
@@ -26,10 +35,19 @@ describe('gradient starvation', () => {
     const r = await runPopulation([trial(false), trial(true)], { backend: 'wasm' });
     const [full, knocked] = r.telemetry!;
     const rare = (t: typeof full) => t!.probeOutputs[t!.probeOutputs.length - 1]!;
-    assert.ok(rare(full) < 0.4 * rare(knocked), `rare-feature output ${rare(full)} with the frequent feature, ${rare(knocked)} without`);
+    assert.ok(
+      rare(full) < 0.4 * rare(knocked),
+      `rare-feature output ${rare(full)} with the frequent feature, ${rare(knocked)} without`,
+    );
     const share = (t: typeof full) => t!.gradShare[t!.gradShare.length - 1]!;
-    assert.ok(share(full) < 0.1, `rare-feature gradient share ${share(full)} with the frequent feature present`);
+    assert.ok(
+      share(full) < 0.1,
+      `rare-feature gradient share ${share(full)} with the frequent feature present`,
+    );
     assert.equal(share(knocked), 1);
-    assert.ok(full!.loss[full!.loss.length - 1]! < 0.05, 'the full dataset is fitted (by the frequent feature)');
+    assert.ok(
+      full!.loss[full!.loss.length - 1]! < 0.05,
+      'the full dataset is fitted (by the frequent feature)',
+    );
   });
 });

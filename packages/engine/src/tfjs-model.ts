@@ -61,7 +61,11 @@ export interface Forward {
 }
 
 /** Runs the network on shared inputs XT `[C, B]` (2-D, folded) or per-trial inputs `[G, C, B]` (C = columns of W0). */
-export function forward(shape: ModelShape, p: GroupParams, input: tf.Tensor2D | tf.Tensor3D): Forward {
+export function forward(
+  shape: ModelShape,
+  p: GroupParams,
+  input: tf.Tensor2D | tf.Tensor3D,
+): Forward {
   const G = shape.size;
   const h1 = shape.widths[1]!;
   const B = input.shape[input.rank - 1]!;
@@ -69,17 +73,25 @@ export function forward(shape: ModelShape, p: GroupParams, input: tf.Tensor2D | 
   const relu = shape.kind === 'relu';
   let z0: tf.Tensor3D;
   if (input.rank === 2) {
-    const m = relu && layers > 1 ? tf.fused.matMul({ a: p.w0, b: input as tf.Tensor2D, activation: 'relu' }) : tf.matMul(p.w0, input as tf.Tensor2D);
+    const m =
+      relu && layers > 1
+        ? tf.fused.matMul({ a: p.w0, b: input as tf.Tensor2D, activation: 'relu' })
+        : tf.matMul(p.w0, input as tf.Tensor2D);
     z0 = tf.reshape<tf.Rank.R3>(m, [G, h1, B]);
   } else {
-    const m = tf.matMul<tf.Tensor3D>(tf.reshape<tf.Rank.R3>(p.w0, [G, h1, p.w0.shape[1]]), input as tf.Tensor3D);
+    const m = tf.matMul<tf.Tensor3D>(
+      tf.reshape<tf.Rank.R3>(p.w0, [G, h1, p.w0.shape[1]]),
+      input as tf.Tensor3D,
+    );
     z0 = relu && layers > 1 ? tf.relu(m) : m;
   }
   if (layers === 1) return { f: z0, acts: [] };
   const acts: tf.Tensor3D[] = [z0];
   let a = z0;
   for (let l = 1; l < layers; l++) {
-    const z = shape.bias ? tf.add<tf.Tensor3D>(tf.matMul(p.ws[l - 1]!, a), p.bs[l - 1]!) : tf.matMul<tf.Tensor3D>(p.ws[l - 1]!, a);
+    const z = shape.bias
+      ? tf.add<tf.Tensor3D>(tf.matMul(p.ws[l - 1]!, a), p.bs[l - 1]!)
+      : tf.matMul<tf.Tensor3D>(p.ws[l - 1]!, a);
     if (l === layers - 1) return { f: z, acts };
     a = relu ? tf.relu(z) : z;
     acts.push(a);
@@ -93,7 +105,12 @@ function reductionScale(shape: ModelShape, batchSize: number): number {
 }
 
 /** Per-sample loss `[G, 1, B]` at outputs f and labels y. */
-export function sampleLoss(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, margin: tf.Tensor3D): tf.Tensor3D {
+export function sampleLoss(
+  shape: ModelShape,
+  f: tf.Tensor3D,
+  y: tf.Tensor3D,
+  margin: tf.Tensor3D,
+): tf.Tensor3D {
   switch (shape.loss) {
     case 'logistic':
       return tf.softplus(tf.neg(tf.mul<tf.Tensor3D>(y, f)));
@@ -105,13 +122,24 @@ export function sampleLoss(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, ma
 }
 
 /** The data loss per trial `[G]` (mean or sum over the batch). */
-export function dataLoss(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, margin: tf.Tensor3D): tf.Tensor1D {
+export function dataLoss(
+  shape: ModelShape,
+  f: tf.Tensor3D,
+  y: tf.Tensor3D,
+  margin: tf.Tensor3D,
+): tf.Tensor1D {
   const l = tf.sum<tf.Tensor1D>(sampleLoss(shape, f, y, margin), [1, 2]);
   return shape.reduction === 'mean' ? tf.div<tf.Tensor1D>(l, f.shape[2]) : l;
 }
 
 /** dJ/df `[G, 1, B]` of the data loss plus spectral decoupling, reduction included (`negY` = -y, when the caller keeps it). */
-export function outputGrad(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, c: ObjectiveCoefs, negY: tf.Tensor3D = tf.neg(y)): tf.Tensor3D {
+export function outputGrad(
+  shape: ModelShape,
+  f: tf.Tensor3D,
+  y: tf.Tensor3D,
+  c: ObjectiveCoefs,
+  negY: tf.Tensor3D = tf.neg(y),
+): tf.Tensor3D {
   let g: tf.Tensor3D;
   switch (shape.loss) {
     case 'logistic':
@@ -130,7 +158,13 @@ export function outputGrad(shape: ModelShape, f: tf.Tensor3D, y: tf.Tensor3D, c:
 }
 
 /** Gradients of the data loss plus spectral decoupling (no weight decay), in the layout of the parameters. */
-export function gradients(shape: ModelShape, p: GroupParams, fw: Forward, df: tf.Tensor3D, x: tf.Tensor2D): GroupParams {
+export function gradients(
+  shape: ModelShape,
+  p: GroupParams,
+  fw: Forward,
+  df: tf.Tensor3D,
+  x: tf.Tensor2D,
+): GroupParams {
   const G = shape.size;
   const layers = shape.widths.length - 1;
   const B = df.shape[2];
@@ -159,11 +193,22 @@ export function gradients(shape: ModelShape, p: GroupParams, fw: Forward, df: tf
 }
 
 /** The objective J per trial (data loss + spectral decoupling + weight decay), written plainly for autodiff checks. */
-export function objective(shape: ModelShape, p: GroupParams, batch: Batch, c: ObjectiveCoefs, weightDecay: tf.Tensor1D): tf.Tensor1D {
+export function objective(
+  shape: ModelShape,
+  p: GroupParams,
+  batch: Batch,
+  c: ObjectiveCoefs,
+  weightDecay: tf.Tensor1D,
+): tf.Tensor1D {
   const { f } = forward(shape, p, batch.xt);
   const scale = reductionScale(shape, f.shape[2]);
   const data = tf.mul(tf.sum(sampleLoss(shape, f, batch.y, c.margin), [1, 2]), scale);
-  const sd = c.spectralDecoupling ? tf.mul(tf.mul(tf.sum(tf.square(f), [1, 2]), tf.reshape(c.spectralDecoupling, [shape.size])), scale) : tf.zeros([shape.size]);
+  const sd = c.spectralDecoupling
+    ? tf.mul(
+        tf.mul(tf.sum(tf.square(f), [1, 2]), tf.reshape(c.spectralDecoupling, [shape.size])),
+        scale,
+      )
+    : tf.zeros([shape.size]);
   const G = shape.size;
   let sq = tf.sum(tf.reshape(tf.square(p.w0), [G, -1]), 1);
   for (const t of [...p.ws, ...p.bs]) sq = tf.add(sq, tf.sum(tf.square(t), [1, 2]));

@@ -16,9 +16,25 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompiledTrial } from '@dynlab/spec';
-import type { InitialParams, PopulationMeasurement, PopulationProgram, PreparedData, ProgramHelpers } from './population-program';
+import type {
+  InitialParams,
+  PopulationMeasurement,
+  PopulationProgram,
+  PreparedData,
+  ProgramHelpers,
+} from './population-program';
 import { usesMinibatches } from './minibatch';
-import { dataLoss, forward, gradients, outputGrad, type Batch, type Forward, type GroupParams, type ModelShape, type ObjectiveCoefs } from './tfjs-model';
+import {
+  dataLoss,
+  forward,
+  gradients,
+  outputGrad,
+  type Batch,
+  type Forward,
+  type GroupParams,
+  type ModelShape,
+  type ObjectiveCoefs,
+} from './tfjs-model';
 
 /** A per-trial coefficient in the two shapes the parameters need: rows of W0 `[G*H1, 1]` and later layers `[G, 1, 1]`. */
 interface Coef {
@@ -42,17 +58,34 @@ interface Cached {
   grads: GroupParams;
 }
 
+/** The tfjs program answers synchronously (tfjs-wasm and tfjs-cpu read back without waiting). */
+export interface SyncPopulationProgram extends PopulationProgram {
+  advance(count: number): void;
+  measure(): PopulationMeasurement;
+  divergedAt(): Int32Array;
+}
+
 /** Builds the tfjs program; the active tfjs backend runs it. */
-export function createTfjsProgram(trials: readonly CompiledTrial[], data: readonly PreparedData[], params: readonly InitialParams[], helpers: ProgramHelpers): PopulationProgram {
+export function createTfjsProgram(
+  trials: readonly CompiledTrial[],
+  data: readonly PreparedData[],
+  params: readonly InitialParams[],
+  helpers: ProgramHelpers,
+): SyncPopulationProgram {
   return new TfjsProgram(trials, data, params, helpers);
 }
 
-class TfjsProgram implements PopulationProgram {
+class TfjsProgram implements SyncPopulationProgram {
   readonly size: number;
   stepsDone = 0;
   private readonly groups: FoldedGroup[] = [];
 
-  constructor(trials: readonly CompiledTrial[], data: readonly PreparedData[], params: readonly InitialParams[], helpers: ProgramHelpers) {
+  constructor(
+    trials: readonly CompiledTrial[],
+    data: readonly PreparedData[],
+    params: readonly InitialParams[],
+    helpers: ProgramHelpers,
+  ) {
     this.size = trials.length;
     const byKey = new Map<unknown, number[]>();
     const ids = new Map<PreparedData, number>();
@@ -64,7 +97,8 @@ class TfjsProgram implements PopulationProgram {
       list.push(i);
       byKey.set(key, list);
     });
-    for (const members of byKey.values()) this.groups.push(new FoldedGroup(members, trials, data[members[0]!]!, params, helpers));
+    for (const members of byKey.values())
+      this.groups.push(new FoldedGroup(members, trials, data[members[0]!]!, params, helpers));
   }
 
   advance(count: number): void {
@@ -110,7 +144,13 @@ class FoldedGroup {
   readonly n: number;
   readonly layers: number;
   readonly probes: number;
-  readonly records: { gradShare: boolean; probes: boolean; trainOutputs: boolean; paramNorms: boolean; deadUnits: boolean };
+  readonly records: {
+    gradShare: boolean;
+    probes: boolean;
+    trainOutputs: boolean;
+    paramNorms: boolean;
+    deadUnits: boolean;
+  };
   private readonly shape: ModelShape;
   private readonly G: number;
   private readonly cols: number;
@@ -156,7 +196,14 @@ class FoldedGroup {
     this.n = data.n;
     this.layers = widths.length - 1;
     this.probes = t0.record.probes.length;
-    this.shape = { kind: t0.model.kind, widths, loss: t0.loss.kind, reduction: t0.loss.reduction, bias, size: G };
+    this.shape = {
+      kind: t0.model.kind,
+      widths,
+      loss: t0.loss.kind,
+      reduction: t0.loss.reduction,
+      bias,
+      size: G,
+    };
     const q = t0.quantities;
     this.records = {
       gradShare: q.has('gradShare'),
@@ -223,7 +270,11 @@ class FoldedGroup {
     const coef = (values: number[]): Coef => {
       const rows = new Float32Array(G * h1);
       values.forEach((v, g) => rows.fill(v, g * h1, (g + 1) * h1));
-      return { row: keep(tf.tensor2d(rows, [G * h1, 1])), cube: keep(tf.tensor3d(values, [G, 1, 1])), values };
+      return {
+        row: keep(tf.tensor2d(rows, [G * h1, 1])),
+        cube: keep(tf.tensor3d(values, [G, 1, 1])),
+        values,
+      };
     };
     const decay = mine.map((t) => t.regularizer.weightDecay);
     const sd = mine.map((t) => t.regularizer.spectralDecoupling);
@@ -234,7 +285,12 @@ class FoldedGroup {
     this.beta2 = coef(mine.map((t) => t.optimizer.beta2));
     this.eps = coef(mine.map((t) => t.optimizer.epsilon));
     this.coefs = {
-      margin: keep(tf.tensor3d(mine.map((t) => t.loss.margin), [G, 1, 1])),
+      margin: keep(
+        tf.tensor3d(
+          mine.map((t) => t.loss.margin),
+          [G, 1, 1],
+        ),
+      ),
       ...(sd.some((v) => v > 0) ? { spectralDecoupling: keep(tf.tensor3d(sd, [G, 1, 1])) } : {}),
     };
 
@@ -247,13 +303,24 @@ class FoldedGroup {
         ? { frozen: true }
         : trainW && (trainB || !bias)
           ? { frozen: false }
-          : { frozen: false, mask: keep(tf.tensor2d(Array.from({ length: cols }, (_, j) => ((j === D ? trainB : trainW) ? 1 : 0)), [1, cols])) };
+          : {
+              frozen: false,
+              mask: keep(
+                tf.tensor2d(
+                  Array.from({ length: cols }, (_, j) => ((j === D ? trainB : trainW) ? 1 : 0)),
+                  [1, cols],
+                ),
+              ),
+            };
     this.trainability = [first];
-    for (let l = 1; l < this.layers; l++) this.trainability.push({ frozen: !(trainable[l] ?? true) });
-    for (let l = 1; l < this.layers; l++) this.trainability.push({ frozen: !(bias && (biasTrainable[l] ?? false)) });
+    for (let l = 1; l < this.layers; l++)
+      this.trainability.push({ frozen: !(trainable[l] ?? true) });
+    for (let l = 1; l < this.layers; l++)
+      this.trainability.push({ frozen: !(bias && (biasTrainable[l] ?? false)) });
     if (this.optimizer === 'momentum' || this.optimizer === 'adam') {
       this.opt.m = this.flat(this.params).map((p) => tf.keep(tf.zerosLike(p)));
-      if (this.optimizer === 'adam') this.opt.v = this.flat(this.params).map((p) => tf.keep(tf.zerosLike(p)));
+      if (this.optimizer === 'adam')
+        this.opt.v = this.flat(this.params).map((p) => tf.keep(tf.zerosLike(p)));
     }
     this.acc = tf.keep(tf.zeros([G]));
     this.finiteSteps = tf.keep(tf.zeros([G]));
@@ -267,14 +334,23 @@ class FoldedGroup {
 
   private unflat(list: tf.Tensor[]): GroupParams {
     const k = this.layers - 1;
-    return { w0: list[0] as tf.Tensor2D, ws: list.slice(1, 1 + k) as tf.Tensor3D[], bs: list.slice(1 + k) as tf.Tensor3D[] };
+    return {
+      w0: list[0] as tf.Tensor2D,
+      ws: list.slice(1, 1 + k) as tf.Tensor3D[],
+      bs: list.slice(1 + k) as tf.Tensor3D[],
+    };
   }
 
   private batch(step: number): Batch & { negY: tf.Tensor3D } {
     if (!this.minibatch) return this.full;
     const idx = tf.tensor1d(this.batchOf(step), 'int32');
     const y = tf.gather(this.full.y, idx, 2);
-    return { xt: tf.gather(this.full.xt, idx, 1), x: tf.gather(this.full.x, idx, 0), y, negY: tf.neg(y) };
+    return {
+      xt: tf.gather(this.full.xt, idx, 1),
+      x: tf.gather(this.full.x, idx, 0),
+      y,
+      negY: tf.neg(y),
+    };
   }
 
   /** The forward pass and the data+SD gradients at the current parameters on a batch. */
@@ -300,11 +376,20 @@ class FoldedGroup {
       const grads = cached?.grads ?? this.evaluate(this.batch(stepIndex)).grads;
       const { params, opt } = this.update(grads, stepIndex + 1);
       const acc = tf.add<tf.Tensor1D>(this.acc, tf.mul(this.paramSum(params), 0));
-      const finiteSteps = tf.add<tf.Tensor1D>(this.finiteSteps, tf.cast(tf.isFinite(acc), 'float32'));
+      const finiteSteps = tf.add<tf.Tensor1D>(
+        this.finiteSteps,
+        tf.cast(tf.isFinite(acc), 'float32'),
+      );
       return { params: this.flat(params), m: opt.m, v: opt.v, acc, finiteSteps };
     });
     if (cached) tf.dispose(this.flat(cached.grads));
-    const old = [...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.acc, this.finiteSteps];
+    const old = [
+      ...this.flat(this.params),
+      ...this.opt.m,
+      ...this.opt.v,
+      this.acc,
+      this.finiteSteps,
+    ];
     this.params = this.unflat(next.params);
     this.opt = { m: next.m, v: next.v };
     this.acc = next.acc;
@@ -322,7 +407,9 @@ class FoldedGroup {
     let lrStep = this.lr;
     let c2: Coef | undefined;
     if (this.optimizer === 'adam') {
-      lrStep = this.perStep(this.lr.values.map((lr, g) => lr / (1 - Math.pow(this.beta1.values[g]!, t))));
+      lrStep = this.perStep(
+        this.lr.values.map((lr, g) => lr / (1 - Math.pow(this.beta1.values[g]!, t))),
+      );
       c2 = this.perStep(this.beta2.values.map((b2) => 1 / (1 - Math.pow(b2, t))));
     }
     const out = ps.map((p, k) => {
@@ -365,7 +452,11 @@ class FoldedGroup {
     const h1 = this.shape.widths[1]!;
     const rows = new Float32Array(this.G * h1);
     values.forEach((v, g) => rows.fill(v, g * h1, (g + 1) * h1));
-    return { row: tf.tensor2d(rows, [this.G * h1, 1]), cube: tf.tensor3d(values, [this.G, 1, 1]), values };
+    return {
+      row: tf.tensor2d(rows, [this.G * h1, 1]),
+      cube: tf.tensor3d(values, [this.G, 1, 1]),
+      values,
+    };
   }
 
   measure(stepsDone: number, out: PopulationMeasurement): void {
@@ -373,7 +464,9 @@ class FoldedGroup {
     const needGrads = records.gradShare || !this.minibatch;
     this.dropCache();
     const reads = tf.tidy(() => {
-      const { fw, grads } = needGrads ? this.evaluate(this.full) : { fw: forward(this.shape, this.params, this.full.xt), grads: undefined };
+      const { fw, grads } = needGrads
+        ? this.evaluate(this.full)
+        : { fw: forward(this.shape, this.params, this.full.xt), grads: undefined };
       const loss = dataLoss(this.shape, fw.f, this.full.y, this.coefs.margin);
       const error = tf.mean(tf.cast(tf.lessEqual(tf.mul(this.full.y, fw.f), 0), 'float32'), [1, 2]);
       const r: Record<string, tf.Tensor> = { lossError: tf.stack([loss, error], 1) };
@@ -381,18 +474,32 @@ class FoldedGroup {
         const sq = tf.reshape(tf.square(grads.w0), [G, this.shape.widths[1]!, this.cols]);
         r.gradColumns = tf.sum(sq, 1);
       }
-      if (grads && !this.minibatch) this.cached = { step: stepsDone, grads: this.unflat(this.flat(grads).map((t) => tf.keep(t))) };
+      if (grads && !this.minibatch)
+        this.cached = {
+          step: stepsDone,
+          grads: this.unflat(this.flat(grads).map((t) => tf.keep(t))),
+        };
       if (records.trainOutputs) r.trainOutputs = tf.reshape(fw.f, [G, n]);
-      if (records.probes) r.probes = tf.reshape(forward(this.shape, this.params, this.probeInputs!).f, [G, this.probes]);
+      if (records.probes)
+        r.probes = tf.reshape(forward(this.shape, this.params, this.probeInputs!).f, [
+          G,
+          this.probes,
+        ]);
       if (records.paramNorms) {
         const norms = [tf.sum(tf.reshape(tf.square(this.params.w0), [G, -1]), 1)];
         for (let l = 1; l < this.layers; l++) {
           const w = tf.sum(tf.square(this.params.ws[l - 1]!), [1, 2]);
-          norms.push(this.shape.bias ? tf.add(w, tf.sum(tf.square(this.params.bs[l - 1]!), [1, 2])) : w);
+          norms.push(
+            this.shape.bias ? tf.add(w, tf.sum(tf.square(this.params.bs[l - 1]!), [1, 2])) : w,
+          );
         }
         r.paramNorms = tf.sqrt(tf.stack(norms, 1));
       }
-      if (records.deadUnits) r.deadUnits = tf.stack(fw.acts.map((a) => tf.mean(tf.cast(tf.lessEqual(tf.max(a, 2), 0), 'float32'), 1)), 1);
+      if (records.deadUnits)
+        r.deadUnits = tf.stack(
+          fw.acts.map((a) => tf.mean(tf.cast(tf.lessEqual(tf.max(a, 2), 0), 'float32'), 1)),
+          1,
+        );
       return r;
     });
     const read = (key: string) => {
@@ -400,13 +507,15 @@ class FoldedGroup {
       return t ? (t.dataSync() as Float32Array) : undefined;
     };
     const scatter = (v: Float32Array | undefined, target: Float32Array, width: number) => {
-      if (v) members.forEach((i, g) => target.set(v.subarray(g * width, (g + 1) * width), i * width));
+      if (v)
+        members.forEach((i, g) => target.set(v.subarray(g * width, (g + 1) * width), i * width));
     };
     const le = read('lossError')!;
     members.forEach((i, g) => {
       out.loss[i] = le[2 * g]!;
       out.error[i] = le[2 * g + 1]!;
-      if (!Number.isFinite(le[2 * g]!) && this.hostDiverged[g] === -1) this.hostDiverged[g] = stepsDone;
+      if (!Number.isFinite(le[2 * g]!) && this.hostDiverged[g] === -1)
+        this.hostDiverged[g] = stepsDone;
     });
     const cols = read('gradColumns');
     if (cols) {
@@ -414,7 +523,8 @@ class FoldedGroup {
       members.forEach((i, g) => {
         let total = 0;
         for (let j = 0; j < D; j++) total += cols[g * this.cols + j]!;
-        for (let j = 0; j < D; j++) out.gradShare[i * D + j] = total > 0 ? cols[g * this.cols + j]! / total : 0;
+        for (let j = 0; j < D; j++)
+          out.gradShare[i * D + j] = total > 0 ? cols[g * this.cols + j]! / total : 0;
       });
     }
     scatter(read('probes'), out.probeOutputs, this.probes);
@@ -444,7 +554,14 @@ class FoldedGroup {
 
   dispose(): void {
     this.dropCache();
-    tf.dispose([...this.flat(this.params), ...this.opt.m, ...this.opt.v, this.acc, this.finiteSteps, ...this.owned]);
+    tf.dispose([
+      ...this.flat(this.params),
+      ...this.opt.m,
+      ...this.opt.v,
+      this.acc,
+      this.finiteSteps,
+      ...this.owned,
+    ]);
     this.owned.length = 0;
   }
 }

@@ -15,13 +15,36 @@ import { makeTrial } from './test-support';
 const n = 8;
 const f0 = 0.01;
 
-function modeTrial(p: number, r: number, opts: { loss?: 'logistic' | 'hinge'; lr: number; steps: number; every: number; a0?: number; w0?: number }) {
+function modeTrial(
+  p: number,
+  r: number,
+  opts: {
+    loss?: 'logistic' | 'hinge';
+    lr: number;
+    steps: number;
+    every: number;
+    a0?: number;
+    w0?: number;
+  },
+) {
   const carriers = Math.round(p * n);
   const eps = Math.sqrt(f0 / r);
   return makeTrial({
-    data: { inline: { n, dim: 1, x: Array.from({ length: n }, (_, i) => (i < carriers ? r : 0)), y: Array<1>(n).fill(1) } },
+    data: {
+      inline: {
+        n,
+        dim: 1,
+        x: Array.from({ length: n }, (_, i) => (i < carriers ? r : 0)),
+        y: Array<1>(n).fill(1),
+      },
+    },
     model: { kind: 'relu', hidden: [1] },
-    init: { layers: [{ layer: 0, weights: [opts.w0 ?? eps] }, { layer: 1, weights: [opts.a0 ?? eps] }] },
+    init: {
+      layers: [
+        { layer: 0, weights: [opts.w0 ?? eps] },
+        { layer: 1, weights: [opts.a0 ?? eps] },
+      ],
+    },
     loss: { kind: opts.loss ?? 'logistic' },
     optimizer: { learningRate: opts.lr },
     steps: opts.steps,
@@ -53,7 +76,10 @@ describe('engine vs closed forms', () => {
     ];
     const opts = { lr, steps: 1400, every: 5 };
     const eps = Math.sqrt(f0);
-    const trials = [...modes.map((m) => modeTrial(m.p, m.r, opts)), modeTrial(0.5, 1, { ...opts, a0: -2 * eps, w0: eps })];
+    const trials = [
+      ...modes.map((m) => modeTrial(m.p, m.r, opts)),
+      modeTrial(0.5, 1, { ...opts, a0: -2 * eps, w0: eps }),
+    ];
     const r = await runPopulation(trials, { backend: 'wasm' });
     const times: number[] = [];
     modes.forEach((m, i) => {
@@ -62,13 +88,20 @@ describe('engine vs closed forms', () => {
       t.steps.forEach((s, k) => {
         const want = logisticModeOutput(lr * s, mode);
         const got = t.probeOutputs[k]!;
-        assert.ok(Math.abs(got / want - 1) < 0.03, `p=${m.p} r=${m.r} step ${s}: f = ${got}, flow ${want}`);
+        assert.ok(
+          Math.abs(got / want - 1) < 0.03,
+          `p=${m.p} r=${m.r} step ${s}: f = ${got}, flow ${want}`,
+        );
       });
       const tStar = crossing(t.steps, t.probeOutputs, 1, lr);
-      assert.ok(Math.abs(tStar / logisticModeTime(1, mode) - 1) < 0.03, `learning time ${tStar} vs ${logisticModeTime(1, mode)}`);
+      assert.ok(
+        Math.abs(tStar / logisticModeTime(1, mode) - 1) < 0.03,
+        `learning time ${tStar} vs ${logisticModeTime(1, mode)}`,
+      );
       times.push(tStar * m.p * m.r);
     });
-    for (const pt of times) assert.ok(Math.abs(pt / times[0]! - 1) < 0.03, `t* p r = ${times.join(', ')}`);
+    for (const pt of times)
+      assert.ok(Math.abs(pt / times[0]! - 1) < 0.03, `t* p r = ${times.join(', ')}`);
     const stuck = r.telemetry![4]!;
     assert.equal(stuck.probeOutputs[stuck.probeOutputs.length - 1], 0);
     assert.equal(r.outcomes[4]!.finalLoss, Math.fround(Math.LN2));
@@ -82,10 +115,14 @@ describe('engine vs closed forms', () => {
     t.steps.forEach((s, k) => {
       const want = hingeModeOutput(lr * s, mode);
       const got = t.probeOutputs[k]!;
-      if (want < 1) assert.ok(Math.abs(got / want - 1) < 0.03, `step ${s}: f = ${got}, flow ${want}`);
+      if (want < 1)
+        assert.ok(Math.abs(got / want - 1) < 0.03, `step ${s}: f = ${got}, flow ${want}`);
     });
     const tail = t.probeOutputs.slice(-10);
-    assert.ok(tail.every((f) => f === tail[0] && f >= 1 && f < 1.02), `after the margin: ${tail.join(', ')}`);
+    assert.ok(
+      tail.every((f) => f === tail[0] && f >= 1 && f < 1.02),
+      `after the margin: ${tail.join(', ')}`,
+    );
     assert.equal(t.loss[t.loss.length - 1], Math.fround((1 - 0.5) * 1));
   });
 });

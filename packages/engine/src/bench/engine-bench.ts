@@ -73,7 +73,10 @@ function flopsPerNetworkStep(c: Config): number {
 
 /** The canonical population: shared data (fixed data seed), trials differing in init seed and learning rate. */
 function population(c: Config, P: number, steps: number): CompiledTrial[] {
-  const features = Array.from({ length: c.D }, (_, j) => ({ frequency: Math.min(1, 0.1 + (0.9 * j) / Math.max(1, c.D - 1)), norm: 1 }));
+  const features = Array.from({ length: c.D }, (_, j) => ({
+    frequency: Math.min(1, 0.1 + (0.9 * j) / Math.max(1, c.D - 1)),
+    norm: 1,
+  }));
   return Array.from({ length: P }, (_, i) =>
     compileTrial({
       data: { features: { n: c.N, features }, seed: 0 },
@@ -93,12 +96,24 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function figure(c: Config, backend: Figure['backend'], mode: string, P: number, steps: number, runs: number[]): Figure {
+function figure(
+  c: Config,
+  backend: Figure['backend'],
+  mode: string,
+  P: number,
+  steps: number,
+  runs: number[],
+): Figure {
   const m = median(runs);
   return { backend, mode, P, steps, runs, median: m, gflops: (m * flopsPerNetworkStep(c)) / 1e9 };
 }
 
-async function singleThread(c: Config, b: BackendName, P: number, steps: number): Promise<number[]> {
+async function singleThread(
+  c: Config,
+  b: BackendName,
+  P: number,
+  steps: number,
+): Promise<number[]> {
   await runPopulation(population(c, P, 2), { backend: b });
   const runs: number[] = [];
   for (let r = 0; r < c.repeats; r++) {
@@ -106,22 +121,39 @@ async function singleThread(c: Config, b: BackendName, P: number, steps: number)
     const t0 = performance.now();
     const res = await runPopulation(trials, { backend: b, onTelemetry: () => undefined });
     const wall = (performance.now() - t0) / 1000;
-    if (res.outcomes.some((o) => o.status !== 'ok')) throw new Error(`${b}: a trial ended ${res.outcomes.find((o) => o.status !== 'ok')!.status}`);
+    if (res.outcomes.some((o) => o.status !== 'ok'))
+      throw new Error(`${b}: a trial ended ${res.outcomes.find((o) => o.status !== 'ok')!.status}`);
     runs.push((P * steps) / wall);
   }
   return runs;
 }
 
-async function pool(c: Config, b: BackendName, P: number, steps: number, workers: number): Promise<number[]> {
+async function pool(
+  c: Config,
+  b: BackendName,
+  P: number,
+  steps: number,
+  workers: number,
+): Promise<number[]> {
   const { Piscina } = await import('piscina');
-  const piscina = new Piscina({ filename: path.join(__dirname, '..', 'population-worker.js'), minThreads: workers, maxThreads: workers });
+  const piscina = new Piscina({
+    filename: path.join(__dirname, '..', 'population-worker.js'),
+    minThreads: workers,
+    maxThreads: workers,
+  });
   const task = (trials: CompiledTrial[]) => {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', () => undefined);
-    const done = piscina.run({ trials: trials.map(trialToInput), backend: b, chunkPoints: 25, port: port2 }, { transferList: [port2] }) as Promise<PopulationTaskResult>;
+    const done = piscina.run(
+      { trials: trials.map(trialToInput), backend: b, chunkPoints: 25, port: port2 },
+      { transferList: [port2] },
+    ) as Promise<PopulationTaskResult>;
     return done.finally(() => port1.close());
   };
-  const split = (trials: CompiledTrial[]) => Array.from({ length: workers }, (_, w) => trials.filter((_, i) => i % workers === w)).filter((s) => s.length > 0);
+  const split = (trials: CompiledTrial[]) =>
+    Array.from({ length: workers }, (_, w) => trials.filter((_, i) => i % workers === w)).filter(
+      (s) => s.length > 0,
+    );
   try {
     await Promise.all(Array.from({ length: workers }, () => task(population(c, 1, 2))));
     const runs: number[] = [];
@@ -130,7 +162,8 @@ async function pool(c: Config, b: BackendName, P: number, steps: number, workers
       const t0 = performance.now();
       const results = await Promise.all(parts.map(task));
       const wall = (performance.now() - t0) / 1000;
-      for (const res of results) if ('error' in res) throw new Error(`${b} worker: ${res.error.message}`);
+      for (const res of results)
+        if ('error' in res) throw new Error(`${b} worker: ${res.error.message}`);
       runs.push((P * steps) / wall);
     }
     return runs;
@@ -142,22 +175,65 @@ async function pool(c: Config, b: BackendName, P: number, steps: number, workers
 /** PyTorch figures per (P, variant, threads), or why they were not measured. */
 function torchFigures(c: Config): { figures: Figure[]; note: string } {
   const python = '/usr/bin/python3';
-  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { figures: [], note: `not measured: ${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); apt-get install -y python3-torch libopenblas0-pthread` };
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0)
+    return {
+      figures: [],
+      note: `not measured: ${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); apt-get install -y python3-torch libopenblas0-pthread`,
+    };
   const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_bench.py');
   const figures: Figure[] = [];
   for (const threads of [1, 2]) {
-    const out = execFileSync(python, [script, JSON.stringify({ P: c.P, D: c.D, N: c.N, H: c.H, steps: c.steps, repeats: c.repeats, threads })], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-      maxBuffer: 1 << 24,
-    });
+    const out = execFileSync(
+      python,
+      [
+        script,
+        JSON.stringify({
+          P: c.P,
+          D: c.D,
+          N: c.N,
+          H: c.H,
+          steps: c.steps,
+          repeats: c.repeats,
+          threads,
+        }),
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          OMP_NUM_THREADS: String(threads),
+          OPENBLAS_NUM_THREADS: '1',
+          MKL_NUM_THREADS: '1',
+        },
+        maxBuffer: 1 << 24,
+      },
+    );
     for (const line of out.trim().split('\n')) {
-      const r = JSON.parse(line) as { P: number; variant: string; threads: number; netStepsPerS: number[] };
-      figures.push(figure(c, 'pytorch', `${r.variant}, ${threads} thread${threads > 1 ? 's' : ''}`, r.P, c.steps, r.netStepsPerS));
+      const r = JSON.parse(line) as {
+        P: number;
+        variant: string;
+        threads: number;
+        netStepsPerS: number[];
+      };
+      figures.push(
+        figure(
+          c,
+          'pytorch',
+          `${r.variant}, ${threads} thread${threads > 1 ? 's' : ''}`,
+          r.P,
+          c.steps,
+          r.netStepsPerS,
+        ),
+      );
     }
   }
-  return { figures, note: `torch ${probe.stdout.trim()} (Debian python3-torch), OMP_NUM_THREADS=1 and 2 with OPENBLAS_NUM_THREADS=1; the best setting is the reference` };
+  return {
+    figures,
+    note: `torch ${probe.stdout.trim()} (Debian python3-torch), OMP_NUM_THREADS=1 and 2 with OPENBLAS_NUM_THREADS=1; the best setting is the reference`,
+  };
 }
 
 function repoRoot(): string {
@@ -169,7 +245,12 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const backends: Record<string, BackendInfo | { unavailable: string }> = {};
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`dynlab engine bench: D=${c.D} N=${c.N} H=${c.H}, logistic, full-batch GD, ${c.steps} steps, loss/error/gradShare every step, P=${c.P.join(',')}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(
+    `dynlab engine bench: D=${c.D} N=${c.N} H=${c.H}, logistic, full-batch GD, ${c.steps} steps, loss/error/gradShare every step, P=${c.P.join(',')}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   for (const b of c.backends) {
     let info: BackendInfo;
     try {
@@ -185,30 +266,76 @@ async function main(): Promise<void> {
     for (const P of c.P) {
       const one = figure(c, b, '1 thread', P, steps, await singleThread(c, b, P, steps));
       figures.push(one);
-      log(`  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+      log(
+        `  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s`,
+      );
       if (P > 1) {
         const two = figure(c, b, '2 workers', P, steps, await pool(c, b, P, steps, 2));
         figures.push(two);
-        log(`  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+        log(
+          `  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s`,
+        );
       }
     }
   }
   const torch = c.torch ? torchFigures(c) : { figures: [], note: 'skipped (DYNLAB_BENCH_TORCH=0)' };
   figures.push(...torch.figures);
   log(`pytorch: ${torch.note}`);
-  for (const f of torch.figures) log(`  P=${String(f.P).padStart(3)}  ${f.mode.padEnd(18)} ${f.median.toFixed(0).padStart(6)} network-steps/s  ${f.gflops.toFixed(1).padStart(5)} GFLOP/s`);
-  const ratios: { backend: string; mode: string; P: number; ratio: number; pytorchBest: number; pytorchMode: string }[] = [];
+  for (const f of torch.figures)
+    log(
+      `  P=${String(f.P).padStart(3)}  ${f.mode.padEnd(18)} ${f.median.toFixed(0).padStart(6)} network-steps/s  ${f.gflops.toFixed(1).padStart(5)} GFLOP/s`,
+    );
+  const ratios: {
+    backend: string;
+    mode: string;
+    P: number;
+    ratio: number;
+    pytorchBest: number;
+    pytorchMode: string;
+  }[] = [];
   for (const P of c.P) {
     const best = torch.figures.filter((f) => f.P === P).sort((a, b) => b.median - a.median)[0];
     if (!best) continue;
-    for (const f of figures.filter((x) => x.P === P && x.backend !== 'pytorch')) ratios.push({ backend: f.backend, mode: f.mode, P, ratio: f.median / best.median, pytorchBest: best.median, pytorchMode: best.mode });
+    for (const f of figures.filter((x) => x.P === P && x.backend !== 'pytorch'))
+      ratios.push({
+        backend: f.backend,
+        mode: f.mode,
+        P,
+        ratio: f.median / best.median,
+        pytorchBest: best.median,
+        pytorchMode: best.mode,
+      });
   }
   if (ratios.length) log('dynlab / PyTorch (best setting):');
-  for (const r of ratios) log(`  P=${String(r.P).padStart(3)}  ${r.backend.padEnd(6)} ${r.mode.padEnd(10)} ${r.ratio.toFixed(2)}x  (PyTorch ${r.pytorchBest.toFixed(0)}, ${r.pytorchMode})`);
+  for (const r of ratios)
+    log(
+      `  P=${String(r.P).padStart(3)}  ${r.backend.padEnd(6)} ${r.mode.padEnd(10)} ${r.ratio.toFixed(2)}x  (PyTorch ${r.pytorchBest.toFixed(0)}, ${r.pytorchMode})`,
+    );
   const out = path.join(repoRoot(), 'bench', 'results', 'engine.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const host = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', loadavg: os.loadavg(), node: process.version };
-  fs.writeFileSync(out, JSON.stringify({ when: new Date().toISOString(), config: c, flopsPerNetworkStep: flopsPerNetworkStep(c), host, backends, pytorch: torch.note, figures, ratios }, null, 2) + '\n');
+  const host = {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? '',
+    loadavg: os.loadavg(),
+    node: process.version,
+  };
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        when: new Date().toISOString(),
+        config: c,
+        flopsPerNetworkStep: flopsPerNetworkStep(c),
+        host,
+        backends,
+        pytorch: torch.note,
+        figures,
+        ratios,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   log(`wrote ${out}`);
 }
 
