@@ -121,9 +121,7 @@ export function learningTimeFigure(
       ...lineSeries.map(() => '#222222'),
     ],
   };
-  const yTitle = fromAnalyzer
-    ? 'learning time (learning rate × steps, log)'
-    : 'learning time (steps, log)';
+  const yTitle = fromAnalyzer ? 'learning time (lr × steps, log)' : 'learning time (steps, log)';
   const encoding = {
     x: {
       field: 'x',
@@ -141,7 +139,7 @@ export function learningTimeFigure(
   };
   const spec: TopLevelSpec = {
     width: 520,
-    height: 300,
+    height: 340,
     layer: [
       {
         data: { values: rows },

@@ -60,7 +60,7 @@ export function phaseDiagramFigure(d: ReportData): Figure | undefined {
   };
   const spec: TopLevelSpec = {
     width: grid ? Math.min(520, Math.max(260, 40 * xs.size)) : 420,
-    height: grid ? Math.min(420, Math.max(260, 32 * ys.size)) : 360,
+    height: grid ? Math.min(420, Math.max(320, 32 * ys.size)) : 360,
     data: { values },
     mark: grid
       ? { type: 'rect', stroke: 'white', strokeWidth: 1 }

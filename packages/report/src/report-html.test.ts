@@ -41,10 +41,10 @@ const axisTitles: Record<string, string[]> = {
   'error-curves': ['step (log)', 'training error (fraction)'],
   'probe-outputs': ['step (log)', 'output f(probe) (logit)'],
   'gradient-shares': ['step (log)', 'gradient share (fraction)'],
-  'learning-time-vs-norm': ['input norm r (log)', 'learning time (learning rate × steps, log)'],
+  'learning-time-vs-norm': ['input norm r (log)', 'learning time (lr × steps, log)'],
   'learning-time-vs-frequency': [
     'feature frequency p (fraction of samples, log)',
-    'learning time (learning rate × steps, log)',
+    'learning time (lr × steps, log)',
   ],
   'failed-training-phase': [
     'layers[0].weights (initial value)',
@@ -98,6 +98,13 @@ void test('report.html is self-contained: no script, no external reference, ever
     assert.match(html, /<table class="findings">/);
     assert.ok(html.length < 400_000, `${sweep.sweepId}: ${html.length} bytes`);
   }
+});
+
+void test('the learning-time plots carry the convergence-speed slopes, each with its regressor', () => {
+  const { html } = written.get('swB')!;
+  const fig = (id: string) => new RegExp(`data-plot="${id}">([\\s\\S]*?)</figure>`).exec(html)![1]!;
+  assert.ok(fig('learning-time-vs-norm').includes('>fit: slope -0.98 [-1.05, -0.91]</text>'));
+  assert.ok(fig('learning-time-vs-frequency').includes('>fit: slope -1.02 [-1.09, -0.95]</text>'));
 });
 
 void test('without convergence-speed findings, the learning-time plots use the trial table and a least-squares slope', async () => {

@@ -377,6 +377,7 @@ export function speedSweep(): SyntheticSweep {
       ciHigh: slope + 0.07,
       theory: -1,
       regressors: 2,
+      regressor: k,
       intercept: 2.3,
     });
     findings.push({ ...f, findingId: `${f.findingId}:${k}` });
