@@ -471,8 +471,10 @@ class FoldedGroup {
       const error = tf.mean(tf.cast(tf.lessEqual(tf.mul(this.full.y, fw.f), 0), 'float32'), [1, 2]);
       const r: Record<string, tf.Tensor> = { lossError: tf.stack([loss, error], 1) };
       if (grads && records.gradShare) {
-        const sq = tf.reshape(tf.square(grads.w0), [G, this.shape.widths[1]!, this.cols]);
-        r.gradColumns = tf.sum(sq, 1);
+        // Column sums over the hidden units as a batched matVec: tfjs sums a middle axis by transposing first.
+        const h1 = this.shape.widths[1]!;
+        const sq = tf.reshape<tf.Rank.R3>(tf.square(grads.w0), [G, h1, this.cols]);
+        r.gradColumns = tf.matMul(tf.ones([G, 1, h1]), sq);
       }
       if (grads && !this.minibatch)
         this.cached = {
