@@ -51,7 +51,7 @@ int64_t integer(Napi::Env env, const Napi::Object& o, const char* key, int64_t l
 template <typename Array>
 Array typed(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const std::string& what, int64_t length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    shapeError(env, what + ": expected a " + (type == napi_float32_array ? "Float32Array" : type == napi_int32_array ? "Int32Array" : type == napi_uint32_array ? "Uint32Array" : "Uint8Array"));
+    shapeError(env, what + ": expected a " + (type == napi_float32_array ? "Float32Array" : type == napi_int32_array ? "Int32Array" : type == napi_uint32_array ? "Uint32Array" : type == napi_float64_array ? "Float64Array" : "Uint8Array"));
   Array a = v.As<Array>();
   if (length >= 0 && static_cast<int64_t>(a.ElementLength()) != length)
     shapeError(env, what + ": expected " + std::to_string(length) + " values, got " + std::to_string(a.ElementLength()));
@@ -149,9 +149,9 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
       bp.push_back(floats(env, b.Get(l), "biases[" + std::to_string(l) + "]", product(env, {P, out}, "biases")).Data());
     }
     const float* probes = floats(env, arr.Get("probes"), "probes", product(env, {P, s.probes, D}, "probes")).Data();
-    Napi::Float32Array hyper = floats(env, arr.Get("hyper"), "hyper", kHyperRows * P);
+    Napi::Float64Array hyper = typed<Napi::Float64Array>(env, arr.Get("hyper"), napi_float64_array, "hyper", kHyperRows * P);
     Hyper h;
-    std::vector<float>* rows[kHyperRows] = {&h.learningRate, &h.margin, &h.weightDecay, &h.spectral,
+    std::vector<double>* rows[kHyperRows] = {&h.learningRate, &h.margin, &h.weightDecay, &h.spectral,
                                             &h.momentum,     &h.beta1,  &h.beta2,       &h.epsilon};
     for (int r = 0; r < kHyperRows; r++) rows[r]->assign(hyper.Data() + r * P, hyper.Data() + (r + 1) * P);
     Napi::Uint32Array seeds = typed<Napi::Uint32Array>(env, arr.Get("seeds"), napi_uint32_array, "seeds", P);

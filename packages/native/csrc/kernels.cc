@@ -204,15 +204,15 @@ DYNLAB_HOT float updateMomentum(float* w, const float* g, float* m, int n, float
   return check;
 }
 
-DYNLAB_HOT float updateAdam(float* w, const float* g, float* m, float* v, int n, float lr, float wd, float b1, float b2,
-                            float eps, float correction1, float correction2) {
+DYNLAB_HOT float updateAdam(float* w, const float* g, float* m, float* v, int n, float lr, float wd,
+                            const AdamCoefficients& a) {
   float check = 0.0f;
-  const float c1 = 1.0f / correction1, c2 = 1.0f / correction2;
+  const float b1 = a.b1, b2 = a.b2, o1 = a.oneMinusB1, o2 = a.oneMinusB2, eps = a.eps, c1 = a.correction1, c2 = a.correction2;
 #pragma omp simd reduction(+ : check)
   for (int i = 0; i < n; i++) {
     const float gi = g[i] + wd * w[i];
-    const float mi = b1 * m[i] + (1.0f - b1) * gi;
-    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    const float mi = b1 * m[i] + o1 * gi;
+    const float vi = b2 * v[i] + o2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     const float u = w[i] - lr * (mi * c1) / (std::sqrt(vi * c2) + eps);

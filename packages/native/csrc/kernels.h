@@ -49,7 +49,11 @@ double sum(const float* v, int n);
 // value that is finite exactly when every updated parameter is finite.
 float updateGd(float* w, const float* g, int n, float lr, float wd);
 float updateMomentum(float* w, const float* g, float* m, int n, float lr, float wd, float mu);
-float updateAdam(float* w, const float* g, float* m, float* v, int n, float lr, float wd, float b1, float b2, float eps,
-                 float correction1, float correction2);
+// Adam's coefficients for one step, each formed in double: beta1, 1 - beta1, beta2, 1 - beta2,
+// epsilon, and the bias corrections 1 / (1 - beta1^t), 1 / (1 - beta2^t).
+struct AdamCoefficients {
+  float b1, oneMinusB1, b2, oneMinusB2, eps, correction1, correction2;
+};
+float updateAdam(float* w, const float* g, float* m, float* v, int n, float lr, float wd, const AdamCoefficients& a);
 
 }  // namespace dynlab

@@ -81,8 +81,8 @@ Population::Population(Shape shape, Hyper hyper, const std::vector<const float*>
     i += n;
   }
 
-  auto reorder = [&](const std::vector<float>& v) {
-    std::vector<float> r(P);
+  auto reorder = [&](const std::vector<double>& v) {
+    std::vector<double> r(P);
     for (int i = 0; i < P; i++) r[i] = v[order_[i]];
     return r;
   };
@@ -259,8 +259,8 @@ void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const f
   for (int k = 0; k < c.count; k++) {
     const size_t i = static_cast<size_t>(c.first) + k;
     double loss = 0.0, errors = 0.0;
-    lossAndGradient(shape_.loss, ws.f.get() + static_cast<size_t>(k) * rows, y, rows, hyper_.margin[i], scale,
-                    hyper_.spectral[i], ws.g.get() + static_cast<size_t>(k) * rows, &loss, &errors);
+    lossAndGradient(shape_.loss, ws.f.get() + static_cast<size_t>(k) * rows, y, rows, static_cast<float>(hyper_.margin[i]), scale,
+                    static_cast<float>(hyper_.spectral[i]), ws.g.get() + static_cast<size_t>(k) * rows, &loss, &errors);
     lossOut[k] = loss;
     errOut[k] = errors / rows;
   }
@@ -272,18 +272,19 @@ void Population::update(const Chunk& c, int step) {
   const OptimizerKind kind = shape_.optimizer;
   for (int k = 0; k < c.count; k++) {
     const size_t i = static_cast<size_t>(c.first) + k;
-    const float lr = hyper_.learningRate[i], wd = hyper_.weightDecay[i];
-    const float b1 = hyper_.beta1[i], b2 = hyper_.beta2[i];
-    const float c1 = static_cast<float>(1.0 - std::pow(static_cast<double>(b1), step + 1));
-    const float c2 = static_cast<float>(1.0 - std::pow(static_cast<double>(b2), step + 1));
+    const float lr = static_cast<float>(hyper_.learningRate[i]), wd = static_cast<float>(hyper_.weightDecay[i]);
+    const double b1 = hyper_.beta1[i], b2 = hyper_.beta2[i];
+    const AdamCoefficients adam{static_cast<float>(b1), static_cast<float>(1.0 - b1), static_cast<float>(b2), static_cast<float>(1.0 - b2),
+                                static_cast<float>(hyper_.epsilon[i]), static_cast<float>(1.0 / (1.0 - std::pow(b1, step + 1))),
+                                static_cast<float>(1.0 / (1.0 - std::pow(b2, step + 1)))};
     float check = 0.0f;
     auto apply = [&](float* w, const float* g, float* m, float* v, int n) {
       switch (kind) {
         case OptimizerKind::Momentum:
-          check += updateMomentum(w, g, m, n, lr, wd, hyper_.momentum[i]);
+          check += updateMomentum(w, g, m, n, lr, wd, static_cast<float>(hyper_.momentum[i]));
           break;
         case OptimizerKind::Adam:
-          check += updateAdam(w, g, m, v, n, lr, wd, b1, b2, hyper_.epsilon[i], c1, c2);
+          check += updateAdam(w, g, m, v, n, lr, wd, adam);
           break;
         default:
           check += updateGd(w, g, n, lr, wd);

@@ -43,9 +43,11 @@ struct Shape {
   int datasets = 0;
 };
 
-// Per-network scalars, in the caller's order.
+// Per-network scalars, in the caller's order; double, so that 1 - beta and Adam's bias corrections
+// are formed from the exact values the trial gives (0.999 is 0.99900001 in float32, and 1 - beta2
+// would then be 1.3e-5 off).
 struct Hyper {
-  std::vector<float> learningRate, margin, weightDecay, spectral, momentum, beta1, beta2, epsilon;
+  std::vector<double> learningRate, margin, weightDecay, spectral, momentum, beta1, beta2, epsilon;
   std::vector<uint32_t> seed;  // the trial seed, which names its minibatch order
 };
 

@@ -39,7 +39,7 @@ export interface NativeConfig {
     weights: Float32Array[];
     biases: Float32Array[];
     probes: Float32Array;
-    hyper: Float32Array;
+    hyper: Float64Array;
     seeds: Uint32Array;
   };
 }
@@ -101,7 +101,7 @@ export function nativeConfig(trials: readonly CompiledTrial[], data: readonly Na
   const weights = widths.slice(1).map((out, l) => new Float32Array(P * out * widths[l]!));
   const biases = widths.slice(1).map((out) => new Float32Array(P * out));
   const probes = new Float32Array(P * Q * D);
-  const hyper = new Float32Array(hyperRows.length * P);
+  const hyper = new Float64Array(hyperRows.length * P);
   const seeds = new Uint32Array(P);
 
   trials.forEach((t, p) => {

@@ -68,7 +68,8 @@ test('shape mismatches reaching C++ are errors with code SHAPE, never a crash', 
   assert.throws(build((c) => (c.arrays.biases = [])), shape);
   assert.throws(build((c) => (c.config.widths = Int32Array.of(4, 6, 2))), shape);
   assert.throws(build((c) => (c.config.dataset = Int32Array.of(3))), shape);
-  assert.throws(build((c) => (c.arrays.hyper = new Float32Array(7))), shape);
+  assert.throws(build((c) => (c.arrays.hyper = new Float64Array(7))), shape);
+  assert.throws(build((c) => ((c.arrays as Record<string, unknown>).hyper = new Float32Array(8))), shape);
   assert.throws(build((c) => (c.config.batchSize = n + 1)), shape);
   assert.throws(build((c) => ((c.arrays as Record<string, unknown>).probes = new Float64Array(4))), shape);
   const pop = build(() => undefined)();
