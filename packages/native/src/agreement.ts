@@ -85,6 +85,24 @@ export function matrixTrial(
   };
 }
 
+/** Columns of recorded quantities, one row per trial (a measurement) or per step (telemetry). */
+export type QuantityColumns = Record<(typeof allQuantities)[number], ArrayLike<number>>;
+
+/** Row `row` of every quantity of `c`, with the widths trial `t` gives them. */
+export function rowValues(c: QuantityColumns, row: number, t: CompiledTrial): TrialValues {
+  const L = t.widths.length - 1;
+  const slice = (a: ArrayLike<number>, width: number) => Array.from({ length: width }, (_, i) => a[row * width + i]!);
+  return {
+    loss: c.loss[row]!,
+    error: c.error[row]!,
+    gradShare: slice(c.gradShare, t.inputDim),
+    probeOutputs: slice(c.probeOutputs, t.record.probes.length),
+    trainOutputs: slice(c.trainOutputs, t.data.n),
+    paramNorms: slice(c.paramNorms, L),
+    deadUnits: slice(c.deadUnits, t.model.kind === 'relu' ? L - 1 : 0),
+  };
+}
+
 /** The steps the cross-backend tests record. */
 export const agreementSteps = [0, 1, 50, 200];
 

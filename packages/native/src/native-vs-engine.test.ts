@@ -14,12 +14,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileTrial, type CompiledTrial, type TelemetryColumns } from '@dynlab/spec';
+import { compileTrial } from '@dynlab/spec';
 import { initBackend, initParams, minibatchSchedule, prepareData, runPopulation, type NativeModule } from '@dynlab/engine';
 import { runReference } from '@dynlab/reference';
 import * as native from './index';
 import { loadAddon } from './native-addon';
-import { agreementSteps, assertAgrees, matrixModels, matrixOptimizers, matrixRegularizers, matrixTrial } from './agreement';
+import { agreementSteps, assertAgrees, rowValues, matrixModels, matrixOptimizers, matrixRegularizers, matrixTrial } from './agreement';
 
 const n = 32;
 const dim = 3;
@@ -43,20 +43,6 @@ test("the addon's minibatch order is the engine's", () => {
     }
   }
 });
-
-function valuesAt(c: TelemetryColumns, row: number, t: CompiledTrial) {
-  const slice = (a: number[], width: number) => a.slice(row * width, (row + 1) * width);
-  const L = t.widths.length - 1;
-  return {
-    loss: c.loss[row]!,
-    error: c.error[row]!,
-    gradShare: slice(c.gradShare, dim),
-    probeOutputs: slice(c.probeOutputs, 2),
-    trainOutputs: slice(c.trainOutputs, n),
-    paramNorms: slice(c.paramNorms, L),
-    deadUnits: t.model.kind === 'relu' ? slice(c.deadUnits, L - 1) : [],
-  };
-}
 
 for (const [modelName, model] of Object.entries(matrixModels))
   for (const loss of ['logistic', 'hinge', 'squared'] as const)
@@ -83,7 +69,7 @@ for (const [modelName, model] of Object.entries(matrixModels))
               assert.deepEqual([outcome.status, outcome.stepsDone, outcome.backend], ['ok', 200, name], `${label} trial ${p} on ${name}`);
               const c = result.telemetry![p]!;
               assert.deepEqual(c.steps, agreementSteps);
-              agreementSteps.slice(0, steps).forEach((s, row) => assertAgrees(`${label} trial ${p} step ${s} on ${name}`, t, s, valuesAt(c, row, t), ref[row]!, ref[0]!));
+              agreementSteps.slice(0, steps).forEach((s, row) => assertAgrees(`${label} trial ${p} step ${s} on ${name}`, t, s, rowValues(c, row, t), ref[row]!, ref[0]!));
             }
           });
         }

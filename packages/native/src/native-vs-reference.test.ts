@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { compileTrial, type TrialInput } from '@dynlab/spec';
 import { runReference } from '@dynlab/reference';
 import { createNativeProgram, type NativeData, type NativeMeasurement } from './index';
-import { agreementSteps, assertAgrees, matrixTrial, matrixModels as models, matrixOptimizers as optimizers, matrixRegularizers as regularizers } from './agreement';
+import { agreementSteps, assertAgrees, rowValues, matrixTrial, matrixModels as models, matrixOptimizers as optimizers, matrixRegularizers as regularizers } from './agreement';
 import { fixtureData, fixtureParams } from './test-fixtures';
 
 const n = 24;
@@ -28,22 +28,11 @@ function compare(label: string, inputs: TrialInput[], datas: NativeData[]): void
   program.dispose();
   trials.forEach((t, p) => {
     const ref = runReference(t, datas[p]!, params[p]!, agreementSteps);
-    const L = t.widths.length - 1;
     agreementSteps.forEach((s, k) => {
       const m = seen[k]!;
       assert.equal(m.step, s);
       assert.equal(m.divergedAt[p], -1, `${label} trial ${p} step ${s}: diverged`);
-      const row = (a: Float32Array, width: number) => a.subarray(p * width, (p + 1) * width);
-      const values = {
-        loss: m.loss[p]!,
-        error: m.error[p]!,
-        gradShare: row(m.gradShare, dim),
-        probeOutputs: row(m.probeOutputs, 2),
-        trainOutputs: row(m.trainOutputs, n),
-        paramNorms: row(m.paramNorms, L),
-        deadUnits: t.model.kind === 'relu' ? row(m.deadUnits, L - 1) : m.deadUnits,
-      };
-      assertAgrees(`${label} trial ${p} step ${s}`, t, s, values, ref[k]!, ref[0]!);
+      assertAgrees(`${label} trial ${p} step ${s}`, t, s, rowValues(m, p, t), ref[k]!, ref[0]!);
     });
   });
 }
