@@ -539,11 +539,10 @@ class FoldedGroup {
 
   /** Per trial, the first step with non-finite parameters (device record) or loss (host record), or -1. */
   readDivergence(out: Int32Array): void {
-    const both = tf.tidy(() => tf.stack([this.acc, this.finiteSteps]));
-    const v = both.dataSync();
-    both.dispose();
+    const acc = this.acc.dataSync();
+    const finite = this.finiteSteps.dataSync();
     this.members.forEach((i, g) => {
-      const params = Number.isFinite(v[g]!) ? -1 : v[this.G + g]! + 1;
+      const params = Number.isFinite(acc[g]!) ? -1 : finite[g]! + 1;
       const host = this.hostDiverged[g]!;
       out[i] = params < 0 ? host : host < 0 ? params : Math.min(params, host);
     });
