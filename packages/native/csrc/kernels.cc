@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "population.h"
 
@@ -67,71 +68,184 @@ DYNLAB_HOT void activateAndOutput(float* z, int rows, int n, const float* bias, 
   }
 }
 
-void lossAndGradient(LossKind kind, const float* f, const float* y, int n, float margin, float scale, float sd, float* g,
-                     double* loss, double* errors) {
+namespace {
+
+// exp(t) for t <= 0 in float, vectorizable (Cephes' expf polynomial after the 2^k range reduction,
+// within ~2 ulp); below -87 it returns exp(-87), which no loss or gradient can tell from zero here.
+inline float expNonPositive(float t) {
+  t = t > -87.0f ? t : -87.0f;
+  const float k = std::nearbyint(t * 1.44269504088896341f);
+  const float r = (t - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// log(1 + e) for e in [0, 1], as 2 atanh(e / (2 + e)) by its odd series (7 terms, relative error
+// below 2e-8), exact for tiny e where 1 + e would round to 1.
+inline float log1pUnit(float e) {
+  const float s = e / (2.0f + e);
+  const float s2 = s * s;
+  float p = 1.0f / 13.0f;
+  p = p * s2 + 1.0f / 11.0f;
+  p = p * s2 + 1.0f / 9.0f;
+  p = p * s2 + 1.0f / 7.0f;
+  p = p * s2 + 1.0f / 5.0f;
+  p = p * s2 + 1.0f / 3.0f;
+  p = p * s2 + 1.0f;
+  return 2.0f * s * p;
+}
+
+}  // namespace
+
+DYNLAB_HOT void lossAndGradient(LossKind kind, const float* f, const float* y, int n, float margin, float scale, float sd,
+                                float* g, double* loss, double* errors) {
   double total = 0.0, wrong = 0.0;
   const float sd2 = 2.0f * sd;
-  for (int i = 0; i < n; i++) {
-    const float fi = f[i], yi = y[i];
-    const float m = yi * fi;
-    wrong += m <= 0.0f ? 1.0 : 0.0;
-    float d;  // d loss / d f
-    switch (kind) {
-      case LossKind::Logistic: {
-        // log(1 + exp(-m)) without overflow; its derivative in f is -y * sigmoid(-m).
-        const double md = m;
-        const double e = std::exp(-std::fabs(md));
-        total += (md < 0.0 ? -md : 0.0) + std::log1p(e);
-        const double s = md >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
-        d = static_cast<float>(-yi * s);
-        break;
+  switch (kind) {
+    case LossKind::Logistic:
+      // log(1 + exp(-m)) = max(-m, 0) + log1p(exp(-|m|)); d/df = -y * sigmoid(-m).
+#pragma omp simd reduction(+ : total, wrong)
+      for (int i = 0; i < n; i++) {
+        const float fi = f[i], yi = y[i], m = yi * fi;
+        const float am = m < 0.0f ? -m : m;
+        const float e = expNonPositive(-am);
+        const float inv = 1.0f / (1.0f + e);
+        // (m - m) is 0, or NaN when f is not finite: the clamped exp must not hide a diverged output.
+        total += static_cast<double>((m < 0.0f ? -m : 0.0f) + log1pUnit(e) + (m - m));
+        wrong += m <= 0.0f ? 1.0 : 0.0;
+        g[i] = scale * (-yi * (m >= 0.0f ? e : 1.0f) * inv + sd2 * fi);
       }
-      case LossKind::Hinge: {
+      break;
+    case LossKind::Hinge:
+#pragma omp simd reduction(+ : total, wrong)
+      for (int i = 0; i < n; i++) {
+        const float fi = f[i], yi = y[i], m = yi * fi;
         const float slack = margin - m;
-        total += slack > 0.0f ? slack : 0.0f;
-        d = slack > 0.0f ? -yi : 0.0f;
-        break;
+        const float on = static_cast<float>(slack > 0.0f);
+        total += static_cast<double>(on * slack);
+        wrong += m <= 0.0f ? 1.0 : 0.0;
+        g[i] = scale * (-yi * on + sd2 * fi);
       }
-      default: {
-        const float r = fi - yi;
+      break;
+    default:
+#pragma omp simd reduction(+ : total, wrong)
+      for (int i = 0; i < n; i++) {
+        const float fi = f[i], yi = y[i], r = fi - yi;
         total += 0.5 * static_cast<double>(r) * r;
-        d = r;
-        break;
+        wrong += yi * fi <= 0.0f ? 1.0 : 0.0;
+        g[i] = scale * (r + sd2 * fi);
       }
-    }
-    g[i] = scale * (d + sd2 * fi);
   }
   *loss = total * scale;
   *errors = wrong;
 }
 
-DYNLAB_HOT void outputBackward(float* a, int rows, int n, const float* g, const float* wout, bool relu, float* dw,
-                               float* db) {
+namespace {
+// Samples per block of lastLayer(): rows x block floats (about 128 KiB) stay in L2 between the
+// forward and the backward half, and each row's sums are reduced only a few times per pass.
+int blockFor(int rows) {
+  const int b = (32768 / (rows > 0 ? rows : 1)) / 16 * 16;
+  return b < 64 ? 64 : b > 1024 ? 1024 : b;
+}
+
+// The forward half of one block: activations in place, accumulated into f; the largest
+// pre-activation per row when Track (for dead units).
+template <bool Relu, bool Track>
+inline void blockForward(float* z, int rows, int n, int len, const float* bias, const float* wout, float* fb, float* top) {
   for (int h = 0; h < rows; h++) {
-    float* r = a + static_cast<long>(h) * n;
+    float* r = z + static_cast<long>(h) * n;
+    const float b = bias ? bias[h] : 0.0f;
     const float w = wout[h];
-    float dot = 0.0f, s = 0.0f;
-    if (relu) {
-#pragma omp simd reduction(+ : dot, s)
-      for (int i = 0; i < n; i++) {
-        const float v = r[i];
-        dot += v * g[i];
-        const float dz = static_cast<float>(v > 0.0f) * w * g[i];
-        r[i] = dz;
-        s += dz;
+    float t = top[h];
+    if (Track) {
+#pragma omp simd reduction(max : t)
+      for (int i = 0; i < len; i++) {
+        const float v = r[i] + b;
+        const float a = Relu ? (v > 0.0f ? v : 0.0f) : v;
+        r[i] = a;
+        fb[i] += w * a;
+        t = t > v ? t : v;
       }
+      top[h] = t;
     } else {
-#pragma omp simd reduction(+ : dot, s)
-      for (int i = 0; i < n; i++) {
-        dot += r[i] * g[i];
-        const float dz = w * g[i];
-        r[i] = dz;
-        s += dz;
+#pragma omp simd
+      for (int i = 0; i < len; i++) {
+        const float v = r[i] + b;
+        const float a = Relu ? (v > 0.0f ? v : 0.0f) : v;
+        r[i] = a;
+        fb[i] += w * a;
       }
     }
-    dw[h] = dot;
-    if (db) db[h] = s;
   }
+}
+
+// The backward half of one block: dw += a.g per row, dZ = mask(a) * w * g in place, db += sum dZ.
+template <bool Relu>
+inline void blockBackward(float* z, int rows, int n, int len, const float* wout, const float* gb, float* dw, float* db) {
+  for (int h = 0; h < rows; h++) {
+    float* r = z + static_cast<long>(h) * n;
+    const float w = wout[h];
+    float dot = 0.0f, s = 0.0f;
+#pragma omp simd reduction(+ : dot, s)
+    for (int i = 0; i < len; i++) {
+      const float a = r[i];
+      dot += a * gb[i];
+      const float dz = (Relu ? static_cast<float>(a > 0.0f) : 1.0f) * w * gb[i];
+      r[i] = dz;
+      s += dz;
+    }
+    dw[h] += dot;
+    if (db) db[h] += s;
+  }
+}
+}  // namespace
+
+DYNLAB_HOT void lastLayer(float* z, int rows, int n, const float* bias, bool relu, const float* wout, float bout,
+                          const float* y, const LossTerms& terms, float* f, float* g, float* dw, float* db, int32_t* dead,
+                          float* top, double* loss, double* errors) {
+  const int block = blockFor(rows);
+  *loss = 0.0;
+  *errors = 0.0;
+  for (int h = 0; h < rows; h++) {
+    if (dw) dw[h] = 0.0f;
+    if (db) db[h] = 0.0f;
+    top[h] = 0.0f;
+  }
+  const bool track = dead && relu;
+  for (int i0 = 0; i0 < n; i0 += block) {
+    const int len = n - i0 < block ? n - i0 : block;
+    float* zb = z + i0;
+    float* fb = f + i0;
+#pragma omp simd
+    for (int i = 0; i < len; i++) fb[i] = bout;
+    if (relu && track)
+      blockForward<true, true>(zb, rows, n, len, bias, wout, fb, top);
+    else if (relu)
+      blockForward<true, false>(zb, rows, n, len, bias, wout, fb, top);
+    else
+      blockForward<false, false>(zb, rows, n, len, bias, wout, fb, top);
+    double l = 0.0, e = 0.0;
+    lossAndGradient(terms.kind, fb, y + i0, len, terms.margin, terms.scale, terms.spectral, g + i0, &l, &e);
+    *loss += l;
+    *errors += e;
+    if (!dw) continue;
+    if (relu)
+      blockBackward<true>(zb, rows, n, len, wout, g + i0, dw, db);
+    else
+      blockBackward<false>(zb, rows, n, len, wout, g + i0, dw, db);
+  }
+  if (track)
+    for (int h = 0; h < rows; h++)
+      if (!(top[h] > 0.0f)) dead[h] += 1;
 }
 
 DYNLAB_HOT void activationBackward(float* a, const float* da, int rows, int n, bool relu, float* db) {

@@ -27,10 +27,21 @@ void activateAndOutput(float* z, int rows, int n, const float* bias, bool relu, 
 void lossAndGradient(LossKind kind, const float* f, const float* y, int n, float margin, float scale, float sd, float* g,
                      double* loss, double* errors);
 
-// Backward through the output layer: for each row h of a (post-activation), dw[h] = sum_i a[h,i] g[i];
-// then a[h, :] becomes dZ = mask(a) * wout[h] * g (mask = a > 0 for ReLU, 1 otherwise) and
-// db[h] = sum_i dZ[h, i] when db is given.
-void outputBackward(float* a, int rows, int n, const float* g, const float* wout, bool relu, float* dw, float* db);
+// The loss of one network: its kind and the trial's coefficients; scale is 1/rows for the mean, 1 for the sum.
+struct LossTerms {
+  LossKind kind;
+  float margin, scale, spectral;
+};
+
+// The last hidden layer, the output, the loss and (when dw is given) the backward pass into the
+// last hidden layer, fused over blocks of samples so that each block of activations is made and
+// used while it is in L1, instead of three passes over the whole [rows, n] matrix:
+//   z[h, :] += bias[h]; a = act(z); f = bout + sum_h wout[h] a[h, :]; g = dJ/df (lossAndGradient);
+//   dw[h] = sum_i a[h, i] g[i]; z[h, :] becomes dZ = mask(a) * wout[h] * g; db[h] = sum_i dZ[h, i].
+// `dead` and `top` (rows floats of scratch) as in activate(); loss and errors summed over the blocks.
+void lastLayer(float* z, int rows, int n, const float* bias, bool relu, const float* wout, float bout, const float* y,
+               const LossTerms& terms, float* f, float* g, float* dw, float* db, int32_t* dead, float* top, double* loss,
+               double* errors);
 
 // Backward through a hidden activation: a[h, :] = da[h, :] * mask(a[h, :]); db[h] = row sum (when given).
 void activationBackward(float* a, const float* da, int rows, int n, bool relu, float* db);

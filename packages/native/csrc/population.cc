@@ -32,6 +32,7 @@ struct Population::Workspace {
   std::vector<Buffer> act;  // index l = 1..layers-1: networks x widths[l] x rows
   Buffer f, g, tmp, xb, yb;
   std::vector<int32_t> dead;  // networks x (sum of hidden widths)
+  std::vector<float> top;     // lastLayer()'s per-unit maximum
   size_t bytes = 0;
 
   Workspace(const std::vector<int>& widths, int networks_, int rows_, int maxWidth, bool gather)
@@ -55,6 +56,7 @@ struct Population::Workspace {
       bytes += static_cast<size_t>(rows) * (widths[0] + 2) * 4;
     }
     dead.resize(static_cast<size_t>(networks) * hidden);
+    top.resize(maxWidth);
   }
 };
 
@@ -177,7 +179,7 @@ void Population::markDiverged(int network, int step) {
   if (d < 0 || step < d) d = step;
 }
 
-void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring) {
+void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring, bool fused) {
   const int L = layers_, D = inputs_, H1 = shape_.widths[1];
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
@@ -202,11 +204,11 @@ void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows
              rows, z, rows);
       const float* b = bias ? b_[l - 1].get() + i * H : nullptr;
       int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + deadOffset : nullptr;
-      if (l == L - 1)
+      if (l < L - 1)
+        activate(z, H, rows, b, relu, dead);
+      else if (!fused)
         activateAndOutput(z, H, rows, b, relu, w_[L - 1].get() + i * H, bias ? b_[L - 1][i] : 0.0f,
                           ws.f.get() + static_cast<size_t>(k) * rows, dead);
-      else
-        activate(z, H, rows, b, relu, dead);
     }
     deadOffset += H;
   }
@@ -217,22 +219,13 @@ void Population::backward(const Chunk& c, Workspace& ws, const float* x, int row
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
   const size_t first = c.first;
+  // For L >= 2, lastLayer() has already turned the last hidden activations into dZ.
   if (L == 1) {
     if (firstWeights)
       gemm(false, false, c.count, D, rows, ws.g.get(), rows, x, D, gw_[0].get() + first * D, D);
     if (bias)
       for (int k = 0; k < c.count; k++) gb_[0][first + k] = static_cast<float>(sum(ws.g.get() + static_cast<size_t>(k) * rows, rows));
     return;
-  }
-  {
-    const int H = shape_.widths[L - 1];
-    for (int k = 0; k < c.count; k++) {
-      const size_t i = first + k;
-      const float* g = ws.g.get() + static_cast<size_t>(k) * rows;
-      outputBackward(ws.act[L - 1].get() + static_cast<size_t>(k) * H * rows, H, rows, g, w_[L - 1].get() + i * H, relu,
-                     gw_[L - 1].get() + i * H, bias ? gb_[L - 2].get() + i * H : nullptr);
-      if (bias) gb_[L - 1][i] = static_cast<float>(sum(g, rows));
-    }
   }
   for (int l = L - 2; l >= 1 && l >= lowest; l--) {
     const int Ho = shape_.widths[l + 1], Hi = shape_.widths[l];
@@ -254,17 +247,32 @@ void Population::backward(const Chunk& c, Workspace& ws, const float* x, int row
 
 void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring,
                           int lowest, bool firstWeights, double* lossOut, double* errOut) {
-  forward(c, ws, x, rows, measuring);
+  forward(c, ws, x, rows, measuring, true);
   const float scale = shape_.meanReduction ? 1.0f / static_cast<float>(rows) : 1.0f;
+  const int L = layers_, H = shape_.widths[L - 1];
+  const bool back = lowest < L, bias = shape_.bias;
+  int hidden = 0;
+  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
   for (int k = 0; k < c.count; k++) {
     const size_t i = static_cast<size_t>(c.first) + k;
+    const LossTerms terms{shape_.loss, static_cast<float>(hyper_.margin[i]), scale, static_cast<float>(hyper_.spectral[i])};
+    float* f = ws.f.get() + static_cast<size_t>(k) * rows;
+    float* g = ws.g.get() + static_cast<size_t>(k) * rows;
     double loss = 0.0, errors = 0.0;
-    lossAndGradient(shape_.loss, ws.f.get() + static_cast<size_t>(k) * rows, y, rows, static_cast<float>(hyper_.margin[i]), scale,
-                    static_cast<float>(hyper_.spectral[i]), ws.g.get() + static_cast<size_t>(k) * rows, &loss, &errors);
+    if (L == 1) {
+      lossAndGradient(terms.kind, f, y, rows, terms.margin, terms.scale, terms.spectral, g, &loss, &errors);
+    } else {
+      int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + (hidden - H) : nullptr;
+      lastLayer(ws.act[L - 1].get() + static_cast<size_t>(k) * H * rows, H, rows, bias ? b_[L - 2].get() + i * H : nullptr,
+                shape_.activation == Activation::Relu, w_[L - 1].get() + i * H, bias ? b_[L - 1][i] : 0.0f, y, terms, f, g,
+                back ? gw_[L - 1].get() + i * H : nullptr, back && bias ? gb_[L - 2].get() + i * H : nullptr, dead, ws.top.data(),
+                &loss, &errors);
+      if (back && bias) gb_[L - 1][i] = static_cast<float>(sum(g, rows));
+    }
     lossOut[k] = loss;
     errOut[k] = errors / rows;
   }
-  if (lowest < layers_) backward(c, ws, x, rows, lowest, firstWeights);
+  if (back) backward(c, ws, x, rows, lowest, firstWeights);
 }
 
 void Population::update(const Chunk& c, int step) {
@@ -404,7 +412,7 @@ void Population::measure(const MeasureOut& out) {
   if (out.probeOutputs && shape_.probes > 0) {
     const int Q = shape_.probes;
     for (int i = 0; i < P; i++) {
-      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, Q, false);
+      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, Q, false, false);
       std::memcpy(out.probeOutputs + static_cast<size_t>(order_[i]) * Q, probeWs_->f.get(), static_cast<size_t>(Q) * 4);
     }
   }

@@ -109,7 +109,9 @@ class Population {
   // `firstWeights` whether the first layer's weight gradient is needed (its bias needs only dZ).
   void evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring, int lowestGrad,
                 bool firstWeights, double* lossOut, double* errOut);
-  void forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring);
+  // Forward to the output f; with `fused`, stops before the last hidden layer's activation (left to
+  // lastLayer(), which also takes the loss and starts the backward pass).
+  void forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring, bool fused);
   void backward(const Chunk& c, Workspace& ws, const float* x, int rows, int lowestGrad, bool firstWeights);
   void update(const Chunk& c, int step);
   void gatherBatch(int network, int step, Workspace& ws);

@@ -136,6 +136,20 @@ test('a diverging trial is marked at its first non-finite step and leaves the ot
   alone.dispose();
 });
 
+test('a non-finite parameter is divergence at step 0 for every loss, never hidden by the loss', () => {
+  for (const kind of ['logistic', 'hinge', 'squared'] as const) {
+    const t = trialOf({ loss: { kind } });
+    const p = fixtureParams(t, 4);
+    p.weights[1]![2] = Number.NaN;
+    const program = createNativeProgram([t, t], [data, data], [p, fixtureParams(t, 5)]);
+    const m = program.measure();
+    program.advance(3);
+    assert.deepEqual(Array.from(program.divergedAt()), [0, -1], kind);
+    assert.ok(Number.isNaN(m.loss[0]!) && Number.isFinite(m.loss[1]!), `${kind}: ${m.loss}`);
+    program.dispose();
+  }
+});
+
 test('a frozen first layer stays put while its gradient share is still measured', () => {
   const t = trialOf({ model: { kind: 'relu', hidden: [6], bias: true, trainable: [false, true], biasTrainable: [false, true] } });
   const p = fixtureParams(t, 9);
