@@ -21,6 +21,7 @@ const system = {
   natsServer: { pkg: 'nats-server', present: () => hasCommand('nats-server') || existsSync('/usr/sbin/nats-server'), why: 'the message broker every service and test talks to' },
   promtool: { pkg: 'prometheus', present: () => hasCommand('promtool'), why: 'promtool checks the Prometheus config and alert rules; the observability test scrapes with a real Prometheus' },
   chromium: { pkg: 'chromium', present: () => hasCommand('chromium') || existsSync('/usr/bin/chromium'), why: 'the report test opens report.html in headless Chromium' },
+  openssl: { pkg: 'openssl', present: () => hasCommand('openssl'), why: 'the NATS TLS test makes its certificates' },
   compiler: { pkg: 'g++', present: () => hasCommand('g++'), why: 'builds the native BLAS backend' },
   make: { pkg: 'make', present: () => hasCommand('make'), why: 'builds the native BLAS backend' },
   python3: { pkg: 'python3', present: () => hasCommand('python3'), why: 'node-gyp (native backend build)' },
@@ -28,7 +29,7 @@ const system = {
   valgrind: { pkg: 'valgrind', present: () => hasCommand('valgrind'), why: 'the native backend memory check' },
 };
 const plans = {
-  test: { needs: ['natsServer', 'promtool', 'chromium'], wants: ['compiler', 'make', 'python3', 'openblas', 'valgrind'] },
+  test: { needs: ['natsServer', 'promtool', 'chromium', 'openssl'], wants: ['compiler', 'make', 'python3', 'openblas', 'valgrind'] },
   demo: { needs: ['natsServer'], wants: ['compiler', 'make', 'python3', 'openblas'] },
   bench: { needs: ['natsServer'], wants: ['compiler', 'make', 'python3', 'openblas'] },
   build: { needs: [], wants: ['compiler', 'make', 'python3', 'openblas'] },

@@ -1,0 +1,2 @@
+export * from './analyzer-service';
+export * from './analyzer-definition';

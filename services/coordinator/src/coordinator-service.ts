@@ -1,0 +1,343 @@
+/**
+ * The coordinator. It owns sweep state and nothing else runs work: it
+ * - serves submit/get/list/cancel/resume (request/reply, queue group `coordinators`, so several
+ *   coordinators can run side by side: all state is in JetStream KV with compare-and-set);
+ * - on submit validates (every problem named, nothing enqueued on failure), expands the sweep as
+ *   a stream, checks every job fits the server's max payload, records the sweep, then publishes
+ *   the jobs with their ids as dedup ids;
+ * - consumes trial results and records each trial once, completing the sweep when every trial
+ *   has an outcome; dead-lettered jobs become `failed` results with the reason; findings are
+ *   counted per sweep;
+ * - on start-up finishes any enqueue a previous coordinator left half done and recounts running
+ *   sweeps, so a restart loses nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { consumers, coordinatorQueue, checkToken, ensureConsumer, logConsumerConfig, startDeadLetterConsumer, startDurableConsumer, streams, subjects, type Bus, type RunningConsumer } from '@dynlab/bus';
+import { ErrorCode, NotFoundError, ValidationError, type Logger } from '@dynlab/core';
+import { createCoordinatorMetrics, type CoordinatorMetrics, type MetricsRegistry } from '@dynlab/metrics';
+import { encode, v1 } from '@dynlab/proto';
+import { compileSweep, expandSweep, planJobs, sweepFromProto, sweepToProto, trialToProto, type CompiledSweep, type CompiledTrial, type PlannedJob, type SweepLimits } from '@dynlab/spec';
+import { countField, finishedOf, SweepStore, type Status } from './sweep-store';
+
+const S = v1.SweepState;
+
+export interface CoordinatorOptions {
+  bus: Bus;
+  logger: Logger;
+  registry: MetricsRegistry;
+  limits: SweepLimits;
+  /** Seconds between reads of the job queue's depth for the metrics. @default 5 */
+  queueProbeS?: number;
+}
+
+/** The sweep's trials that have no outcome yet, in order. */
+function* unfinished(sweep: CompiledSweep, id: string, outcomes: Map<string, unknown>): Generator<CompiledTrial> {
+  for (const t of expandSweep(sweep, id)) if (!outcomes.has(t.id)) yield t;
+}
+
+/** A new sweep id: sortable by time, unique, one subject token. */
+export function newSweepId(): string {
+  return `sw-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+function stateLabel(s: v1.SweepState): 'running' | 'complete' | 'cancelled' | 'failed' {
+  return s === S.SWEEP_STATE_COMPLETE ? 'complete' : s === S.SWEEP_STATE_CANCELLED ? 'cancelled' : s === S.SWEEP_STATE_FAILED ? 'failed' : 'running';
+}
+
+export class Coordinator {
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  private readonly metrics: CoordinatorMetrics;
+  private readonly stops: (() => Promise<void> | void)[] = [];
+  private probe?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly store: SweepStore,
+    private readonly opts: CoordinatorOptions,
+  ) {
+    this.bus = opts.bus;
+    this.log = opts.logger;
+    this.metrics = createCoordinatorMetrics(opts.registry);
+  }
+
+  static async start(opts: CoordinatorOptions): Promise<Coordinator> {
+    const c = new Coordinator(await SweepStore.open(opts.bus), opts);
+    await c.recover();
+    c.serve();
+    await c.consume();
+    c.probe = setInterval(() => void c.probeQueue(), (opts.queueProbeS ?? 5) * 1000);
+    c.probe.unref();
+    void c.probeQueue();
+    return c;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.probe);
+    for (const s of this.stops.reverse()) await s();
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+
+  private serve(): void {
+    const malformed = () => this.metrics.malformedMessages.inc({ kind: 'request' });
+    const q = { queue: coordinatorQueue, onMalformed: malformed };
+    const b = this.bus;
+    this.stops.push(
+      b.serve(subjects.sweepSubmit, v1.SubmitSweepRequest, v1.SubmitSweepReply, (r) => this.submit(r), q).stop,
+      b.serve(subjects.sweepGet, v1.GetSweepRequest, v1.GetSweepReply, async (r) => ({ status: await this.mustGet(r.sweepId ?? ''), spec: await this.store.spec(r.sweepId ?? '') }), q).stop,
+      b.serve(subjects.sweepList, v1.ListSweepsRequest, v1.ListSweepsReply, async (r) => ({ sweeps: await this.list(r.limit || 100) }), q).stop,
+      b.serve(subjects.sweepCancel, v1.CancelSweepRequest, v1.CancelSweepReply, async (r) => ({ status: await this.cancel(r.sweepId) }), q).stop,
+      b.serve(subjects.sweepResume, v1.ResumeSweepRequest, v1.ResumeSweepReply, (r) => this.resume(r.sweepId), q).stop,
+    );
+  }
+
+  private async mustGet(id: string): Promise<Status> {
+    const st = await this.store.status(id);
+    if (!st) throw new NotFoundError(`no sweep '${id}'`, { sweepId: id });
+    return st;
+  }
+
+  private async list(limit: number): Promise<Status[]> {
+    const ids = (await this.store.sweepIds()).sort().reverse().slice(0, limit);
+    const out: Status[] = [];
+    for (const id of ids) {
+      const st = await this.store.status(id);
+      if (st) out.push(st);
+    }
+    return out;
+  }
+
+  /** Validate, plan (checking sizes), record, enqueue. Nothing is enqueued when any check fails. */
+  async submit(req: v1.SubmitSweepRequest): Promise<v1.ISubmitSweepReply> {
+    const t0 = process.hrtime.bigint();
+    const done = (outcome: 'accepted' | 'rejected' | 'error') => this.metrics.submitDuration.observe({ outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+    try {
+      if (!req.spec) throw new ValidationError([{ path: 'spec', message: 'required' }], { what: 'submit request' });
+      const sweep = compileSweep(sweepFromProto(req.spec), this.opts.limits);
+      const id = req.sweepId ? checkToken(req.sweepId, 'sweepId') : newSweepId();
+      const existing = await this.store.status(id);
+      if (existing) {
+        done('accepted');
+        return { status: existing };
+      }
+      let jobs = 0;
+      for (const job of planJobs(expandSweep(sweep, id), id, sweep.population)) {
+        const bytes = encode(v1.Job, this.jobMessage(id, job)).length;
+        if (bytes > this.bus.maxPayload)
+          throw new ValidationError([{ path: 'population', message: `a job of ${job.trials.length} trials encodes to ${bytes} bytes, over the NATS max payload of ${this.bus.maxPayload}: lower the population (or the inline data)` }], { what: 'sweep spec' });
+        jobs++;
+      }
+      const now = Date.now();
+      const status: v1.ISweepStatus = { sweepId: id, name: sweep.name, state: S.SWEEP_STATE_RUNNING, counts: { total: sweep.trialCount, jobs, enqueued: false }, createdMs: now, updatedMs: now };
+      if (!(await this.store.create(status, sweepToProto(sweep)))) {
+        done('accepted');
+        return { status: await this.store.status(id) };
+      }
+      this.metrics.initSweep(id);
+      this.log.info('sweep submitted', { sweep: id, name: sweep.name, trials: sweep.trialCount, jobs });
+      const after = await this.enqueue(id, planJobs(expandSweep(sweep, id), id, sweep.population));
+      done('accepted');
+      return { status: after };
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        this.metrics.validationRejections.inc();
+        done('rejected');
+      } else done('error');
+      throw err;
+    }
+  }
+
+  private jobMessage(sweepId: string, job: PlannedJob): v1.IJob {
+    return { jobId: job.jobId, sweepId, shape: job.shape, trials: job.trials.map(trialToProto), createdMs: Date.now() };
+  }
+
+  /** Publishes jobs (dedup id = job id, so a repeated enqueue adds nothing) and marks the sweep enqueued. */
+  private async enqueue(id: string, jobs: Iterable<PlannedJob>): Promise<Status | null> {
+    const window: Promise<void>[] = [];
+    let n = 0;
+    for (const job of jobs) {
+      window.push(this.bus.publish(subjects.jobs(id), v1.Job, this.jobMessage(id, job), { msgId: job.jobId }));
+      n++;
+      if (window.length >= 32) await Promise.all(window.splice(0));
+    }
+    await Promise.all(window);
+    this.metrics.jobsPublished.inc({ sweep: id }, n);
+    return this.store.modify(id, (st) => {
+      st.counts!.enqueued = true;
+      st.updatedMs = Date.now();
+      return st;
+    });
+  }
+
+  private async cancel(id: string): Promise<Status> {
+    const st = await this.mustGet(id);
+    if (st.state !== S.SWEEP_STATE_RUNNING) return st;
+    const after = await this.store.modify(id, (s) => {
+      if (s.state !== S.SWEEP_STATE_RUNNING) return undefined;
+      s.state = S.SWEEP_STATE_CANCELLED;
+      s.updatedMs = s.finishedMs = Date.now();
+      return s;
+    });
+    // Drop the queued jobs; running ones stop at their next heartbeat when trainers see the notice.
+    await this.bus.jsm.streams.purge(streams.jobs, { filter: subjects.jobs(id) });
+    await this.bus.publish(subjects.cancel(id), v1.CancelNotice, { sweepId: id }, { jetstream: false });
+    this.log.info('sweep cancelled', { sweep: id });
+    return after ?? st;
+  }
+
+  /** Re-enqueues the trials that have no outcome (or were cancelled). */
+  private async resume(id: string): Promise<v1.IResumeSweepReply> {
+    const st = await this.mustGet(id);
+    const specMsg = await this.store.spec(id);
+    if (!specMsg) throw new NotFoundError(`sweep '${id}' has no stored spec`, { sweepId: id });
+    const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
+    const outcomes = await this.store.outcomesOf(id);
+    for (const [trial, status] of outcomes)
+      if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) {
+        await this.store.forgetOutcome(id, trial);
+        outcomes.delete(trial);
+      }
+    const resumes = (st.counts?.resumes ?? 0) + 1;
+    let requeued = 0;
+    const counting = (function* () {
+      for (const t of unfinished(sweep, id, outcomes)) {
+        requeued++;
+        yield t;
+      }
+    })();
+    await this.store.modify(id, (s) => {
+      s.state = S.SWEEP_STATE_RUNNING;
+      s.finishedMs = 0;
+      s.counts!.resumes = resumes;
+      s.counts!.enqueued = false;
+      return s;
+    });
+    await this.store.recount(id);
+    await this.enqueue(id, planJobs(counting, `${id}-r${resumes}`, sweep.population));
+    const after = await this.store.recount(id);
+    this.log.info('sweep resumed', { sweep: id, requeued });
+    return { status: after, requeuedTrials: requeued };
+  }
+
+  // ---- streams --------------------------------------------------------------------------
+
+  private async consume(): Promise<void> {
+    await ensureConsumer(this.bus, streams.results, logConsumerConfig(consumers.coordinatorResults));
+    await ensureConsumer(this.bus, streams.findings, logConsumerConfig(consumers.coordinatorFindings));
+    const results: RunningConsumer = await startDurableConsumer(this.bus, {
+      stream: streams.results,
+      durable: consumers.coordinatorResults,
+      type: v1.TrialResult,
+      concurrency: 8,
+      batch: 64,
+      logger: this.log,
+      onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
+      handler: (r) => this.onResult(r),
+    });
+    const findings = await startDurableConsumer(this.bus, {
+      stream: streams.findings,
+      durable: consumers.coordinatorFindings,
+      type: v1.Finding,
+      concurrency: 4,
+      batch: 64,
+      logger: this.log,
+      onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'finding' }),
+      handler: async (f) => {
+        if (!f.sweepId || !f.findingId) throw new ValidationError([{ path: 'finding', message: 'sweepId and findingId are required' }]);
+        if (await this.store.recordFinding(f))
+          await this.store.modify(f.sweepId, (s) => {
+            s.findings = (s.findings ?? 0) + 1;
+            return s;
+          });
+      },
+    });
+    const dead = await startDeadLetterConsumer(this.bus, { durable: consumers.coordinatorDeadLetters, logger: this.log, handler: (d) => this.onDeadLetter(d) });
+    this.stops.push(() => results.stop(), () => findings.stop(), () => dead.stop());
+  }
+
+  private async onResult(r: v1.TrialResult): Promise<void> {
+    if (!r.sweepId || !r.trialId) throw new ValidationError([{ path: 'result', message: 'sweepId and trialId are required' }]);
+    const known = await this.store.status(r.sweepId);
+    if (!known) {
+      this.log.warn('result for an unknown sweep dropped', { sweep: r.sweepId, trial: r.trialId });
+      return;
+    }
+    if (!(await this.store.recordOutcome(r))) return; // recorded before: a duplicate
+    const field = countField(r.status);
+    const st = await this.store.modify(r.sweepId, (s) => {
+      const c = (s.counts ??= v1.SweepCounts.create());
+      c[field] = (c[field] ?? 0) + 1;
+      s.updatedMs = Date.now();
+      if (s.state === S.SWEEP_STATE_RUNNING && c.enqueued && finishedOf(c) >= (c.total ?? 0)) {
+        s.state = S.SWEEP_STATE_COMPLETE;
+        s.finishedMs = Date.now();
+      }
+      return s;
+    });
+    this.metrics.trials.inc({ sweep: r.sweepId, outcome: field });
+    if (st) this.metrics.setSweepCounts(r.sweepId, { total: st.counts?.total ?? 0, ok: st.counts?.ok ?? 0, diverged: st.counts?.diverged ?? 0, failed: st.counts?.failed ?? 0, cancelled: st.counts?.cancelled ?? 0 });
+    if (st?.state === S.SWEEP_STATE_COMPLETE && st.finishedMs && Date.now() - st.finishedMs < 1000) this.log.info('sweep complete', { sweep: r.sweepId, counts: st.counts });
+  }
+
+  /** A dead-lettered job: its trials without an outcome become failed results, with the reason. */
+  private async onDeadLetter(d: v1.DeadLetter): Promise<void> {
+    if (!d.subject.startsWith('dynlab.v1.jobs.')) {
+      this.log.warn('dead letter', { subject: d.subject, reason: d.reason });
+      return;
+    }
+    let job: v1.Job;
+    try {
+      job = v1.Job.decode(d.payload);
+    } catch {
+      this.metrics.malformedMessages.inc({ kind: 'deadletter' });
+      this.log.warn('undecodable job dead-lettered', { reason: d.reason });
+      return;
+    }
+    this.metrics.jobsDeadLettered.inc();
+    this.log.warn('job dead-lettered; its trials are marked failed', { job: job.jobId, sweep: job.sweepId, reason: d.reason });
+    for (const t of job.trials) {
+      await this.bus.publish(
+        subjects.results(job.sweepId),
+        v1.TrialResult,
+        { sweepId: job.sweepId, trialId: t.id, status: v1.TrialStatus.TRIAL_STATUS_FAILED, jobId: job.jobId, error: { code: d.error?.code || ErrorCode.Unavailable, message: d.reason, retryable: false }, params: t.params ?? {} },
+        { msgId: `${t.id}` },
+      );
+    }
+  }
+
+  // ---- recovery and metrics ---------------------------------------------------------------
+
+  /** Finishes half-done enqueues and recounts running sweeps (a previous coordinator may have died mid-way). */
+  private async recover(): Promise<void> {
+    for (const id of await this.store.sweepIds()) {
+      const st = await this.store.status(id);
+      if (!st || st.state !== S.SWEEP_STATE_RUNNING) continue;
+      if (!st.counts?.enqueued) {
+        const specMsg = await this.store.spec(id);
+        if (!specMsg) continue;
+        const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
+        const outcomes = await this.store.outcomesOf(id);
+        const prefix = st.counts?.resumes ? `${id}-r${st.counts.resumes}` : id;
+        this.log.info('finishing an interrupted enqueue', { sweep: id });
+        await this.enqueue(id, planJobs(unfinished(sweep, id, outcomes), prefix, sweep.population));
+      }
+      await this.store.recount(id);
+    }
+  }
+
+  private async probeQueue(): Promise<void> {
+    try {
+      const [stream, consumer] = await Promise.all([this.bus.jsm.streams.info(streams.jobs), this.bus.jsm.consumers.info(streams.jobs, consumers.trainers)]);
+      this.metrics.setJobQueue({ depth: stream.state.messages, lag: consumer.num_pending, inFlight: consumer.num_ack_pending });
+      const byState: Record<string, number> = {};
+      for (const id of await this.store.sweepIds()) {
+        const st = await this.store.status(id);
+        if (st) byState[stateLabel(st.state)] = (byState[stateLabel(st.state)] ?? 0) + 1;
+      }
+      this.metrics.setSweepStates(byState);
+    } catch (err) {
+      this.log.debug('queue probe failed', { error: (err as Error).message });
+    }
+  }
+}
+

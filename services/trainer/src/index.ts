@@ -1,0 +1,2 @@
+export * from './trainer-service';
+export * from './trainer-definition';

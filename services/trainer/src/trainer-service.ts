@@ -1,0 +1,224 @@
+/**
+ * The trainer. NATS stays in the main thread; trajectories run in a piscina pool of engine
+ * workers (one per core for wasm/cpu/native, one for the tensorflow backend, which threads
+ * internally and is not safe to load twice in a process). It pulls a job only when a worker is
+ * free, so queued jobs stay available to other trainers. While a job runs it
+ * - streams each trial's telemetry chunks to the trial's subject as they are recorded (dedup id
+ *   trial:chunk, so a redelivered job does not duplicate chunks inside the window),
+ * - tells JetStream the job is alive (`working()`) on each progress report,
+ * - stops the job's trials (as `cancelled`) when a cancel notice for its sweep arrives;
+ * then publishes every trial's result (dedup id = trial id) and acks the job. A job that throws
+ * (a crashed or out-of-memory worker) is nak'd with a delay and dead-lettered after the last
+ * delivery; a diverging trial is a normal `diverged` result.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import Piscina from 'piscina';
+import { consumers, startDurableConsumer, streams, subjects, TypedKv, buckets, type Bus, type RunningConsumer } from '@dynlab/bus';
+import { fromErrorInfo, type Logger } from '@dynlab/core';
+import { initBackend, type BackendName } from '@dynlab/engine';
+import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
+import { encode, v1 } from '@dynlab/proto';
+import { trialFromProto, trialToInput, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+
+export interface TrainerOptions {
+  bus: Bus;
+  logger: Logger;
+  registry: MetricsRegistry;
+  instance: string;
+  /** Worker threads. @default one per core (1 for the tensorflow backend) */
+  threads?: number;
+  /** @default 'auto' */
+  backend?: BackendName | 'auto';
+  /** Recorded points per telemetry chunk. @default 25 */
+  chunkPoints?: number;
+  /** Heap limit of a worker thread; a job that exceeds it fails, not the trainer. @default 2048 */
+  workerHeapMb?: number;
+}
+
+const statusOf: Record<TrialOutcome['status'], v1.TrialStatus> = {
+  ok: v1.TrialStatus.TRIAL_STATUS_OK,
+  diverged: v1.TrialStatus.TRIAL_STATUS_DIVERGED,
+  failed: v1.TrialStatus.TRIAL_STATUS_FAILED,
+  cancelled: v1.TrialStatus.TRIAL_STATUS_CANCELLED,
+};
+
+type WorkerMessage = { kind: 'telemetry'; trialIndex: number; chunk: TelemetryColumns; last: boolean } | { kind: 'progress'; stepsDone: number; stepsTotal: number };
+type TaskResult = { backend: { name: string }; outcomes: TrialOutcome[] } | { error: { code: string; message: string; retryable: boolean; details: Record<string, string> } };
+
+export class Trainer {
+  private readonly metrics: TrainerMetrics;
+  private readonly log: Logger;
+  private pool!: Piscina;
+  private consumer?: RunningConsumer;
+  private readonly cancelled = new Set<string>();
+  private readonly running = new Map<string, Set<MessagePort>>();
+  private busy = 0;
+  private threads = 1;
+  backend = 'unknown';
+  private stopCancel?: () => void;
+
+  private constructor(private readonly o: TrainerOptions) {
+    this.metrics = createTrainerMetrics(o.registry);
+    this.log = o.logger;
+  }
+
+  static async start(o: TrainerOptions): Promise<Trainer> {
+    const t = new Trainer(o);
+    const info = await initBackend(o.backend ?? 'auto');
+    t.backend = info.name;
+    t.metrics.setBackend(info.name);
+    t.threads = info.name === 'tensorflow' ? 1 : Math.max(1, o.threads ?? availableParallelism());
+    t.log.info('engine backend', { backend: info.name, detail: info.detail, unavailable: info.unavailable, threads: t.threads });
+    t.pool = new Piscina({
+      filename: require.resolve('@dynlab/engine/dist/population-worker.js'),
+      minThreads: t.threads,
+      maxThreads: t.threads,
+      idleTimeout: 60 * 60 * 1000,
+      resourceLimits: { maxOldGenerationSizeMb: o.workerHeapMb ?? 2048 },
+      env: { ...process.env, DYNLAB_BACKEND: info.name },
+    });
+    t.stopCancel = o.bus.subscribe(subjects.cancelAll, v1.CancelNotice, (n) => t.onCancel(n.sweepId), () => t.metrics.malformedMessages.inc({ kind: 'control' })).stop;
+    t.consumer = await startDurableConsumer(o.bus, {
+      stream: streams.jobs,
+      durable: consumers.trainers,
+      type: v1.Job,
+      concurrency: t.threads,
+      batch: 1,
+      logger: t.log,
+      onMalformed: () => t.metrics.malformedMessages.inc({ kind: 'job' }),
+      onDelivery: (n) => n > 1 && t.metrics.redeliveries.inc(),
+      handler: (job, ctx) => t.runJob(job, ctx.working),
+    });
+    t.updatePool();
+    return t;
+  }
+
+  /** Busy and total workers, for heartbeats. */
+  load(): { busy: number; capacity: number; backend: string } {
+    return { busy: this.busy, capacity: this.threads, backend: this.backend };
+  }
+
+  private onCancel(sweepId: string): void {
+    this.cancelled.add(sweepId);
+    for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
+  }
+
+  private updatePool(): void {
+    this.metrics.setPool({ threads: this.threads, busy: this.busy, queued: this.pool.queueSize });
+  }
+
+  private async isCancelled(sweepId: string): Promise<boolean> {
+    if (this.cancelled.has(sweepId)) return true;
+    const kv = await TypedKv.open(this.o.bus, buckets.sweeps, v1.SweepStatus);
+    const st = await kv.get(`sweep.${sweepId}`);
+    if (st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED) {
+      this.cancelled.add(sweepId);
+      return true;
+    }
+    return false;
+  }
+
+  private async publishResult(job: v1.Job, index: number, outcome: TrialOutcome, chunks: number, points: number): Promise<void> {
+    const t = job.trials[index]!;
+    await this.o.bus.publish(
+      subjects.results(job.sweepId),
+      v1.TrialResult,
+      {
+        sweepId: job.sweepId,
+        trialId: t.id,
+        status: statusOf[outcome.status],
+        finalLoss: outcome.finalLoss,
+        finalError: outcome.finalError,
+        stepsDone: outcome.stepsDone,
+        backend: outcome.backend,
+        wallS: outcome.wallS,
+        error: outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null,
+        telemetryChunks: chunks,
+        telemetryPoints: points,
+        jobId: job.jobId,
+        instance: this.o.instance,
+        params: t.params ?? {},
+      },
+      { msgId: t.id ?? undefined },
+    );
+  }
+
+  private async runJob(job: v1.Job, working: () => void): Promise<void> {
+    const started = process.hrtime.bigint();
+    const sweep = job.sweepId;
+    if (await this.isCancelled(sweep)) {
+      for (let i = 0; i < job.trials.length; i++) await this.publishResult(job, i, { status: 'cancelled', finalLoss: NaN, finalError: NaN, stepsDone: 0, backend: this.backend, wallS: 0 }, 0, 0);
+      this.metrics.jobs.inc({ outcome: 'cancelled' });
+      return;
+    }
+    const trials = job.trials.map((t) => trialFromProto(t)); // a malformed trial is not retryable: dead-lettered
+    this.metrics.initSweep(sweep, this.backend);
+    const { port1, port2 } = new MessageChannel();
+    const ports = this.running.get(sweep) ?? new Set<MessagePort>();
+    ports.add(port2);
+    this.running.set(sweep, ports);
+    const chunkIndex = new Array<number>(trials.length).fill(0);
+    const points = new Array<number>(trials.length).fill(0);
+    let publishing: Promise<void> = Promise.resolve();
+    let publishError: unknown;
+    port2.on('message', (m: WorkerMessage) => {
+      if (m.kind === 'progress') {
+        try {
+          working();
+        } catch {
+          this.metrics.heartbeatFailures.inc();
+        }
+        return;
+      }
+      const trial = trials[m.trialIndex]!;
+      const index = chunkIndex[m.trialIndex] ?? 0;
+      chunkIndex[m.trialIndex] = index + 1;
+      const msg = { sweepId: sweep, trialId: trial.id, chunkIndex: index, last: m.last, jobId: job.jobId, ...m.chunk };
+      points[m.trialIndex]! += m.chunk.steps.length;
+      publishing = publishing.then(async () => {
+        try {
+          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, { msgId: `${trial.id}:${msg.chunkIndex}` });
+          this.metrics.telemetryChunks.inc({ sweep });
+          this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
+        } catch (err) {
+          publishError ??= err;
+        }
+      });
+    });
+    if (this.cancelled.has(sweep)) port2.postMessage({ kind: 'cancel' });
+    this.busy++;
+    this.updatePool();
+    let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
+    try {
+      const res = (await this.pool.run({ trials: trials.map(trialToInput), backend: this.backend, chunkPoints: this.o.chunkPoints ?? 25, port: port1 }, { transferList: [port1] })) as TaskResult;
+      await publishing;
+      if ('error' in res) throw fromErrorInfo(res.error);
+      if (publishError) throw publishError;
+      let steps = 0;
+      for (let i = 0; i < trials.length; i++) {
+        const o = res.outcomes[i]!;
+        await this.publishResult(job, i, o, chunkIndex[i]!, points[i]!);
+        this.metrics.trials.inc({ sweep, backend: o.backend || this.backend, outcome: o.status });
+        steps += o.stepsDone;
+      }
+      this.metrics.networkSteps.inc({ sweep, backend: this.backend }, steps);
+      outcome = res.outcomes.every((o) => o.status === 'cancelled') ? 'cancelled' : 'ok';
+    } finally {
+      this.busy--;
+      ports.delete(port2);
+      if (ports.size === 0) this.running.delete(sweep);
+      port2.close();
+      this.updatePool();
+      this.metrics.jobs.inc({ outcome });
+      this.metrics.jobDuration.observe({ backend: this.backend, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** Stops pulling, lets running jobs finish (or hands them back after the grace period), closes the pool. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopCancel?.();
+    await this.consumer?.stop(graceMs);
+    await this.pool.destroy();
+  }
+}
