@@ -25,7 +25,13 @@ const strict = process.argv.includes('--strict');
 
 function finish(available, reason, extra = {}) {
   fs.mkdirSync(buildDir, { recursive: true });
-  const status = { available, reason, node: process.version, builtAt: new Date().toISOString(), ...extra };
+  const status = {
+    available,
+    reason,
+    node: process.version,
+    builtAt: new Date().toISOString(),
+    ...extra,
+  };
   fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 2)}\n`);
   if (available) console.log(`@dynlab/native: built (${reason})`);
   else console.warn(`@dynlab/native: not built, the engine will use another backend: ${reason}`);
@@ -37,17 +43,30 @@ function explain(output) {
   const lines = output.split('\n');
   const known = [
     [/cblas\.h: No such file/, 'no CBLAS header cblas.h (install libopenblas-dev)'],
-    [/cannot find -l(\S+)/, (m) => `the linker cannot find -l${m[1]} (install libopenblas-dev, or set DYNLAB_BLAS_LIBS)`],
-    [/(c\+\+|g\+\+|cc|gcc|make)'?: (not found|No such file)|No such file or directory: '[^']*(cc|\+\+)'/, 'no C compiler or make (install g++ and make)'],
+    [
+      /cannot find -l(\S+)/,
+      (m) => `the linker cannot find -l${m[1]} (install libopenblas-dev, or set DYNLAB_BLAS_LIBS)`,
+    ],
+    [
+      /(c\+\+|g\+\+|cc|gcc|make)'?: (not found|No such file)|No such file or directory: '[^']*(cc|\+\+)'/,
+      'no C compiler or make (install g++ and make)',
+    ],
     [/Could not find any Python/, 'no python3 for node-gyp (install python3)'],
-    [/node_api\.h: No such file|gyp: Undefined variable|Could not find common\.gypi|ENOTFOUND|EAI_AGAIN/, 'no Node.js headers available offline (set npm_config_nodedir)'],
+    [
+      /node_api\.h: No such file|gyp: Undefined variable|Could not find common\.gypi|ENOTFOUND|EAI_AGAIN/,
+      'no Node.js headers available offline (set npm_config_nodedir)',
+    ],
   ];
   for (const line of lines)
     for (const [re, what] of known) {
       const m = re.exec(line);
       if (m) return typeof what === 'function' ? what(m) : what;
     }
-  const err = lines.find((l) => /\berror:/.test(l)) ?? lines.find((l) => /error/i.test(l) && !/gyp (ERR|info)/.test(l)) ?? lines.filter(Boolean).slice(-1)[0] ?? '';
+  const err =
+    lines.find((l) => /\berror:/.test(l)) ??
+    lines.find((l) => /error/i.test(l) && !/gyp (ERR|info)/.test(l)) ??
+    lines.filter(Boolean).slice(-1)[0] ??
+    '';
   return `the build failed: ${err.trim().slice(0, 300)}`;
 }
 
@@ -70,7 +89,10 @@ function nodeDir() {
  * break each other. A second caller waits for the first and keeps its result.
  */
 function lock() {
-  const file = path.join(os.tmpdir(), `dynlab-native-build-${crypto.createHash('sha1').update(root).digest('hex').slice(0, 12)}.lock`);
+  const file = path.join(
+    os.tmpdir(),
+    `dynlab-native-build-${crypto.createHash('sha1').update(root).digest('hex').slice(0, 12)}.lock`,
+  );
   const deadline = Date.now() + 600_000;
   let waited = false;
   for (;;) {
@@ -99,11 +121,15 @@ function lock() {
 function main() {
   if (lock() && fs.existsSync(statusFile)) {
     const other = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
-    console.log(`@dynlab/native: another install built it meanwhile (${other.available ? 'built' : other.reason})`);
+    console.log(
+      `@dynlab/native: another install built it meanwhile (${other.available ? 'built' : other.reason})`,
+    );
     process.exit(!other.available && strict ? 1 : 0);
   }
-  if (process.env.DYNLAB_NATIVE_SKIP) finish(false, 'the build was skipped (DYNLAB_NATIVE_SKIP is set)');
-  if (process.platform !== 'linux') finish(false, `unsupported platform ${process.platform} (the addon is built on Linux)`);
+  if (process.env.DYNLAB_NATIVE_SKIP)
+    finish(false, 'the build was skipped (DYNLAB_NATIVE_SKIP is set)');
+  if (process.platform !== 'linux')
+    finish(false, `unsupported platform ${process.platform} (the addon is built on Linux)`);
   let gyp;
   try {
     gyp = require.resolve('node-gyp/bin/node-gyp.js');
@@ -117,12 +143,24 @@ function main() {
   const dir = nodeDir();
   const args = [gyp, 'rebuild', '--release', '--jobs', 'max', ...(dir ? [`--nodedir=${dir}`] : [])];
   const started = Date.now();
-  const build = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: process.env, timeout: 600_000 });
+  const build = spawnSync(process.execPath, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: process.env,
+    timeout: 600_000,
+  });
   const output = `${build.stdout ?? ''}\n${build.stderr ?? ''}${build.error ? `\n${build.error.message}` : ''}`;
-  if (build.status !== 0 || !fs.existsSync(addonFile)) finish(false, explain(output), { log: output.slice(-4000) });
+  if (build.status !== 0 || !fs.existsSync(addonFile))
+    finish(false, explain(output), { log: output.slice(-4000) });
   // A build that links but cannot load (no BLAS at run time, wrong CPU) is reported here already.
-  const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addonFile)})`], { encoding: 'utf8' });
-  if (load.status !== 0) finish(false, `built but cannot be loaded: ${(load.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`);
+  const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addonFile)})`], {
+    encoding: 'utf8',
+  });
+  if (load.status !== 0)
+    finish(
+      false,
+      `built but cannot be loaded: ${(load.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`,
+    );
   finish(true, `compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -44,10 +44,19 @@ export const matrixModels = {
   linear: { kind: 'linear', bias: true },
   deepLinear: { kind: 'deepLinear', hidden: [4, 3] as number[], bias: false },
   relu: { kind: 'relu', hidden: [6] as number[], bias: true },
-  deepRelu: { kind: 'relu', hidden: [5, 4] as number[], bias: true, biasTrainable: [true, false, true] as boolean[] },
+  deepRelu: {
+    kind: 'relu',
+    hidden: [5, 4] as number[],
+    bias: true,
+    biasTrainable: [true, false, true] as boolean[],
+  },
 } as const;
 /** The regularizers of the matrix. */
-export const matrixRegularizers = { none: {}, weightDecay: { weightDecay: 0.01 }, spectral: { spectralDecoupling: 0.02 } } as const;
+export const matrixRegularizers = {
+  none: {},
+  weightDecay: { weightDecay: 0.01 },
+  spectral: { spectralDecoupling: 0.02 },
+} as const;
 /** The optimizers of the matrix (Adam twice: a well-conditioned epsilon and the default one). */
 export const matrixOptimizers = {
   gd: { kind: 'gd', learningRate: 0.1 },
@@ -58,7 +67,15 @@ export const matrixOptimizers = {
 } as const;
 
 /** Every quantity a trial can record. */
-export const allQuantities = ['loss', 'error', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'] as const;
+export const allQuantities = [
+  'loss',
+  'error',
+  'gradShare',
+  'probeOutputs',
+  'trainOutputs',
+  'paramNorms',
+  'deadUnits',
+] as const;
 
 /**
  * One cell of the matrix as a trial spec (200 steps, every quantity, two probes of dimension 3).
@@ -78,10 +95,17 @@ export function matrixTrial(
     data,
     model,
     loss: { kind: loss, margin: 1, reduction: sum ? 'sum' : 'mean' },
-    optimizer: { ...optimizer, learningRate: sum ? optimizer.learningRate / n : optimizer.learningRate } as TrialInput['optimizer'],
+    optimizer: {
+      ...optimizer,
+      learningRate: sum ? optimizer.learningRate / n : optimizer.learningRate,
+    } as TrialInput['optimizer'],
     regularizer,
     steps: 200,
-    record: { steps: agreementSteps, quantities: [...allQuantities], probes: [{ x: [1, 0, 0] }, { x: [0.5, -1, 0.25] }] },
+    record: {
+      steps: agreementSteps,
+      quantities: [...allQuantities],
+      probes: [{ x: [1, 0, 0] }, { x: [0.5, -1, 0.25] }],
+    },
   };
 }
 
@@ -91,7 +115,8 @@ export type QuantityColumns = Record<(typeof allQuantities)[number], ArrayLike<n
 /** Row `row` of every quantity of `c`, with the widths trial `t` gives them. */
 export function rowValues(c: QuantityColumns, row: number, t: CompiledTrial): TrialValues {
   const L = t.widths.length - 1;
-  const slice = (a: ArrayLike<number>, width: number) => Array.from({ length: width }, (_, i) => a[row * width + i]!);
+  const slice = (a: ArrayLike<number>, width: number) =>
+    Array.from({ length: width }, (_, i) => a[row * width + i]!);
   return {
     loss: c.loss[row]!,
     error: c.error[row]!,
@@ -108,29 +133,56 @@ export const agreementSteps = [0, 1, 50, 200];
 
 /** Whether float32 and float64 must be expected to part on this trial (see the module header). */
 export function illConditioned(t: CompiledTrial): boolean {
-  return (t.loss.kind === 'hinge' && t.regularizer.spectralDecoupling > 0) || (t.optimizer.kind === 'adam' && t.optimizer.epsilon < 1e-4);
+  return (
+    (t.loss.kind === 'hinge' && t.regularizer.spectralDecoupling > 0) ||
+    (t.optimizer.kind === 'adam' && t.optimizer.epsilon < 1e-4)
+  );
 }
 
-function assertScaled(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rel: number): void {
+function assertScaled(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rel: number,
+): void {
   assert.equal(got.length, want.length, `${what}: length`);
   let scale = 1e-3;
   for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
   for (let i = 0; i < want.length; i++)
-    assert.ok(Math.abs(got[i]! - want[i]!) <= rel * scale, `${what}[${i}]: ${got[i]} vs reference ${want[i]} (scale ${scale})`);
+    assert.ok(
+      Math.abs(got[i]! - want[i]!) <= rel * scale,
+      `${what}[${i}]: ${got[i]} vs reference ${want[i]} (scale ${scale})`,
+    );
 }
 
 /**
  * Asserts that `got` (a float32 backend) agrees with the reference `want` at step `step` of trial
  * `t`; `first` is the reference at step 0 (its gradient norm sets the gradient-share bound).
  */
-export function assertAgrees(at: string, t: CompiledTrial, step: number, got: TrialValues, want: ReferenceMeasurement, first: ReferenceMeasurement): void {
+export function assertAgrees(
+  at: string,
+  t: CompiledTrial,
+  step: number,
+  got: TrialValues,
+  want: ReferenceMeasurement,
+  first: ReferenceMeasurement,
+): void {
   if (step > 50 && illConditioned(t)) return;
   const late = step > 50;
   const floor = 0.1 * (t.loss.reduction === 'sum' ? t.data.n : 1);
-  assert.ok(Math.abs(got.loss - want.loss) <= 1e-5 * Math.max(Math.abs(want.loss), floor), `${at}: loss ${got.loss} vs reference ${want.loss}`);
+  assert.ok(
+    Math.abs(got.loss - want.loss) <= 1e-5 * Math.max(Math.abs(want.loss), floor),
+    `${at}: loss ${got.loss} vs reference ${want.loss}`,
+  );
   assert.equal(got.error, Math.fround(want.error), `${at}: error`);
   const shrink = Math.max(1, first.firstLayerGradNorm / want.firstLayerGradNorm);
-  assertScaled(`${at} gradShare (gradient ${shrink.toExponential(1)}x smaller than at step 0)`, got.gradShare, want.gradShare, 2e-5 * shrink);
-  for (const k of ['probeOutputs', 'trainOutputs', 'paramNorms'] as const) assertScaled(`${at} ${k}`, got[k], want[k], late ? 2e-4 : 2e-5);
+  assertScaled(
+    `${at} gradShare (gradient ${shrink.toExponential(1)}x smaller than at step 0)`,
+    got.gradShare,
+    want.gradShare,
+    2e-5 * shrink,
+  );
+  for (const k of ['probeOutputs', 'trainOutputs', 'paramNorms'] as const)
+    assertScaled(`${at} ${k}`, got[k], want[k], late ? 2e-4 : 2e-5);
   assert.deepEqual(Array.from(got.deadUnits), want.deadUnits.map(Math.fround), `${at} deadUnits`);
 }

@@ -35,7 +35,10 @@ export interface NativeProfile {
 
 /** What the compiled addon exports. */
 export interface Addon {
-  Population: new (config: Record<string, unknown>, arrays: Record<string, unknown>) => AddonPopulation;
+  Population: new (
+    config: Record<string, unknown>,
+    arrays: Record<string, unknown>,
+  ) => AddonPopulation;
   setBlasThreads(threads: number): string;
   blasConfig(): string;
   /** Seconds per call of one SGEMM shape (best of `reps`), on the BLAS and threads the addon uses. */
@@ -57,7 +60,10 @@ let loaded: Loaded | undefined;
 
 function buildReason(): string | undefined {
   try {
-    const status = JSON.parse(readFileSync(join(buildDir, 'status.json'), 'utf8')) as { available?: boolean; reason?: string };
+    const status = JSON.parse(readFileSync(join(buildDir, 'status.json'), 'utf8')) as {
+      available?: boolean;
+      reason?: string;
+    };
     return status.available === false ? status.reason : undefined;
   } catch {
     return undefined;
@@ -69,7 +75,11 @@ export function loadAddon(): Loaded {
   if (loaded) return loaded;
   const file = join(buildDir, 'Release', 'dynlab_native.node');
   if (!existsSync(file)) {
-    loaded = { reason: buildReason() ?? `the addon was not built (${file} is missing; run pnpm --filter @dynlab/native build:addon)` };
+    loaded = {
+      reason:
+        buildReason() ??
+        `the addon was not built (${file} is missing; run pnpm --filter @dynlab/native build:addon)`,
+    };
     return loaded;
   }
   try {
@@ -82,7 +92,9 @@ export function loadAddon(): Loaded {
     loaded = { addon, reason: `${blas}; BLAS threads set by ${setter || 'the environment'}` };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    loaded = { reason: `the addon cannot be loaded: ${e.code ? `${e.code}: ` : ''}${String(e.message).split('\n')[0]}` };
+    loaded = {
+      reason: `the addon cannot be loaded: ${e.code ? `${e.code}: ` : ''}${String(e.message).split('\n')[0]}`,
+    };
   }
   return loaded;
 }

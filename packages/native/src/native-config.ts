@@ -13,7 +13,16 @@ import type { CompiledTrial } from '@dynlab/spec';
 import type { NativeData, NativeParams } from './program-types';
 
 /** Order of the rows of the addon's per-trial hyperparameter matrix (see csrc/addon.cc). */
-export const hyperRows = ['learningRate', 'margin', 'weightDecay', 'spectral', 'momentum', 'beta1', 'beta2', 'epsilon'] as const;
+export const hyperRows = [
+  'learningRate',
+  'margin',
+  'weightDecay',
+  'spectral',
+  'momentum',
+  'beta1',
+  'beta2',
+  'epsilon',
+] as const;
 
 /** Constructor arguments of the addon's `Population`. */
 export interface NativeConfig {
@@ -93,15 +102,33 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 
 function shapeOf(t: CompiledTrial): string {
   const m = t.model;
-  return JSON.stringify([t.data.n, t.widths, m.kind, m.bias, m.trainable, m.biasTrainable, t.loss.kind, t.loss.reduction, t.optimizer.kind, minibatchSize(t), t.record.probes.length]);
+  return JSON.stringify([
+    t.data.n,
+    t.widths,
+    m.kind,
+    m.bias,
+    m.trainable,
+    m.biasTrainable,
+    t.loss.kind,
+    t.loss.reduction,
+    t.optimizer.kind,
+    minibatchSize(t),
+    t.record.probes.length,
+  ]);
 }
 
 /** Checks the population and builds the addon's arguments; throws DynlabError(SHAPE) on any mismatch. */
-export function nativeConfig(trials: readonly CompiledTrial[], data: readonly NativeData[], params: readonly NativeParams[]): NativeConfig {
+export function nativeConfig(
+  trials: readonly CompiledTrial[],
+  data: readonly NativeData[],
+  params: readonly NativeParams[],
+): NativeConfig {
   const P = trials.length;
   if (P === 0) throw shapeError('a population needs at least one trial');
   if (data.length !== P || params.length !== P)
-    throw shapeError(`expected one data set and one parameter set per trial (${P}), got ${data.length} and ${params.length}`);
+    throw shapeError(
+      `expected one data set and one parameter set per trial (${P}), got ${data.length} and ${params.length}`,
+    );
   const first = trials[0]!;
   const widths = first.widths;
   const layers = widths.length - 1;
@@ -119,39 +146,66 @@ export function nativeConfig(trials: readonly CompiledTrial[], data: readonly Na
   const seeds = new Uint32Array(P);
 
   trials.forEach((t, p) => {
-    if (shapeOf(t) !== key) throw shapeError(`trials[${p}] does not have trial 0's shape (${shapeOf(t)} vs ${key})`, { trial: String(p) });
+    if (shapeOf(t) !== key)
+      throw shapeError(`trials[${p}] does not have trial 0's shape (${shapeOf(t)} vs ${key})`, {
+        trial: String(p),
+      });
     const d = data[p]!;
     if (d.n !== N || d.dim !== D || d.x.length !== N * D || d.y.length !== N)
-      throw shapeError(`data[${p}]: expected x of ${N}x${D} and ${N} labels, got n=${d.n} dim=${d.dim} with ${d.x.length} and ${d.y.length} values`, { trial: String(p) });
+      throw shapeError(
+        `data[${p}]: expected x of ${N}x${D} and ${N} labels, got n=${d.n} dim=${d.dim} with ${d.x.length} and ${d.y.length} values`,
+        { trial: String(p) },
+      );
     let k = datasets.findIndex((o) => o === d || (sameValues(o.x, d.x) && sameValues(o.y, d.y)));
     if (k < 0) k = datasets.push(d) - 1;
     dataset[p] = k;
 
     const w = params[p]!;
     if (w.weights.length !== layers || w.biases.length !== layers)
-      throw shapeError(`params[${p}]: expected ${layers} weight and bias arrays, got ${w.weights.length} and ${w.biases.length}`, { trial: String(p) });
+      throw shapeError(
+        `params[${p}]: expected ${layers} weight and bias arrays, got ${w.weights.length} and ${w.biases.length}`,
+        { trial: String(p) },
+      );
     for (let l = 0; l < layers; l++) {
       const out = widths[l + 1]!;
       const size = out * widths[l]!;
       const wl = w.weights[l]!;
       const bl = w.biases[l]!;
       if (wl.length !== size || bl.length !== out)
-        throw shapeError(`params[${p}] layer ${l}: expected ${out}x${widths[l]} weights and ${out} biases, got ${wl.length} and ${bl.length}`, { trial: String(p) });
+        throw shapeError(
+          `params[${p}] layer ${l}: expected ${out}x${widths[l]} weights and ${out} biases, got ${wl.length} and ${bl.length}`,
+          { trial: String(p) },
+        );
       weights[l]!.set(wl, p * size);
       biases[l]!.set(bl, p * out);
     }
     t.record.probes.forEach((probe, q) => {
-      if (probe.x.length !== D) throw shapeError(`trials[${p}].record.probes[${q}]: expected ${D} values, got ${probe.x.length}`, { trial: String(p) });
+      if (probe.x.length !== D)
+        throw shapeError(
+          `trials[${p}].record.probes[${q}]: expected ${D} values, got ${probe.x.length}`,
+          { trial: String(p) },
+        );
       probes.set(probe.x, (p * Q + q) * D);
     });
     const o = t.optimizer;
-    const row = [o.learningRate, t.loss.margin, t.regularizer.weightDecay, t.regularizer.spectralDecoupling, o.momentum, o.beta1, o.beta2, o.epsilon];
+    const row = [
+      o.learningRate,
+      t.loss.margin,
+      t.regularizer.weightDecay,
+      t.regularizer.spectralDecoupling,
+      o.momentum,
+      o.beta1,
+      o.beta2,
+      o.epsilon,
+    ];
     row.forEach((v, r) => (hyper[r * P + p] = v));
     seeds[p] = t.seed;
   });
 
   const trainable = Uint8Array.from(first.model.trainable, Number);
-  const biasTrainable = Uint8Array.from(first.model.biasTrainable, (b) => Number(b && first.model.bias));
+  const biasTrainable = Uint8Array.from(first.model.biasTrainable, (b) =>
+    Number(b && first.model.bias),
+  );
   return {
     config: {
       population: P,
@@ -170,6 +224,14 @@ export function nativeConfig(trials: readonly CompiledTrial[], data: readonly Na
       dataset,
       datasets: datasets.length,
     },
-    arrays: { x: datasets.map((d) => d.x), y: datasets.map((d) => d.y), weights, biases, probes, hyper, seeds },
+    arrays: {
+      x: datasets.map((d) => d.x),
+      y: datasets.map((d) => d.y),
+      weights,
+      biases,
+      probes,
+      hyper,
+      seeds,
+    },
   };
 }

@@ -15,20 +15,44 @@ const root = join(__dirname, '..');
 
 function copyPackage(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dynlab-native-install-'));
-  for (const entry of ['binding.gyp', 'csrc', 'scripts', 'dist', 'package.json']) cpSync(join(root, entry), join(dir, entry), { recursive: true });
+  for (const entry of ['binding.gyp', 'csrc', 'scripts', 'dist', 'package.json'])
+    cpSync(join(root, entry), join(dir, entry), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
 function installIn(dir: string, env: Record<string, string>) {
-  const run = spawnSync(process.execPath, [join(dir, 'scripts', 'install.js')], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
-  const status = JSON.parse(readFileSync(join(dir, 'build', 'status.json'), 'utf8')) as { available: boolean; reason: string };
-  const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(join(dir, 'dist', 'index.js'))}).nativeStatus()))`], { encoding: 'utf8' });
-  return { code: run.status, status, reported: JSON.parse(probe.stdout) as { available: boolean; reason: string } };
+  const run = spawnSync(process.execPath, [join(dir, 'scripts', 'install.js')], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  const status = JSON.parse(readFileSync(join(dir, 'build', 'status.json'), 'utf8')) as {
+    available: boolean;
+    reason: string;
+  };
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `console.log(JSON.stringify(require(${JSON.stringify(join(dir, 'dist', 'index.js'))}).nativeStatus()))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  return {
+    code: run.status,
+    status,
+    reported: JSON.parse(probe.stdout) as { available: boolean; reason: string },
+  };
 }
 
 for (const [what, env, expected] of [
-  ['no BLAS library to link', { DYNLAB_BLAS_LIBS: '-ldynlab_no_such_blas' }, /-ldynlab_no_such_blas/],
+  [
+    'no BLAS library to link',
+    { DYNLAB_BLAS_LIBS: '-ldynlab_no_such_blas' },
+    /-ldynlab_no_such_blas/,
+  ],
   ['no C++ compiler', { CXX: '/nonexistent/c++', CC: '/nonexistent/cc' }, /compiler/],
   ['a skipped build', { DYNLAB_NATIVE_SKIP: '1' }, /skipped/],
 ] as const)

@@ -22,7 +22,18 @@ function trialOf(extra: Partial<TrialInput> = {}): CompiledTrial {
     data: { inline: { n, dim, x: [...data.x], y: [...data.y] as (1 | -1)[] } },
     model: { kind: 'relu', hidden: [6], bias: true },
     steps: 50,
-    record: { quantities: ['loss', 'error', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'], probes: [{ x: [1, 0, 0, 0] }] },
+    record: {
+      quantities: [
+        'loss',
+        'error',
+        'gradShare',
+        'probeOutputs',
+        'trainOutputs',
+        'paramNorms',
+        'deadUnits',
+      ],
+      probes: [{ x: [1, 0, 0, 0] }],
+    },
     ...extra,
   });
 }
@@ -42,8 +53,24 @@ test('shape mismatches found in TypeScript are DynlabErrors with code SHAPE', ()
   const p = fixtureParams(t, 1);
   const wrongN: NativeData = { ...data, n: n - 1, y: data.y.subarray(1) };
   assert.throws(() => createNativeProgram([t], [wrongN], [p]), isShapeError);
-  assert.throws(() => createNativeProgram([t], [data], [{ ...p, weights: [p.weights[0]!.subarray(1), p.weights[1]!] }]), isShapeError);
-  assert.throws(() => createNativeProgram([t, trialOf({ model: { kind: 'relu', hidden: [7], bias: true } })], [data, data], [p, p]), isShapeError);
+  assert.throws(
+    () =>
+      createNativeProgram(
+        [t],
+        [data],
+        [{ ...p, weights: [p.weights[0]!.subarray(1), p.weights[1]!] }],
+      ),
+    isShapeError,
+  );
+  assert.throws(
+    () =>
+      createNativeProgram(
+        [t, trialOf({ model: { kind: 'relu', hidden: [7], bias: true } })],
+        [data, data],
+        [p, p],
+      ),
+    isShapeError,
+  );
   assert.throws(() => createNativeProgram([t], [data, data], [p]), isShapeError);
   assert.throws(() => createNativeProgram([], [], []), isShapeError);
   const program = createNativeProgram([t], [data], [p]);
@@ -63,17 +90,56 @@ test('shape mismatches reaching C++ are errors with code SHAPE, never a crash', 
     return () => new addon.Population(c.config, c.arrays);
   };
   const shape = (err: unknown) => (err as { code?: string }).code === 'SHAPE';
-  assert.throws(build((c) => (c.arrays.x[0] = new Float32Array(3))), shape);
-  assert.throws(build((c) => (c.arrays.weights[1] = new Float32Array(5))), shape);
-  assert.throws(build((c) => (c.arrays.biases = [])), shape);
-  assert.throws(build((c) => (c.config.widths = Int32Array.of(4, 6, 2))), shape);
-  assert.throws(build((c) => (c.config.dataset = Int32Array.of(3))), shape);
-  assert.throws(build((c) => (c.arrays.hyper = new Float64Array(7))), shape);
-  assert.throws(build((c) => ((c.arrays as Record<string, unknown>).hyper = new Float32Array(8))), shape);
-  assert.throws(build((c) => (c.config.batchSize = n + 1)), shape);
-  assert.throws(build((c) => ((c.arrays as Record<string, unknown>).probes = new Float64Array(4))), shape);
+  assert.throws(
+    build((c) => (c.arrays.x[0] = new Float32Array(3))),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.arrays.weights[1] = new Float32Array(5))),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.arrays.biases = [])),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.config.widths = Int32Array.of(4, 6, 2))),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.config.dataset = Int32Array.of(3))),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.arrays.hyper = new Float64Array(7))),
+    shape,
+  );
+  assert.throws(
+    build((c) => ((c.arrays as Record<string, unknown>).hyper = new Float32Array(8))),
+    shape,
+  );
+  assert.throws(
+    build((c) => (c.config.batchSize = n + 1)),
+    shape,
+  );
+  assert.throws(
+    build((c) => ((c.arrays as Record<string, unknown>).probes = new Float64Array(4))),
+    shape,
+  );
   const pop = build(() => undefined)();
-  assert.throws(() => pop.measure({ loss: new Float32Array(2), error: new Float32Array(1), gradShare: new Float32Array(0), probeOutputs: new Float32Array(0), trainOutputs: new Float32Array(0), paramNorms: new Float32Array(0), deadUnits: new Float32Array(0) }), shape);
+  assert.throws(
+    () =>
+      pop.measure({
+        loss: new Float32Array(2),
+        error: new Float32Array(1),
+        gradShare: new Float32Array(0),
+        probeOutputs: new Float32Array(0),
+        trainOutputs: new Float32Array(0),
+        paramNorms: new Float32Array(0),
+        deadUnits: new Float32Array(0),
+      }),
+    shape,
+  );
   assert.throws(() => pop.advance(-1), shape);
   assert.throws(() => pop.divergedAt(new Int32Array(2)), shape);
   assert.throws(() => pop.readParams(2, new Float32Array(1), new Float32Array(1)), shape);
@@ -87,19 +153,31 @@ test('dispose is idempotent and a disposed program refuses work with code BACKEN
   program.dispose();
   program.dispose();
   assert.equal(program.bytes, 0);
-  assert.throws(() => program.measure(), (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend);
-  assert.throws(() => program.advance(1), (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend);
+  assert.throws(
+    () => program.measure(),
+    (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend,
+  );
+  assert.throws(
+    () => program.advance(1),
+    (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend,
+  );
 });
 
 test("a trial's numbers do not depend on its population, its place in it, or the chunk size", () => {
-  const trials = Array.from({ length: 9 }, (_, p) => trialOf({ seed: p, optimizer: { kind: 'momentum', learningRate: 0.02 + 0.01 * p } }));
+  const trials = Array.from({ length: 9 }, (_, p) =>
+    trialOf({ seed: p, optimizer: { kind: 'momentum', learningRate: 0.02 + 0.01 * p } }),
+  );
   const params = trials.map((t, p) => fixtureParams(t, 40 + p));
   const other = fixtureData(6, n, dim);
   const datas = trials.map((_, p) => (p % 3 === 2 ? other : data));
   const run = (idx: number[], chunk: string) => {
     process.env.DYNLAB_NATIVE_CHUNK = chunk;
     try {
-      const program = createNativeProgram(idx.map((i) => trials[i]!), idx.map((i) => datas[i]!), idx.map((i) => params[i]!));
+      const program = createNativeProgram(
+        idx.map((i) => trials[i]!),
+        idx.map((i) => datas[i]!),
+        idx.map((i) => params[i]!),
+      );
       program.advance(50);
       const m = program.measure();
       program.dispose();
@@ -109,11 +187,23 @@ test("a trial's numbers do not depend on its population, its place in it, or the
     }
   };
   const all = run([0, 1, 2, 3, 4, 5, 6, 7, 8], '4');
-  for (const [p, chunk] of [[0, '1'], [4, '4'], [5, '8'], [8, '2']] as const) {
+  for (const [p, chunk] of [
+    [0, '1'],
+    [4, '4'],
+    [5, '8'],
+    [8, '2'],
+  ] as const) {
     const alone = run([p], chunk);
     const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-6);
-    assert.ok(rel(all.loss[p]!, alone.loss[0]!) <= 1e-6, `trial ${p}: ${all.loss[p]} in the population vs ${alone.loss[0]} alone`);
-    for (let i = 0; i < n; i++) assert.ok(rel(all.trainOutputs[p * n + i]!, alone.trainOutputs[i]!) <= 1e-5, `trial ${p} output ${i}`);
+    assert.ok(
+      rel(all.loss[p]!, alone.loss[0]!) <= 1e-6,
+      `trial ${p}: ${all.loss[p]} in the population vs ${alone.loss[0]} alone`,
+    );
+    for (let i = 0; i < n; i++)
+      assert.ok(
+        rel(all.trainOutputs[p * n + i]!, alone.trainOutputs[i]!) <= 1e-5,
+        `trial ${p} output ${i}`,
+      );
   }
 });
 
@@ -151,7 +241,15 @@ test('a non-finite parameter is divergence at step 0 for every loss, never hidde
 });
 
 test('a frozen first layer stays put while its gradient share is still measured', () => {
-  const t = trialOf({ model: { kind: 'relu', hidden: [6], bias: true, trainable: [false, true], biasTrainable: [false, true] } });
+  const t = trialOf({
+    model: {
+      kind: 'relu',
+      hidden: [6],
+      bias: true,
+      trainable: [false, true],
+      biasTrainable: [false, true],
+    },
+  });
   const p = fixtureParams(t, 9);
   const program = createNativeProgram([t], [data], [p]);
   program.advance(10);
@@ -162,7 +260,9 @@ test('a frozen first layer stays put while its gradient share is still measured'
   assert.deepEqual(after.biases[0], p.biases[0]);
   assert.notDeepEqual(after.weights[1], p.weights[1]);
   const ref = runReference(t, data, p, [10])[0]!;
-  ref.gradShare.forEach((g, j) => assert.ok(Math.abs(m.gradShare[j]! - g) < 2e-5, `share ${j}: ${m.gradShare[j]} vs ${g}`));
+  ref.gradShare.forEach((g, j) =>
+    assert.ok(Math.abs(m.gradShare[j]! - g) < 2e-5, `share ${j}: ${m.gradShare[j]} vs ${g}`),
+  );
   assert.ok(Math.abs(m.loss[0]! - ref.loss) <= 1e-5 * ref.loss);
 });
 
@@ -180,27 +280,55 @@ test('each worker thread loads its own addon and computes the same numbers', asy
     program.advance(20);
     parentPort.postMessage({ loss: program.measure().loss[0], status: nativeStatus() });
     program.dispose();`;
-  const result = await new Promise<{ loss: number; status: { available: boolean } }>((resolve, reject) => {
-    const w = new Worker(script, { eval: true, workerData: { pkg: require.resolve('./index'), t: { ...t, quantities: t.quantities }, data, p } });
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
+  const result = await new Promise<{ loss: number; status: { available: boolean } }>(
+    (resolve, reject) => {
+      const w = new Worker(script, {
+        eval: true,
+        workerData: {
+          pkg: require.resolve('./index'),
+          t: { ...t, quantities: t.quantities },
+          data,
+          p,
+        },
+      });
+      w.once('message', resolve);
+      w.once('error', reject);
+    },
+  );
   assert.equal(result.status.available, true);
   assert.equal(result.loss, here);
 });
 
 test("the addon's minibatch order is the specified one, and a program steps aside when the engine's differs", () => {
   const { addon } = loadAddon();
-  for (const [seed, samples, b] of [[0, 10, 3], [7, 32, 5], [4294967295, 1000, 64]] as const)
+  for (const [seed, samples, b] of [
+    [0, 10, 3],
+    [7, 32, 5],
+    [4294967295, 1000, 64],
+  ] as const)
     for (const step of [0, 1, 5, 17, 400]) {
       const rows = new Int32Array(b);
       addon!.batchRows(seed, samples, b, step, rows);
-      assert.deepEqual(Array.from(rows), batchRows(seed, samples, b, step), `seed ${seed} n ${samples} b ${b} step ${step}`);
+      assert.deepEqual(
+        Array.from(rows),
+        batchRows(seed, samples, b, step),
+        `seed ${seed} n ${samples} b ${b} step ${step}`,
+      );
     }
   const t = trialOf({ optimizer: { kind: 'sgd', batchSize: 5 }, seed: 3 });
   const p = fixtureParams(t, 1);
-  const agreeing = { batchIndices: (_: number, step: number) => Int32Array.from(batchRows(3, n, 5, step)) };
+  const agreeing = {
+    batchIndices: (_: number, step: number) => Int32Array.from(batchRows(3, n, 5, step)),
+  };
   createNativeProgram([t], [data], [p], agreeing).dispose();
-  const differing = { batchIndices: (_: number, step: number) => Int32Array.from(batchRows(4, n, 5, step)) };
-  assert.throws(() => createNativeProgram([t], [data], [p], differing), (e: unknown) => e instanceof DynlabError && e.code === ErrorCode.Backend && e.details.unsupported === 'minibatch order');
+  const differing = {
+    batchIndices: (_: number, step: number) => Int32Array.from(batchRows(4, n, 5, step)),
+  };
+  assert.throws(
+    () => createNativeProgram([t], [data], [p], differing),
+    (e: unknown) =>
+      e instanceof DynlabError &&
+      e.code === ErrorCode.Backend &&
+      e.details.unsupported === 'minibatch order',
+  );
 });

@@ -17,7 +17,10 @@ function rethrow(err: unknown): never {
   const e = err as Error & { code?: unknown };
   if (e instanceof DynlabError) throw e;
   const code = e?.code === ErrorCode.Shape ? ErrorCode.Shape : ErrorCode.Backend;
-  throw new DynlabError(code, `native: ${e?.message ?? String(err)}`, { cause: err, details: { backend: 'native' } });
+  throw new DynlabError(code, `native: ${e?.message ?? String(err)}`, {
+    cause: err,
+    details: { backend: 'native' },
+  });
 }
 
 /**
@@ -26,7 +29,11 @@ function rethrow(err: unknown): never {
  * compared, so that a change on either side makes the native backend step aside (a BACKEND error,
  * and the engine picks another backend) rather than train on different batches.
  */
-function checkMinibatchOrder(addon: NonNullable<ReturnType<typeof loadAddon>['addon']>, trials: readonly CompiledTrial[], helpers: NativeHelpers): void {
+function checkMinibatchOrder(
+  addon: NonNullable<ReturnType<typeof loadAddon>['addon']>,
+  trials: readonly CompiledTrial[],
+  helpers: NativeHelpers,
+): void {
   trials.forEach((t, p) => {
     const b = minibatchSize(t);
     const perEpoch = Math.floor(t.data.n / b);
@@ -35,9 +42,13 @@ function checkMinibatchOrder(addon: NonNullable<ReturnType<typeof loadAddon>['ad
       addon.batchRows(t.seed, t.data.n, b, step, ours);
       const theirs = helpers.batchIndices(p, step);
       if (theirs.length !== b || ours.some((v, i) => v !== theirs[i]))
-        throw new DynlabError(ErrorCode.Backend, `native: the minibatch order of trial ${p} at step ${step} differs from the engine's`, {
-          details: { backend: 'native', unsupported: 'minibatch order' },
-        });
+        throw new DynlabError(
+          ErrorCode.Backend,
+          `native: the minibatch order of trial ${p} at step ${step} differs from the engine's`,
+          {
+            details: { backend: 'native', unsupported: 'minibatch order' },
+          },
+        );
     }
   });
 }
@@ -54,9 +65,17 @@ export class NativeProgram {
   private readonly want: ReadonlySet<string>;
   private readonly relu: boolean;
 
-  constructor(trials: readonly CompiledTrial[], data: readonly NativeData[], params: readonly NativeParams[], helpers?: NativeHelpers) {
+  constructor(
+    trials: readonly CompiledTrial[],
+    data: readonly NativeData[],
+    params: readonly NativeParams[],
+    helpers?: NativeHelpers,
+  ) {
     const { addon, reason } = loadAddon();
-    if (!addon) throw new DynlabError(ErrorCode.Backend, `native backend unavailable: ${reason}`, { details: { backend: 'native', unsupported: 'addon' } });
+    if (!addon)
+      throw new DynlabError(ErrorCode.Backend, `native backend unavailable: ${reason}`, {
+        details: { backend: 'native', unsupported: 'addon' },
+      });
     const { config, arrays } = nativeConfig(trials, data, params);
     if (helpers && config.batchSize > 0) checkMinibatchOrder(addon, trials, helpers);
     try {
@@ -79,13 +98,17 @@ export class NativeProgram {
   }
 
   private live(): AddonPopulation {
-    if (!this.pop) throw new DynlabError(ErrorCode.Backend, 'native: the program was disposed', { details: { backend: 'native' } });
+    if (!this.pop)
+      throw new DynlabError(ErrorCode.Backend, 'native: the program was disposed', {
+        details: { backend: 'native' },
+      });
     return this.pop;
   }
 
   /** Applies `count` optimizer steps to every trial. */
   advance(count: number): void {
-    if (!Number.isInteger(count) || count < 0) throw shapeError(`advance: expected a non-negative integer count, got ${count}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw shapeError(`advance: expected a non-negative integer count, got ${count}`);
     const pop = this.live();
     try {
       pop.advance(count);

@@ -12,17 +12,33 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 const valgrind = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
-const missing = valgrind.error || valgrind.status !== 0 ? 'valgrind is not installed (apt-get install -y valgrind)' : undefined;
+const missing =
+  valgrind.error || valgrind.status !== 0
+    ? 'valgrind is not installed (apt-get install -y valgrind)'
+    : undefined;
 if (missing) console.log(`# skipping the sanitizer run: ${missing}`);
 
 test('the addon runs clean under valgrind memcheck', { skip: missing, timeout: 110_000 }, () => {
   const run = spawnSync(
     'valgrind',
-    ['--error-exitcode=1', '--leak-check=full', '--errors-for-leak-kinds=definite', `--suppressions=${join(__dirname, '..', 'valgrind-node.supp')}`, process.execPath, '--jitless', '--expose-gc', join(__dirname, 'sanitizer-workload.js')],
+    [
+      '--error-exitcode=1',
+      '--leak-check=full',
+      '--errors-for-leak-kinds=definite',
+      `--suppressions=${join(__dirname, '..', 'valgrind-node.supp')}`,
+      process.execPath,
+      '--jitless',
+      '--expose-gc',
+      join(__dirname, 'sanitizer-workload.js'),
+    ],
     { encoding: 'utf8', timeout: 105_000 },
   );
   const report = `${run.stdout}\n${run.stderr}`;
-  assert.match(run.stdout, /sanitizer workload done: losses [\d.]+, refused 2/, report.slice(-3000));
+  assert.match(
+    run.stdout,
+    /sanitizer workload done: losses [\d.]+, refused 2/,
+    report.slice(-3000),
+  );
   assert.match(run.stderr, /ERROR SUMMARY: 0 errors/, report.slice(-6000));
   assert.match(run.stderr, /definitely lost: 0 bytes/, report.slice(-6000));
   assert.equal(run.status, 0, report.slice(-6000));

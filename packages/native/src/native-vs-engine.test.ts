@@ -15,11 +15,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileTrial } from '@dynlab/spec';
-import { initBackend, initParams, minibatchSchedule, prepareData, runPopulation, type NativeModule } from '@dynlab/engine';
+import {
+  initBackend,
+  initParams,
+  minibatchSchedule,
+  prepareData,
+  runPopulation,
+  type NativeModule,
+} from '@dynlab/engine';
 import { runReference } from '@dynlab/reference';
 import * as native from './index';
 import { loadAddon } from './native-addon';
-import { agreementSteps, assertAgrees, rowValues, matrixModels, matrixOptimizers, matrixRegularizers, matrixTrial } from './agreement';
+import {
+  agreementSteps,
+  assertAgrees,
+  rowValues,
+  matrixModels,
+  matrixOptimizers,
+  matrixRegularizers,
+  matrixTrial,
+} from './agreement';
 
 const n = 32;
 const dim = 3;
@@ -33,8 +48,17 @@ test("the engine's auto choice is native here, through its run-time require", as
 
 test("the addon's minibatch order is the engine's", () => {
   const { addon } = loadAddon();
-  for (const [seed, samples, b] of [[0, 10, 3], [9, 64, 7], [123456, 1000, 100]] as const) {
-    const trial = compileTrial({ data: { gaussian: { n: samples, dim: 2 } }, model: { kind: 'linear' }, optimizer: { kind: 'sgd', batchSize: b }, seed });
+  for (const [seed, samples, b] of [
+    [0, 10, 3],
+    [9, 64, 7],
+    [123456, 1000, 100],
+  ] as const) {
+    const trial = compileTrial({
+      data: { gaussian: { n: samples, dim: 2 } },
+      model: { kind: 'linear' },
+      optimizer: { kind: 'sgd', batchSize: b },
+      seed,
+    });
     const schedule = minibatchSchedule(trial);
     for (const step of [0, 1, 2, 9, 10, 11, 250]) {
       const ours = new Int32Array(b);
@@ -49,12 +73,29 @@ for (const [modelName, model] of Object.entries(matrixModels))
     test(`native = wasm = float64 reference in the engine's runner: ${modelName}, ${loss}, every regularizer and optimizer`, async () => {
       for (const [regName, regularizer] of Object.entries(matrixRegularizers))
         for (const [optName, optimizer] of Object.entries(matrixOptimizers)) {
-          const base = matrixTrial({ gaussian: { n, dim, minMargin: 0.1 }, seed: 1 }, n, model, loss, regularizer, optimizer);
+          const base = matrixTrial(
+            { gaussian: { n, dim, minMargin: 0.1 }, seed: 1 },
+            n,
+            model,
+            loss,
+            regularizer,
+            optimizer,
+          );
           const init = { kind: 'gaussian' as const, scale: 1, fanIn: true, biasScale: 0.1 };
           const trials = [
             compileTrial({ ...base, init, seed: 21 }),
-            compileTrial({ ...base, init, seed: 22, optimizer: { ...base.optimizer, learningRate: base.optimizer!.learningRate! * 0.5 } }),
-            compileTrial({ ...base, init, seed: 23, data: { gaussian: { n, dim, minMargin: 0.1 }, seed: 2 } }),
+            compileTrial({
+              ...base,
+              init,
+              seed: 22,
+              optimizer: { ...base.optimizer, learningRate: base.optimizer!.learningRate! * 0.5 },
+            }),
+            compileTrial({
+              ...base,
+              init,
+              seed: 23,
+              data: { gaussian: { n, dim, minMargin: 0.1 }, seed: 2 },
+            }),
           ];
           const label = `${modelName}/${loss}/${regName}/${optName}`;
           const onNative = await runPopulation(trials, { backend: 'native' });
@@ -63,13 +104,32 @@ for (const [modelName, model] of Object.entries(matrixModels))
           assert.equal(onWasm.backend.name, 'wasm');
           trials.forEach((t, p) => {
             const ref = runReference(t, prepareData(t), initParams(t), agreementSteps);
-            for (const [name, result] of [['native', onNative], ['wasm', onWasm]] as const) {
-              const steps = name === 'wasm' && t.optimizer.kind === 'adam' ? 2 : agreementSteps.length;
+            for (const [name, result] of [
+              ['native', onNative],
+              ['wasm', onWasm],
+            ] as const) {
+              const steps =
+                name === 'wasm' && t.optimizer.kind === 'adam' ? 2 : agreementSteps.length;
               const outcome = result.outcomes[p]!;
-              assert.deepEqual([outcome.status, outcome.stepsDone, outcome.backend], ['ok', 200, name], `${label} trial ${p} on ${name}`);
+              assert.deepEqual(
+                [outcome.status, outcome.stepsDone, outcome.backend],
+                ['ok', 200, name],
+                `${label} trial ${p} on ${name}`,
+              );
               const c = result.telemetry![p]!;
               assert.deepEqual(c.steps, agreementSteps);
-              agreementSteps.slice(0, steps).forEach((s, row) => assertAgrees(`${label} trial ${p} step ${s} on ${name}`, t, s, rowValues(c, row, t), ref[row]!, ref[0]!));
+              agreementSteps
+                .slice(0, steps)
+                .forEach((s, row) =>
+                  assertAgrees(
+                    `${label} trial ${p} step ${s} on ${name}`,
+                    t,
+                    s,
+                    rowValues(c, row, t),
+                    ref[row]!,
+                    ref[0]!,
+                  ),
+                );
             }
           });
         }

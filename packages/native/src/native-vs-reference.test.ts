@@ -9,7 +9,15 @@ import { test } from 'node:test';
 import { compileTrial, type TrialInput } from '@dynlab/spec';
 import { runReference } from '@dynlab/reference';
 import { createNativeProgram, type NativeData, type NativeMeasurement } from './index';
-import { agreementSteps, assertAgrees, rowValues, matrixTrial, matrixModels as models, matrixOptimizers as optimizers, matrixRegularizers as regularizers } from './agreement';
+import {
+  agreementSteps,
+  assertAgrees,
+  rowValues,
+  matrixTrial,
+  matrixModels as models,
+  matrixOptimizers as optimizers,
+  matrixRegularizers as regularizers,
+} from './agreement';
 import { fixtureData, fixtureParams } from './test-fixtures';
 
 const n = 24;
@@ -49,7 +57,11 @@ for (const [modelName, model] of Object.entries(models))
           const base = matrixTrial(inline(shared), n, model, loss, regularizer, optimizer);
           const inputs: TrialInput[] = [
             { ...base, seed: 11 },
-            { ...base, seed: 12, optimizer: { ...base.optimizer, learningRate: base.optimizer!.learningRate! * 0.5 } },
+            {
+              ...base,
+              seed: 12,
+              optimizer: { ...base.optimizer, learningRate: base.optimizer!.learningRate! * 0.5 },
+            },
             { ...base, seed: 13, data: inline(own) },
           ];
           compare(`${modelName}/${loss}/${regName}/${optName}`, inputs, [shared, shared, own]);

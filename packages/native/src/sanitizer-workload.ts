@@ -15,9 +15,21 @@ const n = 12;
 const dim = 3;
 const data = fixtureData(3, n, dim);
 const other = fixtureData(4, n, dim);
-const quantities = ['loss', 'error', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'] as const;
+const quantities = [
+  'loss',
+  'error',
+  'gradShare',
+  'probeOutputs',
+  'trainOutputs',
+  'paramNorms',
+  'deadUnits',
+] as const;
 
-function trial(model: TrialInput['model'], optimizer: TrialInput['optimizer'], loss: 'logistic' | 'hinge' | 'squared') {
+function trial(
+  model: TrialInput['model'],
+  optimizer: TrialInput['optimizer'],
+  loss: 'logistic' | 'hinge' | 'squared',
+) {
   return compileTrial({
     data: { inline: { n, dim, x: [...data.x], y: [...data.y] as (1 | -1)[] } },
     model,
@@ -32,7 +44,11 @@ function trial(model: TrialInput['model'], optimizer: TrialInput['optimizer'], l
 const cases = [
   trial({ kind: 'linear', bias: true }, { kind: 'adam' }, 'logistic'),
   trial({ kind: 'deepLinear', hidden: [4, 3] }, { kind: 'momentum' }, 'squared'),
-  trial({ kind: 'relu', hidden: [5], bias: true, trainable: [false, true] }, { kind: 'sgd', batchSize: 5 }, 'hinge'),
+  trial(
+    { kind: 'relu', hidden: [5], bias: true, trainable: [false, true] },
+    { kind: 'sgd', batchSize: 5 },
+    'hinge',
+  ),
   trial({ kind: 'relu', hidden: [4, 3, 2], bias: true }, { kind: 'gd' }, 'logistic'),
 ];
 let losses = 0;
@@ -53,7 +69,10 @@ for (const t of cases) {
 const { addon } = loadAddon();
 const good = nativeConfig([cases[0]!], [data], [fixtureParams(cases[0]!, 1)]);
 let refused = 0;
-for (const patch of [(c: typeof good) => (c.arrays.x[0] = new Float32Array(2)), (c: typeof good) => (c.config.widths = Int32Array.of(3, 2))]) {
+for (const patch of [
+  (c: typeof good) => (c.arrays.x[0] = new Float32Array(2)),
+  (c: typeof good) => (c.config.widths = Int32Array.of(3, 2)),
+]) {
   const c = structuredClone(good);
   patch(c);
   try {

@@ -36,7 +36,13 @@ export function fixtureParams(trial: CompiledTrial, seed: number): NativeParams 
   const r = lcg(seed);
   const w = trial.widths;
   return {
-    weights: w.slice(1).map((out, l) => Float32Array.from({ length: out * w[l]! }, () => (r() * 1.2) / Math.sqrt(w[l]!))),
-    biases: w.slice(1).map((out) => Float32Array.from({ length: out }, () => (trial.model.bias ? 0.1 * r() : 0))),
+    weights: w
+      .slice(1)
+      .map((out, l) =>
+        Float32Array.from({ length: out * w[l]! }, () => (r() * 1.2) / Math.sqrt(w[l]!)),
+      ),
+    biases: w
+      .slice(1)
+      .map((out) => Float32Array.from({ length: out }, () => (trial.model.bias ? 0.1 * r() : 0))),
   };
 }

@@ -16,7 +16,13 @@ const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647) * 2 - 1;
 const x = Array.from({ length: n * dim }, rand);
 const y = Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1));
 
-function trialOf(kind: 'linear' | 'deepLinear' | 'relu', loss: 'logistic' | 'hinge' | 'squared', reduction: 'mean' | 'sum', bias: boolean, sd: number): CompiledTrial {
+function trialOf(
+  kind: 'linear' | 'deepLinear' | 'relu',
+  loss: 'logistic' | 'hinge' | 'squared',
+  reduction: 'mean' | 'sum',
+  bias: boolean,
+  sd: number,
+): CompiledTrial {
   return compileTrial({
     data: { inline: { n, dim, x, y } },
     model: { kind, hidden: kind === 'linear' ? [] : [4, 3], bias },
@@ -29,7 +35,9 @@ function randomParams(t: CompiledTrial): ReferenceParams {
   const w = t.widths;
   return toFloat64({
     weights: w.slice(1).map((out, l) => Array.from({ length: out * w[l]! }, () => rand() * 0.8)),
-    biases: w.slice(1).map((out) => Array.from({ length: out }, () => (t.model.bias ? rand() * 0.3 : 0))),
+    biases: w
+      .slice(1)
+      .map((out) => Array.from({ length: out }, () => (t.model.bias ? rand() * 0.3 : 0))),
   });
 }
 
@@ -54,7 +62,10 @@ for (const kind of ['linear', 'deepLinear', 'relu'] as const)
               arr[i] = v;
               const numeric = (up - down) / (2 * h);
               const analytic = g[part][l]![i]!;
-              assert.ok(Math.abs(analytic - numeric) <= 1e-6 * (1 + Math.abs(analytic)), `${part}[${l}][${i}]: ${analytic} vs ${numeric}`);
+              assert.ok(
+                Math.abs(analytic - numeric) <= 1e-6 * (1 + Math.abs(analytic)),
+                `${part}[${l}][${i}]: ${analytic} vs ${numeric}`,
+              );
               checked++;
             }),
           );

@@ -40,7 +40,8 @@ export function epochOrder(seed: number, n: number, epoch: number): number[] {
   h = murmurStep(h, 0x2f);
   h = murmurStep(murmurStep(murmurStep(h, 0x6e756d), u32(epoch)), 0x2f);
   const words = sfc32(h, murmurStep(h, 1), murmurStep(h, 2), murmurStep(h, 3));
-  const uniform = () => ((words.next().value >>> 5) * 2 ** 26 + (words.next().value >>> 6)) / 2 ** 53;
+  const uniform = () =>
+    ((words.next().value >>> 5) * 2 ** 26 + (words.next().value >>> 6)) / 2 ** 53;
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(uniform() * (i + 1));

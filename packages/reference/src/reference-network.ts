@@ -40,8 +40,14 @@ interface Trace {
 }
 
 /** Copies initial parameters (any numeric arrays) into float64. */
-export function toFloat64(params: { weights: readonly ArrayLike<number>[]; biases: readonly ArrayLike<number>[] }): ReferenceParams {
-  return { weights: params.weights.map((w) => Float64Array.from(w)), biases: params.biases.map((b) => Float64Array.from(b)) };
+export function toFloat64(params: {
+  weights: readonly ArrayLike<number>[];
+  biases: readonly ArrayLike<number>[];
+}): ReferenceParams {
+  return {
+    weights: params.weights.map((w) => Float64Array.from(w)),
+    biases: params.biases.map((b) => Float64Array.from(b)),
+  };
 }
 
 function relu(trial: CompiledTrial): boolean {
@@ -86,7 +92,10 @@ export function row(x: ArrayLike<number>, dim: number, i: number): Float64Array 
 
 /** Zeros shaped like the parameters. */
 export function zerosLike(p: ReferenceParams): ReferenceParams {
-  return { weights: p.weights.map((w) => new Float64Array(w.length)), biases: p.biases.map((b) => new Float64Array(b.length)) };
+  return {
+    weights: p.weights.map((w) => new Float64Array(w.length)),
+    biases: p.biases.map((b) => new Float64Array(b.length)),
+  };
 }
 
 /** The objective over some rows of the data: the data loss, J (data loss + spectral decoupling) and dJ/dtheta. */
@@ -104,7 +113,12 @@ export interface Objective {
 }
 
 /** Evaluates the objective and its gradient by backpropagation over `rows` of the data. */
-export function objective(trial: CompiledTrial, p: ReferenceParams, data: ReferenceData, rows: readonly number[]): Objective {
+export function objective(
+  trial: CompiledTrial,
+  p: ReferenceParams,
+  data: ReferenceData,
+  rows: readonly number[],
+): Objective {
   const widths = trial.widths;
   const layers = widths.length - 1;
   const dim = widths[0]!;
@@ -149,7 +163,12 @@ export function objective(trial: CompiledTrial, p: ReferenceParams, data: Refere
 }
 
 /** Fraction of dead units (pre-activation <= 0 on every row) per hidden layer; empty unless ReLU. */
-export function deadUnits(trial: CompiledTrial, p: ReferenceParams, data: ReferenceData, n: number): number[] {
+export function deadUnits(
+  trial: CompiledTrial,
+  p: ReferenceParams,
+  data: ReferenceData,
+  n: number,
+): number[] {
   if (!relu(trial)) return [];
   const widths = trial.widths;
   const alive = widths.slice(1, -1).map((h) => new Array<boolean>(h).fill(false));

@@ -22,7 +22,13 @@ export function slotState(n: number): SlotState {
 }
 
 /** Applies one step (the `step`-th, counting from 0) to `theta` in place. */
-export function applyUpdate(trial: CompiledTrial, theta: Float64Array, gradient: Float64Array, state: SlotState, step: number): void {
+export function applyUpdate(
+  trial: CompiledTrial,
+  theta: Float64Array,
+  gradient: Float64Array,
+  state: SlotState,
+  step: number,
+): void {
   const o = trial.optimizer;
   const lambda = trial.regularizer.weightDecay;
   const t = step + 1;

@@ -12,7 +12,14 @@
 import type { CompiledTrial } from '@dynlab/spec';
 import { epochOrder } from './reference-minibatch';
 import { applyUpdate, slotState, type SlotState } from './reference-optimizer';
-import { deadUnits, objective, output, toFloat64, type ReferenceData, type ReferenceParams } from './reference-network';
+import {
+  deadUnits,
+  objective,
+  output,
+  toFloat64,
+  type ReferenceData,
+  type ReferenceParams,
+} from './reference-network';
 
 /** The recorded quantities of one trial at one step (float64). */
 export interface ReferenceMeasurement {
@@ -48,11 +55,20 @@ function isFinite(p: ReferenceParams): boolean {
 function weightDecayTerm(trial: CompiledTrial, p: ReferenceParams): number {
   let s = 0;
   p.weights.forEach((w, l) => trial.model.trainable[l] && w.forEach((v) => (s += v * v)));
-  p.biases.forEach((b, l) => trial.model.bias && trial.model.biasTrainable[l] && b.forEach((v) => (s += v * v)));
+  p.biases.forEach(
+    (b, l) => trial.model.bias && trial.model.biasTrainable[l] && b.forEach((v) => (s += v * v)),
+  );
   return (trial.regularizer.weightDecay / 2) * s;
 }
 
-function measure(trial: CompiledTrial, p: ReferenceParams, data: ReferenceData, all: number[], step: number, divergedAt: number): ReferenceMeasurement {
+function measure(
+  trial: CompiledTrial,
+  p: ReferenceParams,
+  data: ReferenceData,
+  all: number[],
+  step: number,
+  divergedAt: number,
+): ReferenceMeasurement {
   const dim = trial.widths[0]!;
   const n = all.length;
   const o = objective(trial, p, data, all);
@@ -71,7 +87,9 @@ function measure(trial: CompiledTrial, p: ReferenceParams, data: ReferenceData, 
     firstLayerGradNorm: Math.sqrt(total),
     probeOutputs: trial.record.probes.map((probe) => output(trial, p, probe.x)),
     trainOutputs: Array.from(o.outputs),
-    paramNorms: p.weights.map((w, l) => Math.sqrt([...w, ...p.biases[l]!].reduce((s, v) => s + v * v, 0))),
+    paramNorms: p.weights.map((w, l) =>
+      Math.sqrt([...w, ...p.biases[l]!].reduce((s, v) => s + v * v, 0)),
+    ),
     deadUnits: deadUnits(trial, p, data, n),
     objective: o.value + weightDecayTerm(trial, p),
     divergedAt: divergedAt >= 0 ? divergedAt : Number.isFinite(o.dataLoss) ? -1 : step,
@@ -121,8 +139,17 @@ export function runReference(
     }
     const o = objective(trial, p, data, rows);
     if (divergedAt < 0 && !Number.isFinite(o.dataLoss)) divergedAt = step;
-    p.weights.forEach((w, l) => trial.model.trainable[l] && applyUpdate(trial, w, o.gradient.weights[l]!, slots.weights[l]!, step));
-    p.biases.forEach((b, l) => trial.model.bias && trial.model.biasTrainable[l] && applyUpdate(trial, b, o.gradient.biases[l]!, slots.biases[l]!, step));
+    p.weights.forEach(
+      (w, l) =>
+        trial.model.trainable[l] &&
+        applyUpdate(trial, w, o.gradient.weights[l]!, slots.weights[l]!, step),
+    );
+    p.biases.forEach(
+      (b, l) =>
+        trial.model.bias &&
+        trial.model.biasTrainable[l] &&
+        applyUpdate(trial, b, o.gradient.biases[l]!, slots.biases[l]!, step),
+    );
     if (divergedAt < 0 && !isFinite(p)) divergedAt = step + 1;
   }
   return steps.map((s) => out.get(s)!);

@@ -30,13 +30,27 @@ const STEPS = 200;
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const torchSteps = Number(process.env.BENCH_TORCH_STEPS ?? 50);
 const flopsPerNetworkStep = 4 * N * D * H + 8 * N * H;
-const out = process.env.DYNLAB_BENCH_OUT ?? join(__dirname, '..', '..', '..', '..', 'bench', 'results', 'native.json');
+const out =
+  process.env.DYNLAB_BENCH_OUT ??
+  join(__dirname, '..', '..', '..', '..', 'bench', 'results', 'native.json');
 
 async function inWorkers(jobs: BenchJob[]): Promise<BenchReply[]> {
-  const workers = jobs.map((job) => new Worker(join(__dirname, 'bench-worker.js'), { workerData: job }));
+  const workers = jobs.map(
+    (job) => new Worker(join(__dirname, 'bench-worker.js'), { workerData: job }),
+  );
   try {
-    await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
-    const replies = workers.map((w) => new Promise<BenchReply>((resolve, reject) => (w.once('message', resolve), w.once('error', reject))));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject))),
+      ),
+    );
+    const replies = workers.map(
+      (w) =>
+        new Promise<BenchReply>(
+          (resolve, reject) => (w.once('message', resolve), w.once('error', reject)),
+        ),
+    );
     workers.forEach((w) => w.postMessage('go'));
     return await Promise.all(replies);
   } finally {
@@ -81,15 +95,42 @@ async function nativeRow(population: number, workers: number): Promise<NativeRow
     const total = replies.reduce((s, x) => s + x.profile!.totalSeconds, 0);
     const gemm = replies.reduce((s, x) => s + x.profile!.gemmSeconds, 0);
     const update = replies.reduce((s, x) => s + x.profile!.updateSeconds, 0);
-    time = { gemm: gemm / total, update: update / total, fusedAndOther: (total - gemm - update) / total };
+    time = {
+      gemm: gemm / total,
+      update: update / total,
+      fusedAndOther: (total - gemm - update) / total,
+    };
     gemmRate = replies.reduce((s, x) => s + x.profile!.gemmFlops, 0) / gemm / 1e9;
   }
   const rate = median(runs);
-  return { population, workers, networkStepsPerSec: rate, runs, effectiveGflops: (rate * flopsPerNetworkStep) / 1e9, time, gemmGflopsPerWorker: gemmRate };
+  return {
+    population,
+    workers,
+    networkStepsPerSec: rate,
+    runs,
+    effectiveGflops: (rate * flopsPerNetworkStep) / 1e9,
+    time,
+    gemmGflopsPerWorker: gemmRate,
+  };
 }
 
-async function gemmGflops(m: number, n: number, k: number, transB: boolean, workers: number): Promise<number> {
-  const job: BenchJob = { kind: 'gemm', population: 0, offset: 0, samples: N, features: D, hidden: H, steps: 0, gemm: { m, n, k, transB, reps: 5 } };
+async function gemmGflops(
+  m: number,
+  n: number,
+  k: number,
+  transB: boolean,
+  workers: number,
+): Promise<number> {
+  const job: BenchJob = {
+    kind: 'gemm',
+    population: 0,
+    offset: 0,
+    samples: N,
+    features: D,
+    hidden: H,
+    steps: 0,
+    gemm: { m, n, k, transB, reps: 5 },
+  };
   const replies = await inWorkers(Array.from({ length: workers }, () => job));
   return replies.reduce((s, r) => s + (2 * m * n * k) / r.seconds / 1e9, 0);
 }
@@ -103,9 +144,22 @@ interface TorchRun {
 
 function torchRun(threads: number): TorchRun {
   const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = spawnSync('/usr/bin/python3', [script, '1,16,64', '1', String(torchSteps)], { encoding: 'utf8', env, timeout: 900_000 });
-  if (r.status !== 0) return { threads, error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-1)[0] };
+  const env = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+  };
+  const r = spawnSync('/usr/bin/python3', [script, '1,16,64', '1', String(torchSteps)], {
+    encoding: 'utf8',
+    env,
+    timeout: 900_000,
+  });
+  if (r.status !== 0)
+    return {
+      threads,
+      error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-1)[0],
+    };
   return { threads, ...(JSON.parse(r.stdout) as Omit<TorchRun, 'threads'>) };
 }
 
@@ -113,19 +167,35 @@ async function main(): Promise<void> {
   const status = nativeStatus();
   if (!status.available) throw new Error(`native backend unavailable: ${status.reason}`);
   console.log(`native: ${status.reason}`);
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   const skipTorch = process.env.BENCH_TORCH === '0';
-  const torchAvailable = !skipTorch && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-  const why = skipTorch ? 'skipped (BENCH_TORCH=0)' : '/usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)';
+  const torchAvailable =
+    !skipTorch &&
+    spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+  const why = skipTorch
+    ? 'skipped (BENCH_TORCH=0)'
+    : '/usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)';
   const torch: TorchRun[] = torchAvailable ? [] : [{ threads: 0, error: why }];
   if (torchAvailable)
     for (const threads of [1, 2]) {
       const t = torchRun(threads);
       torch.push(t);
-      console.log(`pytorch ${threads} thread(s): ${t.error ?? t.results!.map((r) => `P=${r.P} ${r.networkStepsPerSec.toFixed(0)}`).join(', ')}`);
+      console.log(
+        `pytorch ${threads} thread(s): ${t.error ?? t.results!.map((r) => `P=${r.P} ${r.networkStepsPerSec.toFixed(0)}`).join(', ')}`,
+      );
     }
-  const torchBest = (p: number) => Math.max(0, ...torch.flatMap((t) => t.results?.filter((r) => r.P === p).map((r) => r.networkStepsPerSec) ?? []));
+  const torchBest = (p: number) =>
+    Math.max(
+      0,
+      ...torch.flatMap(
+        (t) => t.results?.filter((r) => r.P === p).map((r) => r.networkStepsPerSec) ?? [],
+      ),
+    );
 
   const rows: NativeRow[] = [];
   for (const population of [1, 16, 64])
@@ -147,25 +217,48 @@ async function main(): Promise<void> {
     forwardShapeOneWorker: await gemmGflops(chunk * H, N, D, true, 1),
     gradientShapeOneWorker: await gemmGflops(chunk * H, D, N, false, 1),
   };
-  console.log(`SGEMM GFLOP/s: 1024^3 ${peak.sgemm1024OneWorker.toFixed(1)} (1 worker), ${peak.sgemm1024TwoWorkers.toFixed(1)} (2 workers); workload shapes [${chunk * H}x${D}]x[${D}x${N}] ${peak.forwardShapeOneWorker.toFixed(1)}, [${chunk * H}x${N}]x[${N}x${D}] ${peak.gradientShapeOneWorker.toFixed(1)}`);
+  console.log(
+    `SGEMM GFLOP/s: 1024^3 ${peak.sgemm1024OneWorker.toFixed(1)} (1 worker), ${peak.sgemm1024TwoWorkers.toFixed(1)} (2 workers); workload shapes [${chunk * H}x${D}]x[${D}x${N}] ${peak.forwardShapeOneWorker.toFixed(1)}, [${chunk * H}x${N}]x[${N}x${D}] ${peak.gradientShapeOneWorker.toFixed(1)}`,
+  );
 
-  const ratios = rows.map((r) => ({ population: r.population, workers: r.workers, vsPytorchBest: torchBest(r.population) ? r.networkStepsPerSec / torchBest(r.population) : null }));
+  const ratios = rows.map((r) => ({
+    population: r.population,
+    workers: r.workers,
+    vsPytorchBest: torchBest(r.population) ? r.networkStepsPerSec / torchBest(r.population) : null,
+  }));
   const targets = [
     { what: 'P=64, 2 workers >= 4x PyTorch', population: 64, workers: 2, want: 4 },
     { what: 'P=16, 2 workers >= 3.5x PyTorch', population: 16, workers: 2, want: 3.5 },
     { what: 'P=1, 1 worker >= 2x PyTorch', population: 1, workers: 1, want: 2 },
   ].map((t) => {
-    const got = ratios.find((r) => r.population === t.population && r.workers === t.workers)?.vsPytorchBest ?? null;
+    const got =
+      ratios.find((r) => r.population === t.population && r.workers === t.workers)?.vsPytorchBest ??
+      null;
     return { ...t, got, met: got === null ? null : got >= t.want };
   });
-  targets.forEach((t) => console.log(`target ${t.what}: ${t.got === null ? 'no PyTorch figure' : `${t.got.toFixed(2)}x ${t.met ? 'met' : 'NOT met'}`}`));
+  targets.forEach((t) =>
+    console.log(
+      `target ${t.what}: ${t.got === null ? 'no PyTorch figure' : `${t.got.toFixed(2)}x ${t.met ? 'met' : 'NOT met'}`}`,
+    ),
+  );
 
   const result = {
     benchmark: 'native',
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadavg() },
     blas: status.reason,
-    workload: { features: D, samples: N, hidden: H, steps: STEPS, loss: 'logistic', optimizer: 'gd', recorded: ['loss', 'error', 'gradShare'], every: 1, chunk, flopsPerNetworkStep },
+    workload: {
+      features: D,
+      samples: N,
+      hidden: H,
+      steps: STEPS,
+      loss: 'logistic',
+      optimizer: 'gd',
+      recorded: ['loss', 'error', 'gradShare'],
+      every: 1,
+      chunk,
+      flopsPerNetworkStep,
+    },
     native: rows,
     pytorch: torch,
     peakGflops: peak,
