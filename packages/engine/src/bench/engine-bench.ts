@@ -11,8 +11,9 @@
  * Sizes come from the environment so a quick run is possible: DYNLAB_BENCH_P (default "1,16,64"),
  * DYNLAB_BENCH_D, _N, _H, _STEPS, _REPEATS (median of this many runs, default 3), _BACKENDS
  * (default every backend; "wasm,cpu" for a subset), _CPU_STEPS (the plain-JS cpu backend is ~50x
- * slower, so it runs fewer steps: default 5), DYNLAB_BENCH_TORCH=0 to skip PyTorch, and
- * DYNLAB_BENCH_QUICK=1 for P=1,4, D=20, N=200, H=20, 20 steps, 1 repeat.
+ * slower, so it runs fewer steps, default 3, and one repeat), DYNLAB_BENCH_TORCH=0 to skip PyTorch,
+ * and DYNLAB_BENCH_QUICK=1 for P=1,4, D=20, N=200, H=20, 20 steps, 1 repeat. The machine may be
+ * shared with other work: each figure carries the load average it was taken under.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -45,6 +46,8 @@ interface Figure {
   runs: number[];
   median: number;
   gflops: number;
+  /** One-minute load average when the figure was taken (other processes share the cores). */
+  load: number;
 }
 
 const env = (k: string) => process.env[`DYNLAB_BENCH_${k}`];
@@ -58,7 +61,7 @@ function config(): Config {
     N: num('N', quick ? 200 : 1000),
     H: num('H', quick ? 20 : 100),
     steps: num('STEPS', quick ? 20 : 200),
-    cpuSteps: num('CPU_STEPS', quick ? 3 : 5),
+    cpuSteps: num('CPU_STEPS', quick ? 2 : 3),
     repeats: num('REPEATS', quick ? 1 : 3),
     backends: (env('BACKENDS') ?? 'native,tensorflow,wasm,cpu').split(',') as BackendName[],
     torch: env('TORCH') !== '0',
@@ -105,7 +108,8 @@ function figure(
   runs: number[],
 ): Figure {
   const m = median(runs);
-  return { backend, mode, P, steps, runs, median: m, gflops: (m * flopsPerNetworkStep(c)) / 1e9 };
+  const gflops = (m * flopsPerNetworkStep(c)) / 1e9;
+  return { backend, mode, P, steps, runs, median: m, gflops, load: os.loadavg()[0]! };
 }
 
 async function singleThread(
@@ -114,9 +118,9 @@ async function singleThread(
   P: number,
   steps: number,
 ): Promise<number[]> {
-  await runPopulation(population(c, P, 2), { backend: b });
+  await runPopulation(population(c, 1, 2), { backend: b });
   const runs: number[] = [];
-  for (let r = 0; r < c.repeats; r++) {
+  for (let r = 0; r < (b === 'cpu' ? 1 : c.repeats); r++) {
     const trials = population(c, P, steps);
     const t0 = performance.now();
     const res = await runPopulation(trials, { backend: b, onTelemetry: () => undefined });
@@ -157,7 +161,7 @@ async function pool(
   try {
     await Promise.all(Array.from({ length: workers }, () => task(population(c, 1, 2))));
     const runs: number[] = [];
-    for (let r = 0; r < c.repeats; r++) {
+    for (let r = 0; r < (b === 'cpu' ? 1 : c.repeats); r++) {
       const parts = split(population(c, P, steps));
       const t0 = performance.now();
       const results = await Promise.all(parts.map(task));
@@ -267,13 +271,13 @@ async function main(): Promise<void> {
       const one = figure(c, b, '1 thread', P, steps, await singleThread(c, b, P, steps));
       figures.push(one);
       log(
-        `  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s`,
+        `  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s  (load ${one.load.toFixed(1)})`,
       );
       if (P > 1) {
         const two = figure(c, b, '2 workers', P, steps, await pool(c, b, P, steps, 2));
         figures.push(two);
         log(
-          `  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s`,
+          `  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s  (load ${two.load.toFixed(1)})`,
         );
       }
     }
