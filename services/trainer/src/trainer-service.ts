@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { consumers, startDurableConsumer, streams, subjects, TypedKv, buckets, type Bus, type RunningConsumer } from '@dynlab/bus';
-import { fromErrorInfo, type Logger } from '@dynlab/core';
+import { DynlabError, ErrorCode, fromErrorInfo, type Logger } from '@dynlab/core';
 import { initBackend, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
@@ -42,6 +42,19 @@ const statusOf: Record<TrialOutcome['status'], v1.TrialStatus> = {
   failed: v1.TrialStatus.TRIAL_STATUS_FAILED,
   cancelled: v1.TrialStatus.TRIAL_STATUS_CANCELLED,
 };
+
+/** How long the last telemetry chunks may trail the worker's result. */
+const lastChunkWaitMs = 10_000;
+
+/** `p`, or the error `onTimeout` makes after `ms`. */
+async function waitFor(p: Promise<void>, ms: number, onTimeout: () => Error): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 type WorkerMessage = { kind: 'telemetry'; trialIndex: number; chunk: TelemetryColumns; last: boolean } | { kind: 'progress'; stepsDone: number; stepsTotal: number };
 type TaskResult = { backend: { name: string }; outcomes: TrialOutcome[] } | { error: { code: string; message: string; retryable: boolean; details: Record<string, string> } };
@@ -162,6 +175,11 @@ export class Trainer {
     const points = new Array<number>(trials.length).fill(0);
     let publishing: Promise<void> = Promise.resolve();
     let publishError: unknown;
+    // Every trial ends with a `last` chunk, but the port and piscina's result are separate
+    // channels: the last chunks may arrive after the result, and each result counts its chunks.
+    let lastsToCome = trials.length;
+    let allLastsIn: () => void = () => undefined;
+    const lastsIn = new Promise<void>((r) => (allLastsIn = r));
     port2.on('message', (m: WorkerMessage) => {
       if (m.kind === 'progress') {
         try {
@@ -176,6 +194,7 @@ export class Trainer {
       chunkIndex[m.trialIndex] = index + 1;
       const msg = { sweepId: sweep, trialId: trial.id, chunkIndex: index, last: m.last, jobId: job.jobId, ...m.chunk };
       points[m.trialIndex]! += m.chunk.steps.length;
+      if (m.last && --lastsToCome === 0) allLastsIn();
       publishing = publishing.then(async () => {
         try {
           await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, { msgId: `${trial.id}:${msg.chunkIndex}` });
@@ -192,6 +211,7 @@ export class Trainer {
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     try {
       const res = (await this.pool.run({ trials: trials.map(trialToInput), backend: this.backend, chunkPoints: this.o.chunkPoints ?? 25, port: port1 }, { transferList: [port1] })) as TaskResult;
+      if (!('error' in res)) await waitFor(lastsIn, lastChunkWaitMs, () => new DynlabError(ErrorCode.Internal, `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`));
       await publishing;
       if ('error' in res) throw fromErrorInfo(res.error);
       if (publishError) throw publishError;
