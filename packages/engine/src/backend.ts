@@ -175,8 +175,9 @@ function resolvePreference(preference: BackendName | 'auto'): BackendName | 'aut
 
 /**
  * Picks and initializes the backend for this thread (idempotent). 'auto' takes the first that works
- * of tensorflow-on-GPU, native, tensorflow, wasm, cpu; a named backend that cannot run throws a
- * DynlabError (code BACKEND) with the reason. Env `DYNLAB_BACKEND` overrides the preference.
+ * of tensorflow-on-GPU, native, tensorflow, wasm, cpu, or keeps the backend this thread already
+ * chose; a named backend that cannot run throws a DynlabError (code BACKEND) with the reason. Env
+ * `DYNLAB_BACKEND` overrides the preference.
  * @default preference 'auto'
  */
 export async function initBackend(preference: BackendName | 'auto' = 'auto'): Promise<BackendInfo> {

@@ -24,4 +24,10 @@ export type {
   PreparedData,
   ProgramHelpers,
 } from './population-program';
+export type {
+  PopulationTask,
+  PopulationTaskResult,
+  PopulationWorkerMessage,
+} from './population-worker';
+export { populationWorkerPath } from './worker-path';
 export * as theory from './theory';

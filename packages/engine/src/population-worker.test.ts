@@ -1,16 +1,16 @@
 /** The worker entry in a real worker thread (a piscina pool, as the trainer runs it). */
 import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { appendColumns, emptyColumns, trialToInput, type TelemetryColumns } from '@dynlab/spec';
 import type { PopulationTaskResult, PopulationWorkerMessage } from './population-worker';
 import { runPopulation } from './run-population';
+import { populationWorkerPath } from './worker-path';
 import { makeTrial } from './test-support';
 
 const pool = new Piscina({
-  filename: path.join(__dirname, 'population-worker.js'),
+  filename: populationWorkerPath,
   maxThreads: 1,
   minThreads: 1,
 });

@@ -24,6 +24,7 @@ import { compileTrial, trialToInput, type CompiledTrial } from '@dynlab/spec';
 import { initBackend, type BackendInfo, type BackendName } from '../backend';
 import type { PopulationTaskResult } from '../population-worker';
 import { runPopulation } from '../run-population';
+import { populationWorkerPath } from '../worker-path';
 
 interface Config {
   P: number[];
@@ -141,7 +142,7 @@ async function pool(
 ): Promise<number[]> {
   const { Piscina } = await import('piscina');
   const piscina = new Piscina({
-    filename: path.join(__dirname, '..', 'population-worker.js'),
+    filename: populationWorkerPath,
     minThreads: workers,
     maxThreads: workers,
   });
