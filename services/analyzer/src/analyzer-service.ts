@@ -221,6 +221,7 @@ export class AnalyzerService {
     );
     this.timer = setInterval(() => void this.probeLag(tDurable), 5000);
     this.timer.unref();
+    void this.probeLag(tDurable);
   }
 
   private async probeLag(durable: string): Promise<void> {

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { consumers, coordinatorQueue, checkToken, ensureConsumer, logConsumerConfig, startDeadLetterConsumer, startDurableConsumer, streams, subjects, type Bus, type RunningConsumer } from '@dynlab/bus';
 import { ErrorCode, NotFoundError, ValidationError, type Logger } from '@dynlab/core';
-import { createCoordinatorMetrics, type CoordinatorMetrics, type MetricsRegistry } from '@dynlab/metrics';
+import { createCoordinatorMetrics, type CoordinatorMetrics, type MetricsRegistry, type SweepCountsLike } from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
 import { compileSweep, expandSweep, planJobs, sweepFromProto, sweepToProto, trialToProto, type CompiledSweep, type CompiledTrial, type PlannedJob, type SweepLimits } from '@dynlab/spec';
 import { countField, finishedOf, SweepStore, type Status } from './sweep-store';
@@ -42,6 +42,12 @@ export function newSweepId(): string {
 
 function stateLabel(s: v1.SweepState): 'running' | 'complete' | 'cancelled' | 'failed' {
   return s === S.SWEEP_STATE_COMPLETE ? 'complete' : s === S.SWEEP_STATE_CANCELLED ? 'cancelled' : s === S.SWEEP_STATE_FAILED ? 'failed' : 'running';
+}
+
+/** A sweep record's trial counts, as the progress gauges take them. */
+function countsOf(st: Status): SweepCountsLike {
+  const c = st.counts;
+  return { total: c?.total ?? 0, ok: c?.ok ?? 0, diverged: c?.diverged ?? 0, failed: c?.failed ?? 0, cancelled: c?.cancelled ?? 0 };
 }
 
 export class Coordinator {
@@ -275,7 +281,7 @@ export class Coordinator {
       return s;
     });
     this.metrics.trials.inc({ sweep: r.sweepId, outcome: field });
-    if (st) this.metrics.setSweepCounts(r.sweepId, { total: st.counts?.total ?? 0, ok: st.counts?.ok ?? 0, diverged: st.counts?.diverged ?? 0, failed: st.counts?.failed ?? 0, cancelled: st.counts?.cancelled ?? 0 });
+    if (st) this.metrics.setSweepCounts(r.sweepId, countsOf(st));
     if (st?.state === S.SWEEP_STATE_COMPLETE && st.finishedMs && Date.now() - st.finishedMs < 1000) this.log.info('sweep complete', { sweep: r.sweepId, counts: st.counts });
   }
 
@@ -332,7 +338,10 @@ export class Coordinator {
       const byState: Record<string, number> = {};
       for (const id of await this.store.sweepIds()) {
         const st = await this.store.status(id);
-        if (st) byState[stateLabel(st.state)] = (byState[stateLabel(st.state)] ?? 0) + 1;
+        if (!st) continue;
+        byState[stateLabel(st.state)] = (byState[stateLabel(st.state)] ?? 0) + 1;
+        // From KV, so the progress panels are right after a restart (and agree across coordinators).
+        this.metrics.setSweepCounts(id, countsOf(st));
       }
       this.metrics.setSweepStates(byState);
     } catch (err) {
