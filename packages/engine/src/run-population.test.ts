@@ -259,29 +259,31 @@ describe('runPopulation on wasm', () => {
     }
   });
 
-  it('holds the number of live tensors flat across steps and measurements', () => {
-    const trials: CompiledTrial[] = [
-      makeTrial({ optimizer: { kind: 'adam' } }),
-      makeTrial({ optimizer: { kind: 'adam' }, seed: 9 }),
-    ];
-    const program = createTfjsProgram(
-      trials,
-      prepareShared(trials),
-      trials.map(initParams),
-      programHelpers(trials),
-    );
-    program.advance(2);
-    program.measure();
-    program.advance(1);
-    const count = tf.memory().numTensors;
-    for (let k = 0; k < 3; k++) {
-      program.advance(3);
+  for (const optimizer of [{ kind: 'adam' }, { kind: 'sgd', batchSize: 16 }] as const) {
+    it(`holds the number of live tensors flat across steps and measurements (${optimizer.kind})`, () => {
+      const trials: CompiledTrial[] = [
+        makeTrial({ optimizer, model: { hidden: [4, 3], bias: true } }),
+        makeTrial({ optimizer, model: { hidden: [4, 3], bias: true }, seed: 9 }),
+      ];
+      const before = tf.memory().numTensors;
+      const program = createTfjsProgram(
+        trials,
+        prepareShared(trials),
+        trials.map(initParams),
+        programHelpers(trials),
+      );
+      program.advance(2);
       program.measure();
       program.advance(1);
-      assert.equal(tf.memory().numTensors, count, `after round ${k}`);
-    }
-    const before = count;
-    program.dispose();
-    assert.ok(tf.memory().numTensors < before);
-  });
+      const count = tf.memory().numTensors;
+      for (let k = 0; k < 3; k++) {
+        program.advance(3);
+        program.measure();
+        program.advance(1);
+        assert.equal(tf.memory().numTensors, count, `after round ${k}`);
+      }
+      program.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+  }
 });
