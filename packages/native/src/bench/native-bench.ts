@@ -8,7 +8,7 @@
  * its own addon and BLAS pinned to one thread. Figures are network-steps per second (P x steps /
  * seconds of the slowest worker), the median of BENCH_REPS runs (default 3). Effective GFLOP/s
  * counts 4NDH (the two large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
- * PyTorch (Debian's python3-torch, batched matmul + autograd, OpenBLAS) runs the same workload with
+ * PyTorch (Debian's python3-torch, batched matmul + autograd, OpenBLAS; best of BENCH_REPS runs) runs the same workload with
  * OMP_NUM_THREADS=1 and 2 (OPENBLAS_NUM_THREADS=1), and the best is the reference of the ratios.
  * The SGEMM peak of the machine (1024^3, one thread per worker, both workers at once) and the two
  * workload GEMM shapes in isolation say what is left between the figures and the hardware.
@@ -150,7 +150,7 @@ function torchRun(threads: number): TorchRun {
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
   };
-  const r = spawnSync('/usr/bin/python3', [script, '1,16,64', '1', String(torchSteps)], {
+  const r = spawnSync('/usr/bin/python3', [script, '1,16,64', String(reps), String(torchSteps)], {
     encoding: 'utf8',
     env,
     timeout: 900_000,
