@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -22,7 +23,10 @@
 namespace dynlab {
 namespace {
 
-constexpr int kHyperRows = 8;  // learningRate, margin, weightDecay, spectral, momentum, beta1, beta2, epsilon
+constexpr int kHyperRows = 8;
+
+// Native bytes held by live populations in this process (all threads), for leak checks.
+std::atomic<int64_t> liveBytes{0};  // learningRate, margin, weightDecay, spectral, momentum, beta1, beta2, epsilon
 
 [[noreturn]] void fail(Napi::Env env, const char* code, const std::string& message) {
   Napi::Error e = Napi::Error::New(env, message);
@@ -161,6 +165,7 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
 
     pop_ = std::make_unique<Population>(std::move(s), std::move(h), xp, yp, wp, bp, probes);
     bytes_ = static_cast<int64_t>(pop_->bytes());
+    liveBytes += bytes_;
     Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
   }
 
@@ -175,6 +180,7 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
   void Release() {
     if (!pop_) return;
     pop_.reset();
+    liveBytes -= bytes_;
     int64_t ignored;
     napi_adjust_external_memory(Env(), -bytes_, &ignored);
   }
@@ -282,6 +288,8 @@ Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value BlasConfig(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), blasConfig()); }
 
+Napi::Value LiveBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(liveBytes.load())); }
+
 Napi::Value GemmSeconds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 5) shapeError(env, "gemmSeconds(m, n, k, transB, reps): expected 5 arguments");
@@ -319,6 +327,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Population", PopulationWrap::Define(env));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig));
+  exports.Set("liveBytes", Napi::Function::New(env, LiveBytes));
   exports.Set("gemmSeconds", Napi::Function::New(env, GemmSeconds));
   exports.Set("batchRows", Napi::Function::New(env, BatchRows));
   exports.Set("hyperRows", Napi::Number::New(env, kHyperRows));

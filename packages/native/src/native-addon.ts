@@ -41,6 +41,8 @@ export interface Addon {
   ) => AddonPopulation;
   setBlasThreads(threads: number): string;
   blasConfig(): string;
+  /** Native bytes held by the populations alive in this process (every thread), for leak checks. */
+  liveBytes(): number;
   /** Seconds per call of one SGEMM shape (best of `reps`), on the BLAS and threads the addon uses. */
   gemmSeconds(m: number, n: number, k: number, transB: boolean, reps: number): number;
   /** Writes the rows of step `step`'s minibatch (`batchSize` of them) into `out`, as the addon draws them. */

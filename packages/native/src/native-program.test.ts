@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import { compileTrial, type CompiledTrial, type TrialInput } from '@dynlab/spec';
@@ -331,4 +332,42 @@ test("the addon's minibatch order is the specified one, and a program steps asid
       e.code === ErrorCode.Backend &&
       e.details.unsupported === 'minibatch order',
   );
+});
+
+test('a program that is never disposed is freed by its finalizer when collected', () => {
+  const script = `
+    const { compileTrial } = require('@dynlab/spec');
+    const { createNativeProgram } = require(${JSON.stringify(require.resolve('./index'))});
+    const { loadAddon } = require(${JSON.stringify(require.resolve('./native-addon'))});
+    const { fixtureData, fixtureParams } = require(${JSON.stringify(require.resolve('./test-fixtures'))});
+    const t = compileTrial({ data: { gaussian: { n: 500, dim: 50 } }, model: { kind: 'relu', hidden: [100] } });
+    const data = fixtureData(1, 500, 50);
+    const live = () => loadAddon().addon.liveBytes();
+    const settle = async () => { for (let k = 0; k < 5; k++) { global.gc(); await new Promise((r) => setImmediate(r)); } };
+    (async () => {
+      let p = createNativeProgram([t, t], [data, data], [1, 2].map((s) => fixtureParams(t, s)));
+      p.advance(1);
+      const held = live();
+      const bytes = p.bytes;
+      const disposed = createNativeProgram([t], [data], [fixtureParams(t, 3)]);
+      disposed.dispose();
+      p = null;
+      await settle();
+      console.log(JSON.stringify({ bytes, held, after: live() }));
+    })();`;
+  const run = spawnSync(process.execPath, ['--expose-gc', '-e', script], {
+    encoding: 'utf8',
+    cwd: __dirname,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const { bytes, held, after } = JSON.parse(run.stdout) as {
+    bytes: number;
+    held: number;
+    after: number;
+  };
+  assert.ok(
+    bytes > 500_000 && held === bytes,
+    `the population holds ${bytes} bytes, the addon counts ${held}`,
+  );
+  assert.equal(after, 0);
 });
