@@ -73,6 +73,8 @@ interface NativeRow {
   time: { gemm: number; update: number; fusedAndOther: number };
   /** GFLOP/s the GEMM calls ran at inside the workload (per worker). */
   gemmGflopsPerWorker: number;
+  /** One-minute load average after the row: above the worker count, other work shared the cores. */
+  loadAverage: number;
 }
 
 async function nativeRow(population: number, workers: number): Promise<NativeRow> {
@@ -245,7 +247,12 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'native',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadavg() },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      loadAverageAtStart: startLoad,
+      loadAverageAtEnd: loadavg(),
+    },
     blas: status.reason,
     workload: {
       features: D,
