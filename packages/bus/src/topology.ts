@@ -91,7 +91,7 @@ export function jobConsumerConfig(t: CompiledTopology): Partial<ConsumerConfig> 
 }
 
 /** A durable consumer reading a whole stream (optionally one subject filter) from the start. */
-export function logConsumerConfig(durable: string, filter?: string, ackWaitS = 60): Partial<ConsumerConfig> {
+export function logConsumerConfig(durable: string, filter?: string, ackWaitS = 15): Partial<ConsumerConfig> {
   return {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,

@@ -52,7 +52,8 @@ test('a broken sweep reports every problem with its path at once', () => {
   assert.match(joined, /^population: /m);
   assert.match(joined, /^base: unknown key 'optimizr'$/m);
   assert.match(joined, /^base\.steps: /m);
-  assert.ok(issues.length >= 4, joined);
+  assert.match(joined, /^axes\[1\]\.path: 'optimizer\.nope' is not a field of the base trial$/m, 'paths are checked even when the base is broken');
+  assert.ok(issues.length >= 5, joined);
 });
 
 test('cross-field rules name the path: inline dims, explicit init, probes, missing paths', () => {
@@ -68,6 +69,7 @@ test('cross-field rules name the path: inline dims, explicit init, probes, missi
     }),
   );
   assert.deepEqual(issues.sort(), [
+    "axes[0].path: 'optimizer.nope' is not a field of the base trial",
     'base.data.inline.x: expected n*dim = 4 values, got 3',
     'base.init.layers[0].weights: expected 1x2 = 2 values, got 3',
     'base.record.probes[0].x: expected 2 values (the input dimension), got 1',

@@ -73,17 +73,20 @@ export interface CompiledSweep {
 /** Validates a sweep spec; every problem is reported at once with its path. */
 export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits): CompiledSweep {
   const issues: Issue[] = [];
+  const raw = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
   const parsed = SweepSchema.safeParse(input);
-  if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error));
-  }
-  const baseCheck = checkTrial(input && typeof input === 'object' ? (input as { base?: unknown }).base : undefined, ['base']);
+  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  const baseCheck = checkTrial(raw.base, ['base']);
   issues.push(...baseCheck.issues);
-  if (!parsed.success || !baseCheck.trial) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
-  const s = parsed.data;
-  const baseParsed = TrialSchema.parse(s.base);
+  // Go on with what can still be checked, so one run names every problem: the sweep's own
+  // fields (read leniently when its schema failed), and axis paths against the base as written
+  // (or, when the base is broken, against a defaulted trial of the same data kind).
+  const s = parsed.success ? parsed.data : lenientSweep(raw);
+  const baseParsed = baseCheck.trial ? TrialSchema.parse(raw.base) : undefined;
+  const pathTemplate: unknown = baseParsed ?? templateFor(raw.base);
   const axes: CompiledAxis[] = [];
   s.axes.forEach((a, k) => {
+    if (!a.path) return; // already reported by the schema
     let parts: PathPart[] = [];
     try {
       parts = parsePath(a.path);
@@ -91,7 +94,7 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       issues.push({ path: `axes[${k}].path`, message: (err as Error).message });
       return;
     }
-    if (!hasPath(baseParsed, parts)) issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is not a field of the base trial` });
+    if (!hasPath(pathTemplate, parts)) issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is not a field of the base trial` });
     if (parts[0] === 'id' || parts[0] === 'params' || parts[0] === 'seedIndex')
       issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is set by the sweep and cannot be an axis` });
     if ((a.values === undefined) === (a.range === undefined))
@@ -111,10 +114,11 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
   if (s.mode === 'random' && s.samples === undefined) issues.push({ path: 'samples', message: 'mode random needs samples (how many trials to draw)' });
   const seeds = typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : s.seeds;
   if (s.population > limits.maxPopulation) issues.push({ path: 'population', message: `at most ${limits.maxPopulation}, got ${s.population}` });
-  if (baseCheck.trial.steps > limits.maxSteps) issues.push({ path: 'base.steps', message: `at most ${limits.maxSteps}, got ${baseCheck.trial.steps}` });
+  if (baseCheck.trial && baseCheck.trial.steps > limits.maxSteps) issues.push({ path: 'base.steps', message: `at most ${limits.maxSteps}, got ${baseCheck.trial.steps}` });
   const points = s.mode === 'grid' ? axes.reduce((n, a) => n * a.values.length, 1) : s.mode === 'zip' ? (axes[0]?.values.length ?? 1) : (s.samples ?? 1);
   const trialCount = points * seeds.length;
   if (trialCount > limits.maxTrials) issues.push({ path: 'axes', message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}` });
+  if (!parsed.success || !baseCheck.trial || !baseParsed) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
 
   const sweep: CompiledSweep = {
     name: s.name,
@@ -151,6 +155,57 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
     issues.push({ path: 'population', message: `a job needs about ${fmtBytes(baseBytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)` });
   if (issues.length > 0) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
   return sweep;
+}
+
+/** The sweep's fields as far as they can be read when its schema failed (for the remaining checks). */
+function lenientSweep(raw: Record<string, unknown>): z.output<typeof SweepSchema> {
+  const pick = <T>(schema: z.ZodType<T>, v: unknown, fallback: T): T => {
+    const r = schema.safeParse(v);
+    return r.success ? r.data : fallback;
+  };
+  // Axes keep their index (issues name axes[k]); one whose own fields are broken keeps only its path.
+  const axes = Array.isArray(raw.axes)
+    ? raw.axes.map((a: unknown) => {
+        const r = AxisSchema.safeParse(a);
+        if (r.success) return r.data;
+        const path = (a as { path?: unknown } | null)?.path;
+        return { path: typeof path === 'string' ? path : '', values: [null] };
+      })
+    : [];
+  return {
+    name: 'sweep',
+    base: raw.base,
+    axes,
+    mode: pick(z.enum(['grid', 'zip', 'random']), raw.mode, 'grid'),
+    samples: pick(SweepSchema.shape.samples, raw.samples, undefined),
+    randomSeed: 0,
+    seeds: pick<number | number[]>(z.union([z.number().int().positive(), z.array(z.number().int().nonnegative()).min(1)]), raw.seeds, 1),
+    population: pick(z.number(), raw.population, 1),
+    analyzers: [],
+  };
+}
+
+/** A defaulted trial with the same data kind as `base`, for checking axis paths when `base` itself is invalid. */
+function templateFor(base: unknown): unknown {
+  const data = (base as { data?: Record<string, unknown> } | undefined)?.data ?? {};
+  const kind = ['features', 'gaussian', 'moons', 'inline'].find((k) => data[k] !== undefined) ?? 'features';
+  const merged = { ...(base as object), data: { [kind]: data[kind] } };
+  const r = TrialSchema.safeParse(merged);
+  if (r.success) return r.data;
+  const stub = { features: { n: 1, features: [{}] }, gaussian: { n: 1, dim: 1 }, moons: { n: 1 }, inline: { n: 1, dim: 1, x: [0], y: [1] } }[kind];
+  const fallback = TrialSchema.parse({ data: { [kind]: stub } }) as Record<string, unknown>;
+  // Keep the user's own structure where it exists (e.g. their list of features) on top of the defaults.
+  return deepMerge(fallback, base);
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (Array.isArray(b)) return b.map((v, i) => deepMerge(Array.isArray(a) ? a[i] : undefined, v));
+  if (b && typeof b === 'object') {
+    const out: Record<string, unknown> = { ...((a && typeof a === 'object' ? a : {}) as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b === undefined ? a : b;
 }
 
 function dedupe(issues: Issue[]): Issue[] {

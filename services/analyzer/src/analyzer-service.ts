@@ -186,15 +186,15 @@ export class AnalyzerService {
     );
     const tDurable = consumers.analyzerTelemetry(group);
     const rDurable = consumers.analyzerResults(group);
-    await ensureConsumer(bus, streams.telemetry, logConsumerConfig(tDurable));
-    await ensureConsumer(bus, streams.results, logConsumerConfig(rDurable));
+    await ensureConsumer(bus, streams.telemetry, logConsumerConfig(tDurable, undefined, 60));
+    await ensureConsumer(bus, streams.results, logConsumerConfig(rDurable, undefined, 60));
     const settleMs = (this.o.settleS ?? 10) * 1000;
     this.stops.push(
       await startDurableConsumer(bus, {
         stream: streams.telemetry,
         durable: tDurable,
         type: v1.TelemetryChunk,
-        batch: 256,
+        batch: 64,
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'telemetry' }),
         handler: async (c) => {

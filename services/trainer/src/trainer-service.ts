@@ -64,11 +64,11 @@ export class Trainer {
   private readonly log: Logger;
   private pool!: Piscina;
   private consumer?: RunningConsumer;
-  private readonly cancelled = new Set<string>();
   private readonly running = new Map<string, Set<MessagePort>>();
   private busy = 0;
   private threads = 1;
   backend = 'unknown';
+  private statuses?: TypedKv<v1.SweepStatus>;
   private stopCancel?: () => void;
 
   private constructor(private readonly o: TrainerOptions) {
@@ -113,7 +113,6 @@ export class Trainer {
   }
 
   private onCancel(sweepId: string): void {
-    this.cancelled.add(sweepId);
     for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
   }
 
@@ -121,15 +120,11 @@ export class Trainer {
     this.metrics.setPool({ threads: this.threads, busy: this.busy, queued: this.pool.queueSize });
   }
 
+  /** The sweep's state in KV decides (not a cached notice: a resumed sweep runs again). */
   private async isCancelled(sweepId: string): Promise<boolean> {
-    if (this.cancelled.has(sweepId)) return true;
-    const kv = await TypedKv.open(this.o.bus, buckets.sweeps, v1.SweepStatus);
-    const st = await kv.get(`sweep.${sweepId}`);
-    if (st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED) {
-      this.cancelled.add(sweepId);
-      return true;
-    }
-    return false;
+    this.statuses ??= await TypedKv.open(this.o.bus, buckets.sweeps, v1.SweepStatus);
+    const st = await this.statuses.get(`sweep.${sweepId}`);
+    return st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED;
   }
 
   private async publishResult(job: v1.Job, index: number, outcome: TrialOutcome, chunks: number, points: number): Promise<void> {
@@ -153,7 +148,7 @@ export class Trainer {
         instance: this.o.instance,
         params: t.params ?? {},
       },
-      { msgId: t.id ?? undefined },
+      { msgId: `${job.jobId}:${t.id}` },
     );
   }
 
@@ -197,7 +192,7 @@ export class Trainer {
       if (m.last && --lastsToCome === 0) allLastsIn();
       publishing = publishing.then(async () => {
         try {
-          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, { msgId: `${trial.id}:${msg.chunkIndex}` });
+          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, { msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}` });
           this.metrics.telemetryChunks.inc({ sweep });
           this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
         } catch (err) {
@@ -205,7 +200,6 @@ export class Trainer {
         }
       });
     });
-    if (this.cancelled.has(sweep)) port2.postMessage({ kind: 'cancel' });
     this.busy++;
     this.updatePool();
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
