@@ -7,11 +7,12 @@ import { DecodeError, ValidationError } from '@dynlab/core';
 
 /** What protobufjs static classes provide; the codec needs nothing else. */
 export interface MessageType<T> {
-  encode(message: T): { finish(): Uint8Array };
+  // T is inferred from `decode` alone (the decoded class), not from the looser input interface.
+  encode(message: NoInfer<T>): { finish(): Uint8Array };
   decode(reader: Uint8Array): T;
   verify(message: { [k: string]: unknown }): string | null;
   fromObject(object: { [k: string]: unknown }): T;
-  toObject(message: T, options?: object): { [k: string]: unknown };
+  toObject(message: NoInfer<T>, options?: object): { [k: string]: unknown };
   getTypeUrl(prefix?: string): string;
 }
 
