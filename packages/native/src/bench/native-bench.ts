@@ -113,6 +113,7 @@ async function nativeRow(population: number, workers: number): Promise<NativeRow
     effectiveGflops: (rate * flopsPerNetworkStep) / 1e9,
     time,
     gemmGflopsPerWorker: gemmRate,
+    loadAverage: loadavg()[0]!,
   };
 }
 
@@ -169,11 +170,14 @@ async function main(): Promise<void> {
   const status = nativeStatus();
   if (!status.available) throw new Error(`native backend unavailable: ${status.reason}`);
   console.log(`native: ${status.reason}`);
+  const startLoad = loadavg();
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model}, load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `machine: ${cpus().length} x ${cpus()[0]?.model}, load average ${startLoad.map((l) => l.toFixed(2)).join(' ')}`,
   );
+  if (startLoad[0]! > 0.5)
+    console.log(
+      'warning: other work is running; the ratios mean something only on an otherwise idle machine',
+    );
 
   const skipTorch = process.env.BENCH_TORCH === '0';
   const torchAvailable =
@@ -242,6 +246,11 @@ async function main(): Promise<void> {
     console.log(
       `target ${t.what}: ${t.got === null ? 'no PyTorch figure' : `${t.got.toFixed(2)}x ${t.met ? 'met' : 'NOT met'}`}`,
     ),
+  );
+  console.log(
+    `load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (PyTorch and native run one after the other: compare runs where it stayed low)`,
   );
 
   const result = {
