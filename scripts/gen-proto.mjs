@@ -13,17 +13,40 @@ const outDir = join(root, 'packages', 'proto', 'generated');
 const js = join(outDir, 'dynlab.js');
 const dts = join(outDir, 'dynlab.d.ts');
 const bin = join(root, 'packages', 'proto', 'node_modules', '.bin');
-const sources = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).sort().map((f) => join(protoDir, f));
-const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
+const sources = readdirSync(protoDir)
+  .filter((f) => f.endsWith('.proto'))
+  .sort()
+  .map((f) => join(protoDir, f));
+const newest = Math.max(
+  ...sources.map((f) => statSync(f).mtimeMs),
+  statSync(fileURLToPath(import.meta.url)).mtimeMs,
+);
 
-if (existsSync(js) && existsSync(dts) && statSync(dts).mtimeMs >= newest && statSync(js).mtimeMs >= newest) {
+if (
+  existsSync(js) &&
+  existsSync(dts) &&
+  statSync(dts).mtimeMs >= newest &&
+  statSync(js).mtimeMs >= newest
+) {
   process.exit(0);
 }
 mkdirSync(outDir, { recursive: true });
 const rel = sources.map((f) => f.slice(join(root, 'proto').length + 1));
 execFileSync(
   join(bin, 'pbjs'),
-  ['-t', 'static-module', '-w', 'commonjs', '--force-number', '--no-beautify', '-p', join(root, 'proto'), '-o', js, ...sources],
+  [
+    '-t',
+    'static-module',
+    '-w',
+    'commonjs',
+    '--force-number',
+    '--no-beautify',
+    '-p',
+    join(root, 'proto'),
+    '-o',
+    js,
+    ...sources,
+  ],
   { stdio: 'inherit', cwd: join(root, 'proto') },
 );
 execFileSync(join(bin, 'pbts'), ['--no-comments', '-o', dts, js], { stdio: 'inherit' });

@@ -19,13 +19,22 @@ function testFiles(dir) {
 }
 
 const files = ['packages', 'services'].flatMap((top) =>
-  existsSync(join(root, top)) ? readdirSync(join(root, top)).flatMap((pkg) => testFiles(join(root, top, pkg, 'dist'))) : [],
+  existsSync(join(root, top))
+    ? readdirSync(join(root, top)).flatMap((pkg) => testFiles(join(root, top, pkg, 'dist')))
+    : [],
 );
 if (files.length === 0) {
   console.error('no compiled tests found: run the build first (npm test does it)');
   process.exit(1);
 }
 console.log(`running ${files.length} test files`);
-const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...process.argv.slice(2), ...files.map((f) => relative(root, f))];
+const args = [
+  '--test',
+  '--test-reporter=spec',
+  '--test-concurrency=2',
+  '--test-timeout=600000',
+  ...process.argv.slice(2),
+  ...files.map((f) => relative(root, f)),
+];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

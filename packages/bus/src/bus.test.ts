@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { ErrorCode, DynlabError, ValidationError, silentLogger } from '@dynlab/core';
 import { v1 } from '@dynlab/proto';
 import { startNats, waitFor, type NatsServerHandle } from '@dynlab/testing';
-import { Bus, ensureTopology, startDurableConsumer, startDeadLetterConsumer, TypedKv, ConflictError, subjects, streams, consumers, buckets } from './index';
+import {
+  Bus,
+  ensureTopology,
+  startDurableConsumer,
+  startDeadLetterConsumer,
+  TypedKv,
+  ConflictError,
+  subjects,
+  streams,
+  consumers,
+  buckets,
+} from './index';
 
 let nats: NatsServerHandle;
 let bus: Bus;
@@ -34,31 +45,53 @@ test('topology is idempotent and works on this server version', async () => {
 
 test('request/reply round-trips, errors come back typed, no responders is typed', async () => {
   const svc = bus.serve(subjects.sweepGet, v1.GetSweepRequest, v1.GetSweepReply, async (req) => {
-    if (req.sweepId === 'missing') throw new ValidationError([{ path: 'sweepId', message: 'no such sweep' }]);
+    if (req.sweepId === 'missing')
+      throw new ValidationError([{ path: 'sweepId', message: 'no such sweep' }]);
     return { status: { sweepId: req.sweepId, name: 'n' } };
   });
   try {
-    const rep = await bus.request(subjects.sweepGet, v1.GetSweepRequest, { sweepId: 's1' }, v1.GetSweepReply);
+    const rep = await bus.request(
+      subjects.sweepGet,
+      v1.GetSweepRequest,
+      { sweepId: 's1' },
+      v1.GetSweepReply,
+    );
     assert.equal(rep.status?.sweepId, 's1');
-    await assert.rejects(bus.request(subjects.sweepGet, v1.GetSweepRequest, { sweepId: 'missing' }, v1.GetSweepReply), (err: unknown) => {
-      assert.ok(err instanceof ValidationError);
-      assert.deepEqual(err.issues, [{ path: 'sweepId', message: 'no such sweep' }]);
-      return true;
-    });
+    await assert.rejects(
+      bus.request(subjects.sweepGet, v1.GetSweepRequest, { sweepId: 'missing' }, v1.GetSweepReply),
+      (err: unknown) => {
+        assert.ok(err instanceof ValidationError);
+        assert.deepEqual(err.issues, [{ path: 'sweepId', message: 'no such sweep' }]);
+        return true;
+      },
+    );
   } finally {
     svc.stop();
   }
-  await assert.rejects(bus.request(subjects.sweepList, v1.ListSweepsRequest, {}, v1.ListSweepsReply, 2000), (err: unknown) => {
-    assert.ok(err instanceof DynlabError);
-    assert.equal(err.code, ErrorCode.NoResponders);
-    return true;
-  });
+  await assert.rejects(
+    bus.request(subjects.sweepList, v1.ListSweepsRequest, {}, v1.ListSweepsReply, 2000),
+    (err: unknown) => {
+      assert.ok(err instanceof DynlabError);
+      assert.equal(err.code, ErrorCode.NoResponders);
+      return true;
+    },
+  );
 });
 
 test('a job that is not acked is redelivered; an acked one is not', async () => {
   await purgeJobs();
-  await bus.publish(subjects.jobs('s2'), v1.Job, { jobId: 'j-unacked', sweepId: 's2' }, { msgId: 'j-unacked' });
-  await bus.publish(subjects.jobs('s2'), v1.Job, { jobId: 'j-acked', sweepId: 's2' }, { msgId: 'j-acked' });
+  await bus.publish(
+    subjects.jobs('s2'),
+    v1.Job,
+    { jobId: 'j-unacked', sweepId: 's2' },
+    { msgId: 'j-unacked' },
+  );
+  await bus.publish(
+    subjects.jobs('s2'),
+    v1.Job,
+    { jobId: 'j-acked', sweepId: 's2' },
+    { msgId: 'j-acked' },
+  );
   const seen: string[] = [];
   let failedOnce = false;
   const c = await startDurableConsumer(bus, {
@@ -76,7 +109,7 @@ test('a job that is not acked is redelivered; an acked one is not', async () => 
     },
   });
   try {
-    await waitFor(() => seen.includes('j-unacked#2'), 'redelivery of the nak\'d job');
+    await waitFor(() => seen.includes('j-unacked#2'), "redelivery of the nak'd job");
     await new Promise((r) => setTimeout(r, 1500)); // past the ack wait: nothing else may come
   } finally {
     await c.stop();
@@ -99,10 +132,19 @@ test('a duplicate message id is dropped by the stream', async () => {
 test('poison messages land in the dead-letter stream with their reason', async (t) => {
   await purgeJobs();
   const records: v1.DeadLetter[] = [];
-  const dl = await startDeadLetterConsumer(bus, { durable: 'test-deadletters', logger: silentLogger, handler: async (r) => void records.push(r) });
+  const dl = await startDeadLetterConsumer(bus, {
+    durable: 'test-deadletters',
+    logger: silentLogger,
+    handler: async (r) => void records.push(r),
+  });
   t.after(() => dl.stop());
   // 1. a job whose handler always throws: dead-lettered on its last delivery, with the error
-  await bus.publish(subjects.jobs('s4'), v1.Job, { jobId: 'poison', sweepId: 's4' }, { msgId: 'poison' });
+  await bus.publish(
+    subjects.jobs('s4'),
+    v1.Job,
+    { jobId: 'poison', sweepId: 's4' },
+    { msgId: 'poison' },
+  );
   // 2. bytes that are no Job at all
   bus.nc.publish(subjects.jobs('s4'), new Uint8Array([0xff, 0xff, 0xff, 0x01]));
   const malformed: string[] = [];
@@ -133,18 +175,31 @@ test('poison messages land in the dead-letter stream with their reason', async (
 
   // 3. a job taken by workers that die without acking: the server's max-deliveries advisory
   records.length = 0;
-  await bus.publish(subjects.jobs('s4'), v1.Job, { jobId: 'orphan', sweepId: 's4' }, { msgId: 'orphan' });
+  await bus.publish(
+    subjects.jobs('s4'),
+    v1.Job,
+    { jobId: 'orphan', sweepId: 's4' },
+    { msgId: 'orphan' },
+  );
   const cons = await bus.js.consumers.get(streams.jobs, consumers.trainers);
   for (let i = 0; i < 3; i++) {
     const m = await waitFor(() => cons.next({ expires: 1500 }), `delivery ${i + 1}`, 10_000);
     assert.equal(`${v1.Job.decode(m.data).jobId}#${m.info.redeliveryCount}`, `orphan#${i + 1}`); // never acked: the "worker" vanished
   }
   // The server notices the exhausted message (and advises) when a worker next asks for work.
-  assert.equal(await cons.next({ expires: 2500 }), null, 'the orphan is not delivered a fourth time');
+  assert.equal(
+    await cons.next({ expires: 2500 }),
+    null,
+    'the orphan is not delivered a fourth time',
+  );
   await waitFor(() => records.length >= 1, 'the max-deliveries dead letter', 15_000);
   assert.match(records[0]!.reason, /delivered 3 times without an ack/);
   assert.equal(v1.Job.decode(records[0]!.payload).jobId, 'orphan');
-  assert.equal((await bus.jsm.streams.info(streams.jobs)).state.messages, 0, 'the orphan was removed from the queue');
+  assert.equal(
+    (await bus.jsm.streams.info(streams.jobs)).state.messages,
+    0,
+    'the orphan was removed from the queue',
+  );
 });
 
 test('KV compare-and-set rejects a stale revision; create is once only', async () => {
@@ -152,29 +207,57 @@ test('KV compare-and-set rejects a stale revision; create is once only', async (
   const r1 = await kv.create('sweep-cas', { sweepId: 'sweep-cas', counts: { ok: 0 } });
   await assert.rejects(kv.create('sweep-cas', { sweepId: 'x' }), ConflictError);
   const r2 = await kv.update('sweep-cas', { sweepId: 'sweep-cas', counts: { ok: 1 } }, r1);
-  await assert.rejects(kv.update('sweep-cas', { sweepId: 'sweep-cas', counts: { ok: 99 } }, r1), (err: unknown) => err instanceof ConflictError && err.code === ErrorCode.Conflict);
+  await assert.rejects(
+    kv.update('sweep-cas', { sweepId: 'sweep-cas', counts: { ok: 99 } }, r1),
+    (err: unknown) => err instanceof ConflictError && err.code === ErrorCode.Conflict,
+  );
   const now = await kv.get('sweep-cas');
   assert.equal(now?.revision, r2);
   assert.equal(now?.value.counts?.ok, 1);
   // concurrent modifies all land
-  await Promise.all(Array.from({ length: 10 }, () => kv.modify('sweep-cas', (cur) => ({ ...cur!, counts: { ok: (cur?.counts?.ok ?? 0) + 1 } }))));
+  await Promise.all(
+    Array.from({ length: 10 }, () =>
+      kv.modify('sweep-cas', (cur) => ({ ...cur!, counts: { ok: (cur?.counts?.ok ?? 0) + 1 } })),
+    ),
+  );
   assert.equal((await kv.get('sweep-cas'))?.value.counts?.ok, 11);
 });
 
 test('the client keeps working after the server restarts, JetStream data kept', async () => {
   await purgeJobs();
-  await bus.publish(subjects.jobs('s5'), v1.Job, { jobId: 'before-restart' }, { msgId: 'before-restart' });
+  await bus.publish(
+    subjects.jobs('s5'),
+    v1.Job,
+    { jobId: 'before-restart' },
+    { msgId: 'before-restart' },
+  );
   await nats.restart();
-  await waitFor(async () => {
-    try {
-      await bus.publish(subjects.jobs('s5'), v1.Job, { jobId: 'after-restart' }, { msgId: 'after-restart' });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'publishing after the restart', 20_000, 200);
+  await waitFor(
+    async () => {
+      try {
+        await bus.publish(
+          subjects.jobs('s5'),
+          v1.Job,
+          { jobId: 'after-restart' },
+          { msgId: 'after-restart' },
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    'publishing after the restart',
+    20_000,
+    200,
+  );
   const got: string[] = [];
-  const c = await startDurableConsumer(bus, { stream: streams.jobs, durable: consumers.trainers, type: v1.Job, logger: silentLogger, handler: async (j) => void got.push(j.jobId ?? '') });
+  const c = await startDurableConsumer(bus, {
+    stream: streams.jobs,
+    durable: consumers.trainers,
+    type: v1.Job,
+    logger: silentLogger,
+    handler: async (j) => void got.push(j.jobId ?? ''),
+  });
   try {
     await waitFor(() => got.length >= 2, 'both jobs');
   } finally {
@@ -184,10 +267,16 @@ test('the client keeps working after the server restarts, JetStream data kept', 
 });
 
 test('an oversized payload is rejected with a clear error', async () => {
-  await assert.rejects(bus.publish(subjects.results('s6'), v1.TrialResult, { trialId: 'x', backend: 'x'.repeat(9_000_000) }), (err: unknown) => {
-    assert.ok(err instanceof DynlabError);
-    assert.equal(err.code, ErrorCode.TooLarge);
-    assert.match(err.message, /exceeds the server's max payload/);
-    return true;
-  });
+  await assert.rejects(
+    bus.publish(subjects.results('s6'), v1.TrialResult, {
+      trialId: 'x',
+      backend: 'x'.repeat(9_000_000),
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof DynlabError);
+      assert.equal(err.code, ErrorCode.TooLarge);
+      assert.match(err.message, /exceeds the server's max payload/);
+      return true;
+    },
+  );
 });

@@ -6,9 +6,26 @@
  * is CommonJS like the rest of the workspace, and supports every server feature dynlab uses on
  * nats-server 2.9. Its API is kept behind this package, so moving to v3 touches nothing else.
  */
-import { connect, credsAuthenticator, headers as natsHeaders, type NatsConnection, type JetStreamClient, type JetStreamManager, type ConnectionOptions, type Msg } from 'nats';
+import {
+  connect,
+  credsAuthenticator,
+  headers as natsHeaders,
+  type NatsConnection,
+  type JetStreamClient,
+  type JetStreamManager,
+  type ConnectionOptions,
+  type Msg,
+} from 'nats';
 import { readFileSync } from 'node:fs';
-import { DynlabError, ErrorCode, TimeoutError, fromErrorInfo, toDynlabError, silentLogger, type Logger } from '@dynlab/core';
+import {
+  DynlabError,
+  ErrorCode,
+  TimeoutError,
+  fromErrorInfo,
+  toDynlabError,
+  silentLogger,
+  type Logger,
+} from '@dynlab/core';
 import { encode, decode, typeName, v1, type MessageType } from '@dynlab/proto';
 
 export interface BusOptions {
@@ -75,7 +92,11 @@ export class Bus {
     try {
       nc = await connect(co);
     } catch (err) {
-      throw new DynlabError(ErrorCode.Unavailable, `cannot connect to NATS at ${String(servers)}: ${(err as Error).message}`, { retryable: true, cause: err });
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `cannot connect to NATS at ${String(servers)}: ${(err as Error).message}`,
+        { retryable: true, cause: err },
+      );
     }
     const bus = new Bus(nc, nc.jetstream(), await nc.jetstreamManager(), logger);
     void bus.watchStatus();
@@ -85,8 +106,15 @@ export class Bus {
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
-      const level = s.type === 'disconnect' || s.type === 'error' ? 'warn' : s.type === 'pingTimer' ? 'debug' : 'info';
-      this.logger[level](`nats ${s.type}`, { data: typeof s.data === 'string' ? s.data : JSON.stringify(s.data) });
+      const level =
+        s.type === 'disconnect' || s.type === 'error'
+          ? 'warn'
+          : s.type === 'pingTimer'
+            ? 'debug'
+            : 'info';
+      this.logger[level](`nats ${s.type}`, {
+        data: typeof s.data === 'string' ? s.data : JSON.stringify(s.data),
+      });
     }
   }
 
@@ -107,10 +135,19 @@ export class Bus {
   }
 
   /** Publishes a message; through JetStream (acked, deduplicated by `msgId`) unless `jetstream: false`. */
-  async publish<T>(subject: string, type: MessageType<T>, message: T | Record<string, unknown>, opts: PublishOptions = {}): Promise<void> {
+  async publish<T>(
+    subject: string,
+    type: MessageType<T>,
+    message: T | Record<string, unknown>,
+    opts: PublishOptions = {},
+  ): Promise<void> {
     const data = encode(type, message);
     if (data.length > this.maxPayload)
-      throw new DynlabError(ErrorCode.TooLarge, `${typeName(type)} of ${data.length} bytes exceeds the server's max payload (${this.maxPayload})`, { details: { subject } });
+      throw new DynlabError(
+        ErrorCode.TooLarge,
+        `${typeName(type)} of ${data.length} bytes exceeds the server's max payload (${this.maxPayload})`,
+        { details: { subject } },
+      );
     if (opts.jetstream === false) {
       this.nc.publish(subject, data);
       return;
@@ -118,7 +155,11 @@ export class Bus {
     try {
       await this.js.publish(subject, data, opts.msgId ? { msgID: opts.msgId } : undefined);
     } catch (err) {
-      throw new DynlabError(ErrorCode.Unavailable, `publish to ${subject} failed: ${(err as Error).message}`, { retryable: true, cause: err });
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `publish to ${subject} failed: ${(err as Error).message}`,
+        { retryable: true, cause: err },
+      );
     }
   }
 
@@ -126,18 +167,39 @@ export class Bus {
    * Request/reply with protobuf in and out. No responders and timeouts become typed errors;
    * an `error` in the reply is rethrown as the matching DynlabError.
    */
-  async request<Q, R extends WithError>(subject: string, reqType: MessageType<Q>, req: Q | Record<string, unknown>, repType: MessageType<R>, timeoutMs = 10_000): Promise<R> {
+  async request<Q, R extends WithError>(
+    subject: string,
+    reqType: MessageType<Q>,
+    req: Q | Record<string, unknown>,
+    repType: MessageType<R>,
+    timeoutMs = 10_000,
+  ): Promise<R> {
     let msg: Msg;
     try {
       msg = await this.nc.request(subject, encode(reqType, req), { timeout: timeoutMs });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === '503') throw new DynlabError(ErrorCode.NoResponders, `no service is answering on ${subject}`, { retryable: true, cause: err });
-      if (code === 'TIMEOUT') throw new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
-      throw new DynlabError(ErrorCode.Unavailable, `request on ${subject} failed: ${(err as Error).message}`, { retryable: true, cause: err });
+      if (code === '503')
+        throw new DynlabError(ErrorCode.NoResponders, `no service is answering on ${subject}`, {
+          retryable: true,
+          cause: err,
+        });
+      if (code === 'TIMEOUT')
+        throw new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { cause: err });
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `request on ${subject} failed: ${(err as Error).message}`,
+        { retryable: true, cause: err },
+      );
     }
     const reply = decode(repType, msg.data);
-    if (reply.error && reply.error.code) throw fromErrorInfo({ code: reply.error.code, message: reply.error.message ?? '', retryable: !!reply.error.retryable, details: (reply.error.details ?? {}) as Record<string, string> });
+    if (reply.error && reply.error.code)
+      throw fromErrorInfo({
+        code: reply.error.code,
+        message: reply.error.message ?? '',
+        retryable: !!reply.error.retryable,
+        details: (reply.error.details ?? {}) as Record<string, string>,
+      });
     return reply;
   }
 
@@ -163,7 +225,12 @@ export class Bus {
           } catch (err) {
             const e = toDynlabError(err);
             if (e.code === ErrorCode.Decode) opts.onMalformed?.(e);
-            if (e.code === ErrorCode.Internal) this.logger.error('request handler failed', { subject, error: e.message, stack: (e.cause as Error | undefined)?.stack });
+            if (e.code === ErrorCode.Internal)
+              this.logger.error('request handler failed', {
+                subject,
+                error: e.message,
+                stack: (e.cause as Error | undefined)?.stack,
+              });
             reply = { error: e.toInfo() };
           }
           try {
@@ -179,7 +246,12 @@ export class Bus {
   }
 
   /** Subscribes (core NATS, no persistence) to typed messages; undecodable ones go to `onMalformed`. */
-  subscribe<T>(subject: string, type: MessageType<T>, handler: (msg: T, subject: string) => void, onMalformed?: (err: DynlabError, subject: string) => void): { stop(): void } {
+  subscribe<T>(
+    subject: string,
+    type: MessageType<T>,
+    handler: (msg: T, subject: string) => void,
+    onMalformed?: (err: DynlabError, subject: string) => void,
+  ): { stop(): void } {
     const sub = this.nc.subscribe(subject);
     void (async () => {
       for await (const m of sub) {
@@ -193,7 +265,10 @@ export class Bus {
         try {
           handler(msg, m.subject);
         } catch (err) {
-          this.logger.error('subscription handler failed', { subject: m.subject, error: (err as Error).message });
+          this.logger.error('subscription handler failed', {
+            subject: m.subject,
+            error: (err as Error).message,
+          });
         }
       }
     })();

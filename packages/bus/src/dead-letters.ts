@@ -68,7 +68,11 @@ export async function startDeadLetterConsumer(
             deliveries: adv.deliveries ?? 0,
             consumer: adv.consumer ?? '',
             reason: `delivered ${adv.deliveries ?? '?'} times without an ack (the workers that took it crashed or exceeded the ack wait)`,
-            error: { code: ErrorCode.Unavailable, message: 'max deliveries exceeded', retryable: false },
+            error: {
+              code: ErrorCode.Unavailable,
+              message: 'max deliveries exceeded',
+              retryable: false,
+            },
             payload,
             timeMs: Date.now(),
           }),

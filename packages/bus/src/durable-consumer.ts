@@ -57,16 +57,25 @@ export interface RunningConsumer {
   stop(graceMs?: number): Promise<void>;
 }
 
-const nonRetryable = new Set<string>([ErrorCode.Validation, ErrorCode.Decode, ErrorCode.Shape, ErrorCode.TooLarge]);
+const nonRetryable = new Set<string>([
+  ErrorCode.Validation,
+  ErrorCode.Decode,
+  ErrorCode.Shape,
+  ErrorCode.TooLarge,
+]);
 
 /** Starts consuming; see the module header. */
-export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOptions<T>): Promise<RunningConsumer> {
+export async function startDurableConsumer<T>(
+  bus: Bus,
+  o: DurableConsumerOptions<T>,
+): Promise<RunningConsumer> {
   const concurrency = Math.max(1, o.concurrency ?? 1);
   const batch = Math.max(1, o.batch ?? concurrency);
   const nakDelay = o.nakDelayMs ?? ((n: number) => Math.min(30_000, 1000 * 2 ** (n - 1)));
   const area = o.deadLetterArea ?? o.stream.toLowerCase();
   const info = await bus.jsm.consumers.info(o.stream, o.durable);
-  const maxDeliver = info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity;
+  const maxDeliver =
+    info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity;
   const consumer = await bus.js.consumers.get(o.stream, o.durable);
   const log = o.logger.child({ consumer: o.durable });
 
@@ -108,7 +117,13 @@ export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOption
       await deadLetter(m, e.message, e);
       return;
     }
-    const ctx: DeliveryContext = { subject: m.subject, streamSeq: m.seq, deliveries, working: () => m.working(), lastAttempt: deliveries >= maxDeliver };
+    const ctx: DeliveryContext = {
+      subject: m.subject,
+      streamSeq: m.seq,
+      deliveries,
+      working: () => m.working(),
+      lastAttempt: deliveries >= maxDeliver,
+    };
     try {
       await o.handler(msg, ctx);
     } catch (err) {
@@ -118,12 +133,19 @@ export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOption
         return;
       }
       if (nonRetryable.has(e.code) || deliveries >= maxDeliver) {
-        const reason = deliveries >= maxDeliver ? `failed on delivery ${deliveries} of ${maxDeliver}: ${e.message}` : `not retryable (${e.code}): ${e.message}`;
+        const reason =
+          deliveries >= maxDeliver
+            ? `failed on delivery ${deliveries} of ${maxDeliver}: ${e.message}`
+            : `not retryable (${e.code}): ${e.message}`;
         log.warn('message dead-lettered', { subject: m.subject, reason });
         m.term();
         await deadLetter(m, reason, e);
       } else {
-        log.warn('handler failed, will retry', { subject: m.subject, deliveries, error: e.message });
+        log.warn('handler failed, will retry', {
+          subject: m.subject,
+          deliveries,
+          error: e.message,
+        });
         m.nak(nakDelay(deliveries));
       }
       return;
@@ -131,7 +153,9 @@ export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOption
     try {
       await m.ackAck();
     } catch (err) {
-      log.warn('ack not confirmed (the message may be redelivered; handlers are idempotent)', { error: (err as Error).message });
+      log.warn('ack not confirmed (the message may be redelivered; handlers are idempotent)', {
+        error: (err as Error).message,
+      });
     }
   };
 
@@ -153,7 +177,10 @@ export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOption
       }
       const want = Math.min(batch, concurrency - running.size);
       try {
-        const batchIter: ConsumerMessages = await consumer.fetch({ max_messages: want, expires: 2000 });
+        const batchIter: ConsumerMessages = await consumer.fetch({
+          max_messages: want,
+          expires: 2000,
+        });
         for await (const m of batchIter) {
           if (stopped) {
             m.nak();
@@ -185,7 +212,9 @@ export async function startDurableConsumer<T>(bus: Bus, o: DurableConsumerOption
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([all, timer])) === 'timeout') {
         for (const m of running.keys()) m.nak();
-        log.warn('stopped with handlers still running; their messages were nak\'d', { count: running.size });
+        log.warn("stopped with handlers still running; their messages were nak'd", {
+          count: running.size,
+        });
       }
       await Promise.race([looping, new Promise((r) => setTimeout(r, 5000).unref())]);
     },

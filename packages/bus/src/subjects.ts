@@ -29,7 +29,8 @@ export const subjects = {
   heartbeat: (service: string, instance: string) => `${prefix}.heartbeat.${service}.${instance}`,
   heartbeatAll: `${prefix}.heartbeat.>`,
   /** JetStream's advisory when a message of `stream` exhausted its deliveries on any consumer. */
-  maxDeliveriesAdvisory: (stream: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`,
+  maxDeliveriesAdvisory: (stream: string) =>
+    `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`,
 } as const;
 
 export const streams = {
@@ -58,6 +59,9 @@ const tokenRe = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Checks that an id can be one subject token; throws a ValidationError naming `what`. */
 export function checkToken(id: string, what: string): string {
-  if (!tokenRe.test(id)) throw new ValidationError([{ path: what, message: `'${id}' must be 1-128 letters, digits, '-' or '_'` }]);
+  if (!tokenRe.test(id))
+    throw new ValidationError([
+      { path: what, message: `'${id}' must be 1-128 letters, digits, '-' or '_'` },
+    ]);
   return id;
 }

@@ -9,7 +9,15 @@
  *   for the job stream.
  * - KV bucket `dynlab_sweeps` for sweep state (compare-and-set updates).
  */
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos, type StreamConfig, type ConsumerConfig } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  type StreamConfig,
+  type ConsumerConfig,
+} from 'nats';
 import { DynlabError, ErrorCode } from '@dynlab/core';
 import type { Bus } from './bus';
 import { buckets, consumers, streams, subjects } from './subjects';
@@ -59,8 +67,20 @@ export function streamConfigs(t: CompiledTopology): Partial<StreamConfig>[] {
       storage: StorageType.File,
       duplicate_window: nanos(t.dedupWindowS * 1000),
     },
-    { name: streams.results, subjects: [subjects.resultsAll], storage: StorageType.File, max_age: nanos(t.resultsMaxAgeS * 1000), duplicate_window: nanos(t.dedupWindowS * 1000) },
-    { name: streams.findings, subjects: [subjects.findingsAll], storage: StorageType.File, max_age: nanos(t.resultsMaxAgeS * 1000), duplicate_window: nanos(t.dedupWindowS * 1000) },
+    {
+      name: streams.results,
+      subjects: [subjects.resultsAll],
+      storage: StorageType.File,
+      max_age: nanos(t.resultsMaxAgeS * 1000),
+      duplicate_window: nanos(t.dedupWindowS * 1000),
+    },
+    {
+      name: streams.findings,
+      subjects: [subjects.findingsAll],
+      storage: StorageType.File,
+      max_age: nanos(t.resultsMaxAgeS * 1000),
+      duplicate_window: nanos(t.dedupWindowS * 1000),
+    },
     {
       name: streams.telemetry,
       subjects: [subjects.telemetryAll],
@@ -91,7 +111,11 @@ export function jobConsumerConfig(t: CompiledTopology): Partial<ConsumerConfig> 
 }
 
 /** A durable consumer reading a whole stream (optionally one subject filter) from the start. */
-export function logConsumerConfig(durable: string, filter?: string, ackWaitS = 15): Partial<ConsumerConfig> {
+export function logConsumerConfig(
+  durable: string,
+  filter?: string,
+  ackWaitS = 15,
+): Partial<ConsumerConfig> {
   return {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -104,7 +128,10 @@ export function logConsumerConfig(durable: string, filter?: string, ackWaitS = 1
 }
 
 /** Creates or updates every stream, the job consumer and the KV bucket. Safe to run concurrently from many services. */
-export async function ensureTopology(bus: Bus, opts: TopologyOptions = {}): Promise<CompiledTopology> {
+export async function ensureTopology(
+  bus: Bus,
+  opts: TopologyOptions = {},
+): Promise<CompiledTopology> {
   const t = compileTopology(opts);
   for (const cfg of streamConfigs(t)) await ensureStream(bus, cfg);
   await ensureConsumer(bus, streams.jobs, jobConsumerConfig(t));
@@ -128,13 +155,21 @@ async function ensureStream(bus: Bus, cfg: Partial<StreamConfig>): Promise<void>
       const hint = /insufficient storage/i.test((err2 as Error).message)
         ? ` (the server's JetStream max_file_store is smaller than the stream's max_bytes ${cfg.max_bytes ?? ''}: lower the telemetry size limit or raise max_file_store)`
         : '';
-      throw new DynlabError(ErrorCode.Unavailable, `cannot create stream ${name}: ${(err2 as Error).message}${hint}`, { cause: err2 });
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `cannot create stream ${name}: ${(err2 as Error).message}${hint}`,
+        { cause: err2 },
+      );
     }
   }
 }
 
 /** Creates the durable consumer, or updates it when it exists. */
-export async function ensureConsumer(bus: Bus, stream: string, cfg: Partial<ConsumerConfig>): Promise<void> {
+export async function ensureConsumer(
+  bus: Bus,
+  stream: string,
+  cfg: Partial<ConsumerConfig>,
+): Promise<void> {
   try {
     await bus.jsm.consumers.info(stream, cfg.durable_name!);
     const { durable_name: _d, deliver_policy: _p, filter_subject: _f, ...mutable } = cfg;
@@ -147,5 +182,10 @@ export async function ensureConsumer(bus: Bus, stream: string, cfg: Partial<Cons
 
 function isNotFound(err: unknown): boolean {
   const e = err as { code?: string; api_error?: { err_code?: number } };
-  return e?.code === '404' || e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || /not found/i.test(String((err as Error)?.message));
+  return (
+    e?.code === '404' ||
+    e?.api_error?.err_code === 10059 ||
+    e?.api_error?.err_code === 10014 ||
+    /not found/i.test(String((err as Error)?.message))
+  );
 }

@@ -51,7 +51,11 @@ export class TypedKv<T> {
     try {
       return await this.kv.update(key, encode(this.type, value), revision);
     } catch (err) {
-      if (isWrongSequence(err)) throw new ConflictError(`${this.bucket}/${key} changed since revision ${revision}`, { key, revision: String(revision) });
+      if (isWrongSequence(err))
+        throw new ConflictError(`${this.bucket}/${key} changed since revision ${revision}`, {
+          key,
+          revision: String(revision),
+        });
       throw err;
     }
   }
@@ -64,7 +68,11 @@ export class TypedKv<T> {
    * Read-modify-write with compare-and-set, retried on conflict. `fn` gets the current value (or
    * null) and returns the new one, or undefined to leave it as it is.
    */
-  async modify(key: string, fn: (current: T | null) => T | Record<string, unknown> | undefined, attempts = 50): Promise<T | null> {
+  async modify(
+    key: string,
+    fn: (current: T | null) => T | Record<string, unknown> | undefined,
+    attempts = 50,
+  ): Promise<T | null> {
     for (let i = 0; i < attempts; i++) {
       const cur = await this.get(key);
       const next = fn(cur?.value ?? null);
@@ -77,7 +85,10 @@ export class TypedKv<T> {
         if (!(err instanceof ConflictError)) throw err;
       }
     }
-    throw new ConflictError(`${this.bucket}/${key}: gave up after ${attempts} conflicting updates`, { key });
+    throw new ConflictError(
+      `${this.bucket}/${key}: gave up after ${attempts} conflicting updates`,
+      { key },
+    );
   }
 
   /** Keys matching a filter (`*` and `>` wildcards). */
@@ -94,5 +105,7 @@ export class TypedKv<T> {
 
 function isWrongSequence(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message));
+  return (
+    e?.api_error?.err_code === 10071 || /wrong last sequence|key exists/i.test(String(e?.message))
+  );
 }

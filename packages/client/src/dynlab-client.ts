@@ -6,14 +6,36 @@
  */
 import { Bus, streams, subjects, type BusOptions } from '@dynlab/bus';
 import { toPlain, v1 } from '@dynlab/proto';
-import { compileSweep, sweepToProto, type CompiledSweep, type Finding, type Severity, type SweepLimits, defaultLimits } from '@dynlab/spec';
+import {
+  compileSweep,
+  sweepToProto,
+  type CompiledSweep,
+  type Finding,
+  type Severity,
+  type SweepLimits,
+  defaultLimits,
+} from '@dynlab/spec';
 
 export type SweepStatus = v1.SweepStatus;
 
 /** Plain finding from its message. */
 export function findingFromMessage(f: v1.Finding): Finding {
-  const sev = (v1.Severity[f.severity] ?? 'SEVERITY_INFO').replace('SEVERITY_', '').toLowerCase() as Severity;
-  return { analyzer: f.analyzer, analyzerVersion: f.analyzerVersion, sweepId: f.sweepId, trialId: f.trialId, kind: f.kind, severity: sev, evidence: { ...f.evidence }, message: f.message, relatedTrials: [...f.relatedTrials], findingId: f.findingId, timeMs: Number(f.timeMs) };
+  const sev = (v1.Severity[f.severity] ?? 'SEVERITY_INFO')
+    .replace('SEVERITY_', '')
+    .toLowerCase() as Severity;
+  return {
+    analyzer: f.analyzer,
+    analyzerVersion: f.analyzerVersion,
+    sweepId: f.sweepId,
+    trialId: f.trialId,
+    kind: f.kind,
+    severity: sev,
+    evidence: { ...f.evidence },
+    message: f.message,
+    relatedTrials: [...f.relatedTrials],
+    findingId: f.findingId,
+    timeMs: Number(f.timeMs),
+  };
 }
 
 export class DynlabClient {
@@ -28,37 +50,96 @@ export class DynlabClient {
   }
 
   /** Validates locally (early, every problem named) and submits; the coordinator validates again. */
-  async submit(spec: unknown, opts: { sweepId?: string; limits?: SweepLimits; timeoutMs?: number } = {}): Promise<{ status: SweepStatus; sweep: CompiledSweep }> {
-    const sweep = compileSweep(spec, opts.limits ?? { ...defaultLimits, maxTrials: Infinity, maxPopulation: Infinity, maxSteps: Infinity, maxJobBytes: Infinity });
-    const rep = await this.bus.request(subjects.sweepSubmit, v1.SubmitSweepRequest, { spec: sweepToProto(sweep), sweepId: opts.sweepId ?? '' }, v1.SubmitSweepReply, opts.timeoutMs ?? 120_000);
+  async submit(
+    spec: unknown,
+    opts: { sweepId?: string; limits?: SweepLimits; timeoutMs?: number } = {},
+  ): Promise<{ status: SweepStatus; sweep: CompiledSweep }> {
+    const sweep = compileSweep(
+      spec,
+      opts.limits ?? {
+        ...defaultLimits,
+        maxTrials: Infinity,
+        maxPopulation: Infinity,
+        maxSteps: Infinity,
+        maxJobBytes: Infinity,
+      },
+    );
+    const rep = await this.bus.request(
+      subjects.sweepSubmit,
+      v1.SubmitSweepRequest,
+      { spec: sweepToProto(sweep), sweepId: opts.sweepId ?? '' },
+      v1.SubmitSweepReply,
+      opts.timeoutMs ?? 120_000,
+    );
     return { status: rep.status as SweepStatus, sweep };
   }
 
   /** Submits a wire spec as it is (no local check): for tests of the coordinator's own validation. */
   async submitRaw(spec: v1.ISweepSpec, sweepId = ''): Promise<SweepStatus> {
-    return (await this.bus.request(subjects.sweepSubmit, v1.SubmitSweepRequest, { spec, sweepId }, v1.SubmitSweepReply, 60_000)).status as SweepStatus;
+    return (
+      await this.bus.request(
+        subjects.sweepSubmit,
+        v1.SubmitSweepRequest,
+        { spec, sweepId },
+        v1.SubmitSweepReply,
+        60_000,
+      )
+    ).status as SweepStatus;
   }
 
   async get(sweepId: string): Promise<{ status: SweepStatus; spec: v1.SweepSpec | null }> {
-    const rep = await this.bus.request(subjects.sweepGet, v1.GetSweepRequest, { sweepId }, v1.GetSweepReply);
+    const rep = await this.bus.request(
+      subjects.sweepGet,
+      v1.GetSweepRequest,
+      { sweepId },
+      v1.GetSweepReply,
+    );
     return { status: rep.status as SweepStatus, spec: (rep.spec as v1.SweepSpec | null) ?? null };
   }
 
   async list(limit = 100): Promise<SweepStatus[]> {
-    return (await this.bus.request(subjects.sweepList, v1.ListSweepsRequest, { limit }, v1.ListSweepsReply)).sweeps as SweepStatus[];
+    return (
+      await this.bus.request(
+        subjects.sweepList,
+        v1.ListSweepsRequest,
+        { limit },
+        v1.ListSweepsReply,
+      )
+    ).sweeps as SweepStatus[];
   }
 
   async cancel(sweepId: string): Promise<SweepStatus> {
-    return (await this.bus.request(subjects.sweepCancel, v1.CancelSweepRequest, { sweepId }, v1.CancelSweepReply)).status as SweepStatus;
+    return (
+      await this.bus.request(
+        subjects.sweepCancel,
+        v1.CancelSweepRequest,
+        { sweepId },
+        v1.CancelSweepReply,
+      )
+    ).status as SweepStatus;
   }
 
   async resume(sweepId: string): Promise<{ status: SweepStatus; requeued: number }> {
-    const rep = await this.bus.request(subjects.sweepResume, v1.ResumeSweepRequest, { sweepId }, v1.ResumeSweepReply, 120_000);
+    const rep = await this.bus.request(
+      subjects.sweepResume,
+      v1.ResumeSweepRequest,
+      { sweepId },
+      v1.ResumeSweepReply,
+      120_000,
+    );
     return { status: rep.status as SweepStatus, requeued: rep.requeuedTrials };
   }
 
   /** Polls the sweep until it leaves RUNNING (or `until` says stop); `onStatus` sees each poll. */
-  async waitFor(sweepId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: SweepStatus) => void; signal?: AbortSignal } = {}): Promise<SweepStatus> {
+  async waitFor(
+    sweepId: string,
+    opts: {
+      intervalMs?: number;
+      timeoutMs?: number;
+      onStatus?: (s: SweepStatus) => void;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<SweepStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
       let st: SweepStatus | undefined;
@@ -71,7 +152,8 @@ export class DynlabClient {
         opts.onStatus?.(st);
         if (st.state !== v1.SweepState.SWEEP_STATE_RUNNING) return st;
       }
-      if (Date.now() > deadline) throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
       if (opts.signal?.aborted) return st!;
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
     }
@@ -103,13 +185,19 @@ export class DynlabClient {
   }
 
   telemetry(sweepId: string, trialId?: string): AsyncGenerator<v1.TelemetryChunk> {
-    return this.read(streams.telemetry, trialId ? subjects.telemetry(sweepId, trialId) : subjects.telemetryOfSweep(sweepId), (b) => v1.TelemetryChunk.decode(b));
+    return this.read(
+      streams.telemetry,
+      trialId ? subjects.telemetry(sweepId, trialId) : subjects.telemetryOfSweep(sweepId),
+      (b) => v1.TelemetryChunk.decode(b),
+    );
   }
 
   async findings(sweepId: string): Promise<Finding[]> {
     const out: Finding[] = [];
     const seen = new Set<string>();
-    for await (const f of this.read(streams.findings, subjects.findings(sweepId), (b) => v1.Finding.decode(b))) {
+    for await (const f of this.read(streams.findings, subjects.findings(sweepId), (b) =>
+      v1.Finding.decode(b),
+    )) {
       if (seen.has(f.findingId)) continue;
       seen.add(f.findingId);
       out.push(findingFromMessage(f));

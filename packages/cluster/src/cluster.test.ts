@@ -24,7 +24,13 @@ function sweepSpec(opts: { seeds?: number; steps?: number; population?: number; 
       init: { scale: 0.1 },
       optimizer: { learningRate: 0.5 },
       steps: opts.steps ?? 80,
-      record: { logPoints: 20, probes: [{ name: 'e1', x: [1, 0] }, { name: 'e2', x: [0, 1] }] },
+      record: {
+        logPoints: 20,
+        probes: [
+          { name: 'e1', x: [1, 0] },
+          { name: 'e2', x: [0, 1] },
+        ],
+      },
     },
     axes: [
       { path: 'model.hidden', values: [[8], [16]] },
@@ -35,7 +41,10 @@ function sweepSpec(opts: { seeds?: number; steps?: number; population?: number; 
   };
 }
 
-async function withCluster(opts: Parameters<typeof startLocalCluster>[0], fn: (c: LocalCluster, client: DynlabClient) => Promise<void>) {
+async function withCluster(
+  opts: Parameters<typeof startLocalCluster>[0],
+  fn: (c: LocalCluster, client: DynlabClient) => Promise<void>,
+) {
   const cluster = await startLocalCluster({ ...opts, env: { ...quiet, ...(opts?.env ?? {}) } });
   const client = await DynlabClient.connect({ servers: cluster.natsUrl });
   try {
@@ -49,7 +58,8 @@ async function withCluster(opts: Parameters<typeof startLocalCluster>[0], fn: (c
 /** Results per trial id and the set of trials with telemetry, read back from the streams. */
 async function readBack(client: DynlabClient, sweepId: string) {
   const results = new Map<string, v1.TrialResult[]>();
-  for await (const r of client.results(sweepId)) results.set(r.trialId, [...(results.get(r.trialId) ?? []), r]);
+  for await (const r of client.results(sweepId))
+    results.set(r.trialId, [...(results.get(r.trialId) ?? []), r]);
   const chunks = new Map<string, Map<number, v1.TelemetryChunk>>();
   for await (const c of client.telemetry(sweepId)) {
     const m = chunks.get(c.trialId) ?? new Map<number, v1.TelemetryChunk>();
@@ -60,17 +70,27 @@ async function readBack(client: DynlabClient, sweepId: string) {
 }
 
 /** Every trial has exactly one outcome and a complete telemetry series (chunks 0..n-1, the last flagged). */
-function assertExactlyOnce(sweepId: string, total: number, back: Awaited<ReturnType<typeof readBack>>) {
+function assertExactlyOnce(
+  sweepId: string,
+  total: number,
+  back: Awaited<ReturnType<typeof readBack>>,
+) {
   assert.equal(back.results.size, total, 'a result for every trial');
   for (const [trial, rs] of back.results) {
     // Results of one job (a redelivery) must agree; a later job (a resume) supersedes.
-    for (const job of new Set(rs.map((r) => r.jobId))) assert.equal(new Set(rs.filter((r) => r.jobId === job).map((r) => r.status)).size, 1, `${trial}: results of ${job} disagree`);
+    for (const job of new Set(rs.map((r) => r.jobId)))
+      assert.equal(
+        new Set(rs.filter((r) => r.jobId === job).map((r) => r.status)).size,
+        1,
+        `${trial}: results of ${job} disagree`,
+      );
     const r = rs[rs.length - 1]!;
     if (r.status !== v1.TrialStatus.TRIAL_STATUS_OK) continue;
     const chunks = back.chunks.get(trial);
     assert.ok(chunks, `${trial}: no telemetry`);
     assert.equal(chunks.size, r.telemetryChunks, `${trial}: chunk count`);
-    for (let i = 0; i < r.telemetryChunks; i++) assert.ok(chunks.has(i), `${trial}: chunk ${i} missing`);
+    for (let i = 0; i < r.telemetryChunks; i++)
+      assert.ok(chunks.has(i), `${trial}: chunk ${i} missing`);
     assert.equal(chunks.get(r.telemetryChunks - 1)!.last, true, `${trial}: last chunk flagged`);
     const points = [...chunks.values()].reduce((n, c) => n + c.steps.length, 0);
     assert.equal(points, r.telemetryPoints, `${trial}: recorded points`);
@@ -96,25 +116,41 @@ test('a sweep of 64 trials in two shapes runs end to end: one result each, telem
     assert.equal(status.counts?.jobs, 8, '2 shapes x 32 trials in populations of 8');
     const final = await client.waitFor(status.sweepId, { timeoutMs: 120_000 });
     assert.equal(final.state, S.SWEEP_STATE_COMPLETE);
-    assert.deepEqual({ total: final.counts?.total, ok: final.counts?.ok, failed: final.counts?.failed ?? 0 }, { total: 64, ok: 64, failed: 0 });
+    assert.deepEqual(
+      { total: final.counts?.total, ok: final.counts?.ok, failed: final.counts?.failed ?? 0 },
+      { total: 64, ok: 64, failed: 0 },
+    );
     const back = await readBack(client, status.sweepId);
     assertExactlyOnce(status.sweepId, 64, back);
-    assert.equal(new Set([...back.results.values()].map((rs) => rs[0]!.backend)).size, 1, 'one backend reported');
+    assert.equal(
+      new Set([...back.results.values()].map((rs) => rs[0]!.backend)).size,
+      1,
+      'one backend reported',
+    );
     // findings from a built-in analyzer: the frequent feature starves the rare one when present
     let starved: number = 0;
     for (let i = 0; i < 40 && starved === 0; i++) {
-      starved = (await client.findings(status.sweepId)).filter((f) => f.kind === 'starved-feature').length;
+      starved = (await client.findings(status.sweepId)).filter(
+        (f) => f.kind === 'starved-feature',
+      ).length;
       if (starved === 0) await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(starved > 0, 'starved-feature findings');
     const m = await metrics(cluster.coordinator.metricsPort);
-    assert.match(m, new RegExp(`dynlab_coordinator_trials_total\\{[^}]*sweep="${status.sweepId}"[^}]*outcome="ok"[^}]*\\} 64`));
+    assert.match(
+      m,
+      new RegExp(
+        `dynlab_coordinator_trials_total\\{[^}]*sweep="${status.sweepId}"[^}]*outcome="ok"[^}]*\\} 64`,
+      ),
+    );
   });
 });
 
 test('two trainers, one killed with SIGKILL mid-job: the sweep completes with every trial recorded once', async () => {
   await withCluster({ trainers: 2 }, async (cluster, client) => {
-    const { status } = await client.submit(sweepSpec({ seeds: 8, steps: 1500, population: 2, n: 128 }));
+    const { status } = await client.submit(
+      sweepSpec({ seeds: 8, steps: 1500, population: 2, n: 128 }),
+    );
     const victim = cluster.trainers[0]!;
     // wait until the victim is running a job, then kill it without warning
     for (let i = 0; ; i++) {
@@ -144,14 +180,24 @@ test('cancel drops queued jobs and stops the sweep; resume re-enqueues only what
     }
     const cancelled = await client.cancel(id);
     assert.equal(cancelled.state, S.SWEEP_STATE_CANCELLED);
-    const queued = await client.bus.jsm.streams.info(streams.jobs, { subjects_filter: subjects.jobs(id) } as never);
-    assert.equal(queued.state.subjects?.[subjects.jobs(id)] ?? 0, 0, 'no queued jobs left for the sweep');
+    const queued = await client.bus.jsm.streams.info(streams.jobs, {
+      subjects_filter: subjects.jobs(id),
+    } as never);
+    assert.equal(
+      queued.state.subjects?.[subjects.jobs(id)] ?? 0,
+      0,
+      'no queued jobs left for the sweep',
+    );
     await new Promise((r) => setTimeout(r, 1500)); // running jobs finish (as cancelled) at their next heartbeat
     const after = (await client.get(id)).status;
     const done = (after.counts?.ok ?? 0) + (after.counts?.diverged ?? 0);
     assert.ok(done < 32, `cancel stopped the sweep early (done ${done})`);
     const resumed = await client.resume(id);
-    assert.equal(resumed.requeued, 32 - done, 'only trials without an outcome (or cancelled) are re-enqueued');
+    assert.equal(
+      resumed.requeued,
+      32 - done,
+      'only trials without an outcome (or cancelled) are re-enqueued',
+    );
     const final = await client.waitFor(id, { timeoutMs: 180_000 });
     assert.equal(final.state, S.SWEEP_STATE_COMPLETE);
     assert.equal(final.counts?.ok, 32);
@@ -182,7 +228,10 @@ test('an invalid sweep is rejected at submit with every problem listed, and noth
     const wire = sweepToProto(good);
     wire.base!.steps = 0;
     wire.population = 5000;
-    wire.axes = [v1.Axis.create({ path: 'optimizer.nope', valuesJson: ['1'] }), v1.Axis.create({ path: 'init.scale', valuesJson: [] })];
+    wire.axes = [
+      v1.Axis.create({ path: 'optimizer.nope', valuesJson: ['1'] }),
+      v1.Axis.create({ path: 'init.scale', valuesJson: [] }),
+    ];
     const before = (await client.bus.jsm.streams.info(streams.jobs)).state.messages;
     await assert.rejects(client.submitRaw(wire), (err: unknown) => {
       assert.ok(err instanceof ValidationError, String(err));
@@ -194,7 +243,11 @@ test('an invalid sweep is rejected at submit with every problem listed, and noth
       assert.match(text, /^axes\[1\]\.values: expected a non-empty list, got \[\]$/m);
       return true;
     });
-    assert.equal((await client.bus.jsm.streams.info(streams.jobs)).state.messages, before, 'nothing enqueued');
+    assert.equal(
+      (await client.bus.jsm.streams.info(streams.jobs)).state.messages,
+      before,
+      'nothing enqueued',
+    );
     assert.deepEqual(await client.list(), [], 'nothing recorded');
   });
 });

@@ -5,7 +5,11 @@
  * their jobs first) and removes the temp dir.
  */
 import { startNats, type NatsServerHandle } from '@dynlab/testing';
-import { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process';
+import {
+  startServiceProcess,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+} from './service-process';
 
 export interface LocalClusterOptions {
   /** Use this NATS instead of starting one. */
@@ -40,16 +44,28 @@ export async function startLocalCluster(o: LocalClusterOptions = {}): Promise<Lo
   const nats = o.natsUrl ? undefined : await startNats();
   const natsUrl = o.natsUrl ?? nats!.url;
   const started: ServiceProcess[] = [];
-  const env = (kind: 'coordinator' | 'trainer' | 'analyzer') => ({ ...(o.env ?? {}), ...(o.serviceEnv?.[kind] ?? {}) });
+  const env = (kind: 'coordinator' | 'trainer' | 'analyzer') => ({
+    ...(o.env ?? {}),
+    ...(o.serviceEnv?.[kind] ?? {}),
+  });
   const start = async (kind: 'coordinator' | 'trainer' | 'analyzer') => {
-    const p = await startServiceProcess(kind, { natsUrl, env: { ...(kind === 'trainer' ? { DYNLAB_TRAINER_THREADS: String(o.threads ?? 0) } : {}), ...env(kind) }, onLog: o.onLog });
+    const p = await startServiceProcess(kind, {
+      natsUrl,
+      env: {
+        ...(kind === 'trainer' ? { DYNLAB_TRAINER_THREADS: String(o.threads ?? 0) } : {}),
+        ...env(kind),
+      },
+      onLog: o.onLog,
+    });
     started.push(p);
     return p;
   };
   try {
     // The coordinator creates the topology first; the others then find it in place.
     let coordinator = await start('coordinator');
-    const trainers = await Promise.all(Array.from({ length: o.trainers ?? 1 }, () => start('trainer')));
+    const trainers = await Promise.all(
+      Array.from({ length: o.trainers ?? 1 }, () => start('trainer')),
+    );
     const analyzer = o.noAnalyzer ? undefined : await start('analyzer');
     const cluster: LocalCluster = {
       natsUrl,

@@ -42,11 +42,22 @@ export function serviceEntry(name: ServiceName): string {
   return require.resolve(`@dynlab/${name}/dist/main.js`);
 }
 
-export async function startServiceProcess(name: ServiceName, o: ServiceProcessOptions): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  name: ServiceName,
+  o: ServiceProcessOptions,
+): Promise<ServiceProcess> {
   const instance = o.instance ?? `${name}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
   const proc = spawn(process.execPath, [serviceEntry(name), ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, DYNLAB_LOG_PRETTY: '0', DYNLAB_METRICS_PORT: '0', DYNLAB_METRICS_HOST: '127.0.0.1', ...o.env, DYNLAB_NATS_URL: o.natsUrl, DYNLAB_INSTANCE: instance },
+    env: {
+      ...process.env,
+      DYNLAB_LOG_PRETTY: '0',
+      DYNLAB_METRICS_PORT: '0',
+      DYNLAB_METRICS_HOST: '127.0.0.1',
+      ...o.env,
+      DYNLAB_NATS_URL: o.natsUrl,
+      DYNLAB_INSTANCE: instance,
+    },
   });
   live.add(proc);
   let tail: string[] = [];
@@ -79,9 +90,23 @@ export async function startServiceProcess(name: ServiceName, o: ServiceProcessOp
   const port = await Promise.race([
     started,
     exited.then((code) => {
-      throw new DynlabError(ErrorCode.Unavailable, `${name} exited with ${code} before it started:\n${tail.slice(-20).join('\n')}`);
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `${name} exited with ${code} before it started:\n${tail.slice(-20).join('\n')}`,
+      );
     }),
-    new Promise<never>((_, rej) => setTimeout(() => rej(new DynlabError(ErrorCode.Timeout, `${name} did not start within ${timeoutS}s:\n${tail.slice(-20).join('\n')}`)), timeoutS * 1000).unref()),
+    new Promise<never>((_, rej) =>
+      setTimeout(
+        () =>
+          rej(
+            new DynlabError(
+              ErrorCode.Timeout,
+              `${name} did not start within ${timeoutS}s:\n${tail.slice(-20).join('\n')}`,
+            ),
+          ),
+        timeoutS * 1000,
+      ).unref(),
+    ),
   ]).catch((err: unknown) => {
     proc.kill('SIGKILL');
     throw err;

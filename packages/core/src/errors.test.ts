@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, TimeoutError, ValidationError, fromErrorInfo, toDynlabError, DynlabError } from './errors';
+import {
+  ErrorCode,
+  TimeoutError,
+  ValidationError,
+  fromErrorInfo,
+  toDynlabError,
+  DynlabError,
+} from './errors';
 import { createLogger } from './logger';
 
 test('a ValidationError survives the wire form with every issue and its path', () => {
@@ -29,7 +36,9 @@ test('codes are kept, unknown codes become INTERNAL, retryable survives', () => 
 
 test('the logger writes one JSON object per line with bound fields and respects the level', () => {
   const lines: string[] = [];
-  const log = createLogger({ level: 'info', write: (l) => lines.push(l) }).child({ service: 'trainer' });
+  const log = createLogger({ level: 'info', write: (l) => lines.push(l) }).child({
+    service: 'trainer',
+  });
   log.debug('hidden');
   log.info('started', { port: 9464 });
   assert.equal(lines.length, 1);

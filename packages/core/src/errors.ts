@@ -50,7 +50,12 @@ export class DynlabError extends Error {
 
   /** The wire form (`ErrorInfo`). */
   toInfo(): ErrorInfoLike {
-    return { code: this.code, message: this.message, retryable: this.retryable, details: { ...this.details } };
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: { ...this.details },
+    };
   }
 }
 
@@ -65,10 +70,14 @@ export class ValidationError extends DynlabError {
   readonly issues: Issue[];
   constructor(issues: Issue[], opts: { cause?: unknown; what?: string } = {}) {
     const what = opts.what ?? 'input';
-    super(ErrorCode.Validation, `invalid ${what}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
-      cause: opts.cause,
-      details: Object.fromEntries(issues.map((i, k) => [`issue.${k}`, formatIssue(i)])),
-    });
+    super(
+      ErrorCode.Validation,
+      `invalid ${what}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      {
+        cause: opts.cause,
+        details: Object.fromEntries(issues.map((i, k) => [`issue.${k}`, formatIssue(i)])),
+      },
+    );
     this.issues = issues;
   }
 }
@@ -77,9 +86,13 @@ export class ValidationError extends DynlabError {
 export class ConfigError extends DynlabError {
   readonly issues: Issue[];
   constructor(issues: Issue[]) {
-    super(ErrorCode.Config, `invalid configuration:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
-      details: Object.fromEntries(issues.map((i, k) => [`issue.${k}`, formatIssue(i)])),
-    });
+    super(
+      ErrorCode.Config,
+      `invalid configuration:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      {
+        details: Object.fromEntries(issues.map((i, k) => [`issue.${k}`, formatIssue(i)])),
+      },
+    );
     this.issues = issues;
   }
 }
@@ -111,7 +124,9 @@ const knownCodes = new Set<string>(Object.values(ErrorCode));
 
 /** Rebuilds an error from its wire or worker-thread form, keeping code and retryability. */
 export function fromErrorInfo(info: Partial<ErrorInfoLike> | null | undefined): DynlabError {
-  const code = (info?.code && knownCodes.has(info.code) ? info.code : ErrorCode.Internal) as ErrorCode;
+  const code = (
+    info?.code && knownCodes.has(info.code) ? info.code : ErrorCode.Internal
+  ) as ErrorCode;
   const message = info?.message || 'unknown error';
   const details = { ...(info?.details ?? {}) };
   if (code === ErrorCode.Validation || code === ErrorCode.Config) {
@@ -119,7 +134,8 @@ export function fromErrorInfo(info: Partial<ErrorInfoLike> | null | undefined): 
       .filter((k) => k.startsWith('issue.'))
       .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
       .map((k) => parseIssue(details[k] ?? ''));
-    if (issues.length > 0) return code === ErrorCode.Validation ? new ValidationError(issues) : new ConfigError(issues);
+    if (issues.length > 0)
+      return code === ErrorCode.Validation ? new ValidationError(issues) : new ConfigError(issues);
   }
   if (code === ErrorCode.NotFound) return new NotFoundError(message, details);
   if (code === ErrorCode.Timeout) return new TimeoutError(message, { details });
@@ -129,7 +145,9 @@ export function fromErrorInfo(info: Partial<ErrorInfoLike> | null | undefined): 
 
 function parseIssue(text: string): Issue {
   const at = text.indexOf(': ');
-  return at < 0 ? { path: '', message: text } : { path: text.slice(0, at), message: text.slice(at + 2) };
+  return at < 0
+    ? { path: '', message: text }
+    : { path: text.slice(0, at), message: text.slice(at + 2) };
 }
 
 /** Any thrown value as a DynlabError (unknown errors become INTERNAL, with the original as cause). */

@@ -38,15 +38,22 @@ function makeLogger(
   write: (line: string) => void,
   bound: Record<string, unknown>,
 ): Logger {
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
+  const emit = (
+    lvl: Exclude<LogLevel, 'silent'>,
+    msg: string,
+    fields?: Record<string, unknown>,
+  ) => {
     if (order[lvl] < min) return;
     const all = { ...bound, ...(fields ?? {}) };
-    for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = { message: v.message, ...(v as object) };
+    for (const [k, v] of Object.entries(all))
+      if (v instanceof Error) all[k] = { message: v.message, ...(v as object) };
     if (pretty) {
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      write(`${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}`);
+      write(
+        `${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}`,
+      );
     } else {
       write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...all }));
     }

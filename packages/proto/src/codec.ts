@@ -24,7 +24,8 @@ export function typeName(type: MessageType<unknown>): string {
 /** Encodes a message (or a plain object of its shape, checked first). */
 export function encode<T>(type: MessageType<T>, message: T | { [k: string]: unknown }): Uint8Array {
   const problem = type.verify(message as { [k: string]: unknown });
-  if (problem) throw new ValidationError([{ path: typeName(type), message: problem }], { what: 'message' });
+  if (problem)
+    throw new ValidationError([{ path: typeName(type), message: problem }], { what: 'message' });
   return type.encode(message as T).finish();
 }
 
@@ -42,5 +43,12 @@ export function decode<T>(type: MessageType<T>, bytes: Uint8Array): T {
 
 /** Plain JSON-friendly object of a message: enums as names, longs as numbers, defaults filled. */
 export function toPlain<T>(type: MessageType<T>, message: T): { [k: string]: unknown } {
-  return type.toObject(message, { enums: String, longs: Number, defaults: true, arrays: true, objects: true, oneofs: true });
+  return type.toObject(message, {
+    enums: String,
+    longs: Number,
+    defaults: true,
+    arrays: true,
+    objects: true,
+    oneofs: true,
+  });
 }

@@ -43,7 +43,10 @@ export interface ServiceDefinition<S extends z.ZodTypeAny> {
 }
 
 /** Help text generated from the definition, with an example. */
-export function serviceHelp(def: ServiceDefinition<z.ZodTypeAny>, envMapAll: Record<string, string>): string {
+export function serviceHelp(
+  def: ServiceDefinition<z.ZodTypeAny>,
+  envMapAll: Record<string, string>,
+): string {
   const flags = Object.entries(def.flags).map(([f, d]) => `  --${f} VALUE`.padEnd(28) + d.help);
   const env = Object.entries(envMapAll).map(([e, p]) => `  ${e}`.padEnd(28) + p);
   return [
@@ -53,8 +56,10 @@ export function serviceHelp(def: ServiceDefinition<z.ZodTypeAny>, envMapAll: Rec
     '',
     'Flags:',
     '  --config FILE'.padEnd(28) + 'YAML or JSON settings (see docs/services.md)',
-    '  --nats URL'.padEnd(28) + 'NATS server URL(s), comma-separated (default nats://127.0.0.1:4222)',
-    '  --metrics-port N'.padEnd(28) + 'port of /metrics, /healthz, /readyz (default 9464; 0 = any free port)',
+    '  --nats URL'.padEnd(28) +
+      'NATS server URL(s), comma-separated (default nats://127.0.0.1:4222)',
+    '  --metrics-port N'.padEnd(28) +
+      'port of /metrics, /healthz, /readyz (default 9464; 0 = any free port)',
     ...flags,
     '  --help'.padEnd(28) + 'this text',
     '',
@@ -69,7 +74,10 @@ export function serviceHelp(def: ServiceDefinition<z.ZodTypeAny>, envMapAll: Rec
  * Runs a service until SIGINT/SIGTERM. Exit codes: 0 after a clean shutdown, 2 for bad
  * flags or config, 1 when start-up fails otherwise.
  */
-export async function runService<S extends z.ZodTypeAny>(def: ServiceDefinition<S>, argv: string[] = process.argv.slice(2)): Promise<number> {
+export async function runService<S extends z.ZodTypeAny>(
+  def: ServiceDefinition<S>,
+  argv: string[] = process.argv.slice(2),
+): Promise<number> {
   const envMapAll = { ...commonEnv, ...def.envMap };
   let parsed;
   try {
@@ -86,7 +94,9 @@ export async function runService<S extends z.ZodTypeAny>(def: ServiceDefinition<
       allowPositionals: false,
     });
   } catch (err) {
-    process.stderr.write(`dynlab ${def.name}: ${(err as Error).message}\nRun 'dynlab ${def.name} --help' for the flags.\n`);
+    process.stderr.write(
+      `dynlab ${def.name}: ${(err as Error).message}\nRun 'dynlab ${def.name} --help' for the flags.\n`,
+    );
     return 2;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -94,30 +104,68 @@ export async function runService<S extends z.ZodTypeAny>(def: ServiceDefinition<
     process.stdout.write(serviceHelp(def, envMapAll) + '\n');
     return 0;
   }
-  const num = (v: string | boolean | undefined) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v);
-  const overrides: Record<string, unknown> = { 'nats.url': values.nats, 'metrics.port': num(values['metrics-port']) };
-  for (const [f, d] of Object.entries(def.flags)) overrides[d.path] = d.type === 'string' ? values[f] : num(values[f]);
+  const num = (v: string | boolean | undefined) =>
+    typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  const overrides: Record<string, unknown> = {
+    'nats.url': values.nats,
+    'metrics.port': num(values['metrics-port']),
+  };
+  for (const [f, d] of Object.entries(def.flags))
+    overrides[d.path] = d.type === 'string' ? values[f] : num(values[f]);
   let config: z.output<S> & CommonConfig;
   try {
-    config = await loadConfig(def.schema, { file: values.config as string | undefined, envMap: def.envMap, overrides });
+    config = await loadConfig(def.schema, {
+      file: values.config as string | undefined,
+      envMap: def.envMap,
+      overrides,
+    });
   } catch (err) {
-    process.stderr.write(`dynlab ${def.name}: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    process.stderr.write(
+      `dynlab ${def.name}: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`,
+    );
     return 2;
   }
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty || process.stderr.isTTY, fields: { service: def.name, instance: config.instance } });
+  const logger = createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty || process.stderr.isTTY,
+    fields: { service: def.name, instance: config.instance },
+  });
   const controller = new AbortController();
   let service: RunningService | undefined;
   let bus: Bus | undefined;
   let server: MetricsServer | undefined;
   try {
-    const registry = new MetricsRegistry({ service: def.name, instance: config.instance, version: dynlabVersion });
-    bus = await Bus.connect({ servers: config.nats.url.split(','), name: `dynlab-${def.name}-${config.instance}`, token: config.nats.token, user: config.nats.user, pass: config.nats.pass, credsFile: config.nats.credsFile, tls: config.nats.tls, logger });
+    const registry = new MetricsRegistry({
+      service: def.name,
+      instance: config.instance,
+      version: dynlabVersion,
+    });
+    bus = await Bus.connect({
+      servers: config.nats.url.split(','),
+      name: `dynlab-${def.name}-${config.instance}`,
+      token: config.nats.token,
+      user: config.nats.user,
+      pass: config.nats.pass,
+      credsFile: config.nats.credsFile,
+      tls: config.nats.tls,
+      logger,
+    });
     const connectedBus = bus;
-    server = new MetricsServer({ registry, host: config.metrics.host, port: config.metrics.port, logger, ready: () => !connectedBus.isClosed && !controller.signal.aborted });
+    server = new MetricsServer({
+      registry,
+      host: config.metrics.host,
+      port: config.metrics.port,
+      logger,
+      ready: () => !connectedBus.isClosed && !controller.signal.aborted,
+    });
     await server.listen();
     if (config.topology.create) await ensureTopology(bus, config.topology);
     service = await def.start({ config, logger, bus, registry, signal: controller.signal });
-    logger.info(`${def.name} started`, { nats: config.nats.url, metricsPort: server.port, natsServer: bus.serverVersion });
+    logger.info(`${def.name} started`, {
+      nats: config.nats.url,
+      metricsPort: server.port,
+      natsServer: bus.serverVersion,
+    });
     // A parent that started us with an IPC channel (the local cluster) learns we are ready, whatever the log level.
     process.send?.({ kind: 'dynlab-service-ready', service: def.name, metricsPort: server.port });
   } catch (err) {
@@ -130,7 +178,23 @@ export async function runService<S extends z.ZodTypeAny>(def: ServiceDefinition<
   const started = Date.now();
   const beat = setInterval(() => {
     const load = service?.load?.() ?? { busy: 0, capacity: 0 };
-    bus?.publish(subjects.heartbeat(def.name, config.instance), v1.ServiceHeartbeat, { service: def.name, instance: config.instance, busy: load.busy, capacity: load.capacity, backend: load.backend ?? '', uptimeS: (Date.now() - started) / 1000, timeMs: Date.now(), version: dynlabVersion }, { jetstream: false }).catch(() => undefined);
+    bus
+      ?.publish(
+        subjects.heartbeat(def.name, config.instance),
+        v1.ServiceHeartbeat,
+        {
+          service: def.name,
+          instance: config.instance,
+          busy: load.busy,
+          capacity: load.capacity,
+          backend: load.backend ?? '',
+          uptimeS: (Date.now() - started) / 1000,
+          timeMs: Date.now(),
+          version: dynlabVersion,
+        },
+        { jetstream: false },
+      )
+      .catch(() => undefined);
   }, config.heartbeatS * 1000);
   beat.unref();
 

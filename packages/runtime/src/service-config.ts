@@ -10,7 +10,10 @@ import { loadSpecFile, zodIssues, setPath, parsePath } from '@dynlab/spec';
 import { z } from 'zod';
 
 /** A boolean that also accepts 0/1, as environment variables write them. */
-export const flag = z.preprocess((v) => (v === 1 || v === '1' ? true : v === 0 || v === '0' ? false : v), z.boolean());
+export const flag = z.preprocess(
+  (v) => (v === 1 || v === '1' ? true : v === 0 || v === '0' ? false : v),
+  z.boolean(),
+);
 
 export const NatsConfigSchema = z
   .object({
@@ -19,24 +22,53 @@ export const NatsConfigSchema = z
     user: z.string().optional(),
     pass: z.string().optional(),
     credsFile: z.string().optional(),
-    tls: z.object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional() }).strict().optional(),
+    tls: z
+      .object({
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
 export const CommonConfigSchema = z
   .object({
-    instance: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '-' or '_'").default(`${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}`),
+    instance: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '-' or '_'")
+      .default(`${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}`),
     nats: NatsConfigSchema.default({}),
-    metrics: z.object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(9464) }).strict().default({}),
-    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'), pretty: flag.default(false) }).strict().default({}),
+    metrics: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        pretty: flag.default(false),
+      })
+      .strict()
+      .default({}),
     topology: z
       .object({
         /** Create/update streams and consumers at start-up; off for services whose NATS user may not (least privilege). */
         create: flag.default(true),
         jobAckWaitS: z.number().positive().default(30),
         jobMaxDeliver: z.number().int().min(1).default(5),
-        telemetryMaxAgeS: z.number().positive().default(7 * 86400),
-        telemetryMaxBytes: z.number().int().positive().default(1024 ** 3),
+        telemetryMaxAgeS: z
+          .number()
+          .positive()
+          .default(7 * 86400),
+        telemetryMaxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 ** 3),
       })
       .strict()
       .default({}),
@@ -102,14 +134,18 @@ export interface LoadConfigOptions {
 }
 
 /** Loads and checks a service config; throws a ConfigError naming every problem (with the env variable or file it came from). */
-export async function loadConfig<S extends z.ZodTypeAny>(schema: S, opts: LoadConfigOptions = {}): Promise<z.output<S>> {
+export async function loadConfig<S extends z.ZodTypeAny>(
+  schema: S,
+  opts: LoadConfigOptions = {},
+): Promise<z.output<S>> {
   let raw: Record<string, unknown> = {};
   const issues: Issue[] = [];
   if (opts.file) {
     try {
       const loaded = await loadSpecFile(opts.file);
       if (loaded !== null && loaded !== undefined) {
-        if (typeof loaded !== 'object' || Array.isArray(loaded)) issues.push({ path: opts.file, message: 'expected a mapping of settings' });
+        if (typeof loaded !== 'object' || Array.isArray(loaded))
+          issues.push({ path: opts.file, message: 'expected a mapping of settings' });
         else raw = loaded as Record<string, unknown>;
       }
     } catch (err) {
@@ -125,7 +161,8 @@ export async function loadConfig<S extends z.ZodTypeAny>(schema: S, opts: LoadCo
     assign(raw, path, fromEnv(v));
     fromWhere.set(path, name);
   }
-  for (const [path, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) assign(raw, path, v);
+  for (const [path, v] of Object.entries(opts.overrides ?? {}))
+    if (v !== undefined) assign(raw, path, v);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const i of zodIssues(parsed.error)) {

@@ -33,12 +33,17 @@ export type InitKind = P['init']['kind'];
 
 /** Converts zod's issues into dynlab's (path as users write it). */
 export function zodIssues(err: z.ZodError, prefix: readonly (string | number)[] = []): Issue[] {
-  return err.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: issueMessage(i) }));
+  return err.issues.map((i) => ({
+    path: formatPath([...prefix, ...i.path]),
+    message: issueMessage(i),
+  }));
 }
 
 function issueMessage(i: z.ZodIssue): string {
-  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
-  if (i.code === 'invalid_type' && i.received === 'undefined') return `required (expected ${i.expected})`;
+  if (i.code === 'unrecognized_keys')
+    return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (i.code === 'invalid_type' && i.received === 'undefined')
+    return `required (expected ${i.expected})`;
   return i.message;
 }
 
@@ -46,70 +51,128 @@ function issueMessage(i: z.ZodIssue): string {
  * Validates a trial and applies defaults. Returns the compiled trial or every problem found,
  * each with its path (under `prefix`, e.g. `base`).
  */
-export function checkTrial(input: unknown, prefix: readonly (string | number)[] = []): { trial?: CompiledTrial; issues: Issue[] } {
+export function checkTrial(
+  input: unknown,
+  prefix: readonly (string | number)[] = [],
+): { trial?: CompiledTrial; issues: Issue[] } {
   const parsed = TrialSchema.safeParse(input);
   if (!parsed.success) return { issues: zodIssues(parsed.error, prefix) };
   const t = parsed.data;
   const issues: Issue[] = [];
   const at = (...p: (string | number)[]) => formatPath([...prefix, ...p]);
-  const kind = (['features', 'gaussian', 'moons', 'inline'] as const).find((k) => t.data[k] !== undefined)!;
+  const kind = (['features', 'gaussian', 'moons', 'inline'] as const).find(
+    (k) => t.data[k] !== undefined,
+  )!;
   const data = { kind, ...t.data[kind]!, seed: t.data.seed ?? t.seed } as CompiledTrial['data'];
-  const inputDim = data.kind === 'features' ? data.features.length : data.kind === 'moons' ? 2 : data.dim;
+  const inputDim =
+    data.kind === 'features' ? data.features.length : data.kind === 'moons' ? 2 : data.dim;
 
   if (data.kind === 'inline') {
     if (data.x.length !== data.n * data.dim)
-      issues.push({ path: at('data', 'inline', 'x'), message: `expected n*dim = ${data.n * data.dim} values, got ${data.x.length}` });
+      issues.push({
+        path: at('data', 'inline', 'x'),
+        message: `expected n*dim = ${data.n * data.dim} values, got ${data.x.length}`,
+      });
     if (data.y.length !== data.n)
-      issues.push({ path: at('data', 'inline', 'y'), message: `expected n = ${data.n} labels, got ${data.y.length}` });
+      issues.push({
+        path: at('data', 'inline', 'y'),
+        message: `expected n = ${data.n} labels, got ${data.y.length}`,
+      });
   }
   if (data.kind === 'gaussian') {
     if (data.scales.length !== 0 && data.scales.length !== data.dim)
-      issues.push({ path: at('data', 'gaussian', 'scales'), message: `expected ${data.dim} values (dim) or none, got ${data.scales.length}` });
+      issues.push({
+        path: at('data', 'gaussian', 'scales'),
+        message: `expected ${data.dim} values (dim) or none, got ${data.scales.length}`,
+      });
     if (data.teacher.length !== 0 && data.teacher.length !== data.dim)
-      issues.push({ path: at('data', 'gaussian', 'teacher'), message: `expected ${data.dim} values (dim) or none, got ${data.teacher.length}` });
+      issues.push({
+        path: at('data', 'gaussian', 'teacher'),
+        message: `expected ${data.dim} values (dim) or none, got ${data.teacher.length}`,
+      });
     if (data.teacher.length !== 0 && data.teacher.every((v) => v === 0))
-      issues.push({ path: at('data', 'gaussian', 'teacher'), message: 'expected a non-zero direction' });
+      issues.push({
+        path: at('data', 'gaussian', 'teacher'),
+        message: 'expected a non-zero direction',
+      });
   }
-  if (data.kind === 'features' && !data.features.some((f) => f.informative && !f.knockedOut && f.frequency > 0 && f.norm > 0)) {
+  if (
+    data.kind === 'features' &&
+    !data.features.some((f) => f.informative && !f.knockedOut && f.frequency > 0 && f.norm > 0)
+  ) {
     // Still valid (a chance-level control), but say nothing: labels are balanced by construction.
   }
 
   const m = t.model;
   if (m.kind === 'linear' && m.hidden.length > 0)
-    issues.push({ path: at('model', 'hidden'), message: `a linear model has no hidden layers, got ${m.hidden.length}` });
+    issues.push({
+      path: at('model', 'hidden'),
+      message: `a linear model has no hidden layers, got ${m.hidden.length}`,
+    });
   if (m.kind !== 'linear' && m.hidden.length === 0)
-    issues.push({ path: at('model', 'hidden'), message: `a ${m.kind} model needs at least one hidden width` });
+    issues.push({
+      path: at('model', 'hidden'),
+      message: `a ${m.kind} model needs at least one hidden width`,
+    });
   const widths = [inputDim, ...m.hidden, 1];
   const layers = widths.length - 1;
   if (m.trainable.length !== 0 && m.trainable.length !== layers)
-    issues.push({ path: at('model', 'trainable'), message: `expected ${layers} flags (one per layer) or none, got ${m.trainable.length}` });
+    issues.push({
+      path: at('model', 'trainable'),
+      message: `expected ${layers} flags (one per layer) or none, got ${m.trainable.length}`,
+    });
   if (m.biasTrainable.length !== 0 && m.biasTrainable.length !== layers)
-    issues.push({ path: at('model', 'biasTrainable'), message: `expected ${layers} flags (one per layer) or none, got ${m.biasTrainable.length}` });
+    issues.push({
+      path: at('model', 'biasTrainable'),
+      message: `expected ${layers} flags (one per layer) or none, got ${m.biasTrainable.length}`,
+    });
 
   t.init.layers.forEach((li, k) => {
     if (li.layer >= layers) {
-      issues.push({ path: at('init', 'layers', k, 'layer'), message: `layer ${li.layer} does not exist (the model has ${layers})` });
+      issues.push({
+        path: at('init', 'layers', k, 'layer'),
+        message: `layer ${li.layer} does not exist (the model has ${layers})`,
+      });
       return;
     }
-    const out = widths[li.layer + 1]!, inp = widths[li.layer]!;
+    const out = widths[li.layer + 1]!,
+      inp = widths[li.layer]!;
     if (li.weights.length !== 0 && li.weights.length !== out * inp)
-      issues.push({ path: at('init', 'layers', k, 'weights'), message: `expected ${out}x${inp} = ${out * inp} values, got ${li.weights.length}` });
+      issues.push({
+        path: at('init', 'layers', k, 'weights'),
+        message: `expected ${out}x${inp} = ${out * inp} values, got ${li.weights.length}`,
+      });
     if (li.bias.length !== 0 && !m.bias)
-      issues.push({ path: at('init', 'layers', k, 'bias'), message: 'the model has no biases (model.bias is false)' });
+      issues.push({
+        path: at('init', 'layers', k, 'bias'),
+        message: 'the model has no biases (model.bias is false)',
+      });
     if (li.bias.length !== 0 && li.bias.length !== out)
-      issues.push({ path: at('init', 'layers', k, 'bias'), message: `expected ${out} values, got ${li.bias.length}` });
+      issues.push({
+        path: at('init', 'layers', k, 'bias'),
+        message: `expected ${out} values, got ${li.bias.length}`,
+      });
   });
   if (new Set(t.init.layers.map((l) => l.layer)).size !== t.init.layers.length)
     issues.push({ path: at('init', 'layers'), message: 'a layer is given more than once' });
 
   t.record.probes.forEach((p, k) => {
-    if (p.x.length !== inputDim) issues.push({ path: at('record', 'probes', k, 'x'), message: `expected ${inputDim} values (the input dimension), got ${p.x.length}` });
+    if (p.x.length !== inputDim)
+      issues.push({
+        path: at('record', 'probes', k, 'x'),
+        message: `expected ${inputDim} values (the input dimension), got ${p.x.length}`,
+      });
   });
   t.record.steps.forEach((s, k) => {
-    if (s > t.steps) issues.push({ path: at('record', 'steps', k), message: `step ${s} is past the last step (${t.steps})` });
+    if (s > t.steps)
+      issues.push({
+        path: at('record', 'steps', k),
+        message: `step ${s} is past the last step (${t.steps})`,
+      });
   });
   const n = data.n;
-  if (t.optimizer.batchSize > n) issues.push({ path: at('optimizer', 'batchSize'), message: `larger than the data (n = ${n})` });
+  if (t.optimizer.batchSize > n)
+    issues.push({ path: at('optimizer', 'batchSize'), message: `larger than the data (n = ${n})` });
   if (t.optimizer.kind === 'sgd' && t.optimizer.batchSize === 0)
     issues.push({ path: at('optimizer', 'batchSize'), message: 'sgd needs a batch size (1 to n)' });
   if (issues.length > 0) return { issues };

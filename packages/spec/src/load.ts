@@ -8,7 +8,10 @@ export function parseSpecText(text: string, source = 'spec'): unknown {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ValidationError(
-      doc.errors.map((e) => ({ path: `${source}:${(e.linePos?.[0]?.line ?? 0)}:${e.linePos?.[0]?.col ?? 0}`, message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({
+        path: `${source}:${e.linePos?.[0]?.line ?? 0}:${e.linePos?.[0]?.col ?? 0}`,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
       { what: 'spec file' },
     );
   }
@@ -21,7 +24,10 @@ export async function loadSpecFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new NotFoundError(`cannot read spec file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
+    throw new NotFoundError(
+      `cannot read spec file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { file },
+    );
   }
   return parseSpecText(text, file);
 }

@@ -12,7 +12,12 @@ const base = {
   model: { kind: 'relu', hidden: [8] },
   optimizer: { learningRate: 0.05 },
   steps: 50,
-  record: { probes: [{ name: 'e1', x: [1, 0] }, { name: 'e2', x: [0, 1] }] },
+  record: {
+    probes: [
+      { name: 'e1', x: [1, 0] },
+      { name: 'e2', x: [0, 1] },
+    ],
+  },
 };
 
 function issuesOf(fn: () => unknown): string[] {
@@ -43,7 +48,10 @@ test('a broken sweep reports every problem with its path at once', () => {
   const issues = issuesOf(() =>
     compileSweep({
       base: { ...base, steps: 0, optimizr: {}, record: { probes: [{ x: [1, 2, 3] }] } },
-      axes: [{ path: 'optimizer.learningRate', values: [] }, { path: 'optimizer.nope', values: [1] }],
+      axes: [
+        { path: 'optimizer.learningRate', values: [] },
+        { path: 'optimizer.nope', values: [1] },
+      ],
       population: 0,
     }),
   );
@@ -52,7 +60,11 @@ test('a broken sweep reports every problem with its path at once', () => {
   assert.match(joined, /^population: /m);
   assert.match(joined, /^base: unknown key 'optimizr'$/m);
   assert.match(joined, /^base\.steps: /m);
-  assert.match(joined, /^axes\[1\]\.path: 'optimizer\.nope' is not a field of the base trial$/m, 'paths are checked even when the base is broken');
+  assert.match(
+    joined,
+    /^axes\[1\]\.path: 'optimizer\.nope' is not a field of the base trial$/m,
+    'paths are checked even when the base is broken',
+  );
   assert.ok(issues.length >= 5, joined);
 });
 
@@ -74,7 +86,15 @@ test('cross-field rules name the path: inline dims, explicit init, probes, missi
     'base.init.layers[0].weights: expected 1x2 = 2 values, got 3',
     'base.record.probes[0].x: expected 2 values (the input dimension), got 1',
   ]);
-  const paths = issuesOf(() => compileSweep({ base, axes: [{ path: 'optimizer.nope', values: [1] }, { path: 'model.hidden[0]', values: [0] }] }));
+  const paths = issuesOf(() =>
+    compileSweep({
+      base,
+      axes: [
+        { path: 'optimizer.nope', values: [1] },
+        { path: 'model.hidden[0]', values: [0] },
+      ],
+    }),
+  );
   assert.deepEqual(paths.sort(), [
     "axes[0].path: 'optimizer.nope' is not a field of the base trial",
     'axes[1].values[0]: gives an invalid trial: model.hidden[0]: Number must be greater than 0',
@@ -94,54 +114,120 @@ test('grid expansion: product of axes times seeds, seeds innermost, params recor
   assert.equal(s.trialCount, 12);
   const trials = [...expandSweep(s, 'sw1')];
   assert.equal(trials.length, 12);
-  assert.deepEqual(trials.slice(0, 4).map((t) => [t.optimizer.learningRate, t.data.kind === 'features' && t.data.features[0]!.knockedOut, t.seed]), [
-    [0.1, false, 0],
-    [0.1, false, 1],
-    [0.1, true, 0],
-    [0.1, true, 1],
-  ]);
+  assert.deepEqual(
+    trials
+      .slice(0, 4)
+      .map((t) => [
+        t.optimizer.learningRate,
+        t.data.kind === 'features' && t.data.features[0]!.knockedOut,
+        t.seed,
+      ]),
+    [
+      [0.1, false, 0],
+      [0.1, false, 1],
+      [0.1, true, 0],
+      [0.1, true, 1],
+    ],
+  );
   assert.equal(trials[0]!.id, 'sw1-t000000');
   assert.equal(trials[0]!.params['optimizer.learningRate'], '0.1');
   // learning rate and knock-out do not change the shape: 12 trials in jobs of at most 4
   assert.equal(new Set(trials.map(shapeKey)).size, 1);
   const jobs = [...planJobs(trials, 'sw1', 4)];
-  assert.deepEqual(jobs.map((j) => j.trials.length), [4, 4, 4]);
+  assert.deepEqual(
+    jobs.map((j) => j.trials.length),
+    [4, 4, 4],
+  );
   assert.equal(new Set(jobs.flatMap((j) => j.trials.map((t) => t.id))).size, 12);
 });
 
 test('different shapes go to different jobs; zip and random modes', () => {
-  const s = compileSweep({ base, axes: [{ path: 'model.hidden', values: [[4], [8]] }], seeds: 3, population: 2 });
+  const s = compileSweep({
+    base,
+    axes: [{ path: 'model.hidden', values: [[4], [8]] }],
+    seeds: 3,
+    population: 2,
+  });
   const jobs = [...planJobs(expandSweep(s, 'x'), 'x', 2)];
   for (const j of jobs) assert.equal(new Set(j.trials.map((t) => t.widths[1])).size, 1);
   assert.deepEqual(jobs.map((j) => j.trials.length).sort(), [1, 1, 2, 2]);
-  const zip = compileSweep({ base, mode: 'zip', axes: [{ path: 'steps', values: [10, 20] }, { path: 'seed', values: [5, 6] }] });
-  assert.deepEqual([...expandSweep(zip, 'z')].map((t) => [t.steps, t.seed]), [[10, 0], [20, 0]]);
-  const rnd = compileSweep({ base, mode: 'random', samples: 50, randomSeed: 3, axes: [{ path: 'init.scale', range: { min: 0.001, max: 1, log: true } }] });
+  const zip = compileSweep({
+    base,
+    mode: 'zip',
+    axes: [
+      { path: 'steps', values: [10, 20] },
+      { path: 'seed', values: [5, 6] },
+    ],
+  });
+  assert.deepEqual(
+    [...expandSweep(zip, 'z')].map((t) => [t.steps, t.seed]),
+    [
+      [10, 0],
+      [20, 0],
+    ],
+  );
+  const rnd = compileSweep({
+    base,
+    mode: 'random',
+    samples: 50,
+    randomSeed: 3,
+    axes: [{ path: 'init.scale', range: { min: 0.001, max: 1, log: true } }],
+  });
   const scales = [...expandSweep(rnd, 'r')].map((t) => t.init.scale);
   assert.equal(scales.length, 50);
   assert.ok(scales.every((v) => v >= 0.001 && v <= 1));
-  assert.deepEqual(scales, [...expandSweep(rnd, 'r')].map((t) => t.init.scale), 'random mode is deterministic');
-  assert.ok(Math.min(...scales) < 0.01 && Math.max(...scales) > 0.1, 'log-uniform covers the decades');
+  assert.deepEqual(
+    scales,
+    [...expandSweep(rnd, 'r')].map((t) => t.init.scale),
+    'random mode is deterministic',
+  );
+  assert.ok(
+    Math.min(...scales) < 0.01 && Math.max(...scales) > 0.1,
+    'log-uniform covers the decades',
+  );
 });
 
 test('limits: trial count and population are enforced before expansion', () => {
   const issues = issuesOf(() =>
-    compileSweep({ base, axes: [{ path: 'steps', values: Array.from({ length: 1000 }, (_, i) => i + 1) }], seeds: 200 }, { maxTrials: 100_000, maxPopulation: 1024, maxSteps: 1e6, maxJobBytes: 2 ** 31 }),
+    compileSweep(
+      {
+        base,
+        axes: [{ path: 'steps', values: Array.from({ length: 1000 }, (_, i) => i + 1) }],
+        seeds: 200,
+      },
+      { maxTrials: 100_000, maxPopulation: 1024, maxSteps: 1e6, maxJobBytes: 2 ** 31 },
+    ),
   );
   assert.deepEqual(issues, ['axes: the sweep expands to 200000 trials, over the limit of 100000']);
 });
 
 test('trials and sweeps round-trip through their protobuf form', () => {
-  const t = compileTrial({ ...base, id: 'a', data: { ...base.data, seed: 7 }, model: { kind: 'deepLinear', hidden: [3, 3] }, record: { quantities: ['loss', 'gradShare'], probes: [] } });
+  const t = compileTrial({
+    ...base,
+    id: 'a',
+    data: { ...base.data, seed: 7 },
+    model: { kind: 'deepLinear', hidden: [3, 3] },
+    record: { quantities: ['loss', 'gradShare'], probes: [] },
+  });
   const bytes = encode(v1.TrialSpec, trialToProto(t));
   const back = trialFromProto(decode(v1.TrialSpec, bytes));
   assert.deepEqual(trialToInput(back), trialToInput(t));
   assert.equal(back.model.kind, 'deepLinear');
   assert.deepEqual([...back.quantities], ['loss', 'gradShare']);
-  const s = compileSweep({ name: 'n', base, axes: [{ path: 'init.scale', values: [0.1, 0.01] }], seeds: [3, 4], population: 8, analyzers: ['gradient-share'] });
+  const s = compileSweep({
+    name: 'n',
+    base,
+    axes: [{ path: 'init.scale', values: [0.1, 0.01] }],
+    seeds: [3, 4],
+    population: 8,
+    analyzers: ['gradient-share'],
+  });
   const wire = decode(v1.SweepSpec, encode(v1.SweepSpec, sweepToProto(s)));
   const s2 = compileSweep(sweepFromProto(wire));
-  assert.deepEqual([...expandSweep(s2, 'q')].map(trialToInput), [...expandSweep(s, 'q')].map(trialToInput));
+  assert.deepEqual(
+    [...expandSweep(s2, 'q')].map(trialToInput),
+    [...expandSweep(s, 'q')].map(trialToInput),
+  );
   assert.deepEqual(s2.analyzers, ['gradient-share']);
 });
 
@@ -153,9 +239,30 @@ test('YAML syntax errors name line and column', () => {
 
 test('trialAt gives the same trial as the expansion, for every mode', () => {
   const sweeps = [
-    compileSweep({ base, axes: [{ path: 'steps', values: [5, 6, 7] }, { path: 'init.scale', values: [0.1, 0.2] }], seeds: [3, 9] }),
-    compileSweep({ base, mode: 'zip', axes: [{ path: 'steps', values: [5, 6] }, { path: 'init.scale', values: [0.1, 0.2] }], seeds: 2 }),
-    compileSweep({ base, mode: 'random', samples: 4, axes: [{ path: 'init.scale', range: { min: 0.01, max: 1 } }], seeds: 2 }),
+    compileSweep({
+      base,
+      axes: [
+        { path: 'steps', values: [5, 6, 7] },
+        { path: 'init.scale', values: [0.1, 0.2] },
+      ],
+      seeds: [3, 9],
+    }),
+    compileSweep({
+      base,
+      mode: 'zip',
+      axes: [
+        { path: 'steps', values: [5, 6] },
+        { path: 'init.scale', values: [0.1, 0.2] },
+      ],
+      seeds: 2,
+    }),
+    compileSweep({
+      base,
+      mode: 'random',
+      samples: 4,
+      axes: [{ path: 'init.scale', range: { min: 0.01, max: 1 } }],
+      seeds: 2,
+    }),
   ];
   for (const s of sweeps) {
     const all = [...expandSweep(s, 'w')];

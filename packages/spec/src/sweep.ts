@@ -7,10 +7,15 @@ import { ValidationError, type Issue } from '@dynlab/core';
 import { z } from 'zod';
 import { checkTrial, zodIssues, type CompiledTrial } from './compiled-trial';
 import { TrialSchema } from './trial-schema';
-import { formatPath, hasPath, parsePath, setPath, type PathPart } from './paths';
+import { hasPath, parsePath, setPath, type PathPart } from './paths';
 
 export const RangeSchema = z
-  .object({ min: z.number().finite(), max: z.number().finite(), log: z.boolean().default(false), integer: z.boolean().default(false) })
+  .object({
+    min: z.number().finite(),
+    max: z.number().finite(),
+    log: z.boolean().default(false),
+    integer: z.boolean().default(false),
+  })
   .strict();
 export const AxisSchema = z
   .object({
@@ -28,7 +33,12 @@ export const SweepSchema = z
     mode: z.enum(['grid', 'zip', 'random']).default('grid'),
     samples: z.number().int().positive().optional(),
     randomSeed: z.number().int().nonnegative().default(0),
-    seeds: z.union([z.number().int().positive(), z.array(z.number().int().nonnegative()).min(1, 'expected a non-empty list, got []')]).default(1),
+    seeds: z
+      .union([
+        z.number().int().positive(),
+        z.array(z.number().int().nonnegative()).min(1, 'expected a non-empty list, got []'),
+      ])
+      .default(1),
     population: z.number().int().positive().default(64),
     analyzers: z.array(z.string().min(1)).default([]),
   })
@@ -45,7 +55,12 @@ export interface SweepLimits {
   /** Estimated bytes of one job's working set. @default 2 GiB */
   maxJobBytes: number;
 }
-export const defaultLimits: SweepLimits = { maxTrials: 100_000, maxPopulation: 1024, maxSteps: 1_000_000, maxJobBytes: 2 * 1024 ** 3 };
+export const defaultLimits: SweepLimits = {
+  maxTrials: 100_000,
+  maxPopulation: 1024,
+  maxSteps: 1_000_000,
+  maxJobBytes: 2 * 1024 ** 3,
+};
 
 export interface CompiledAxis {
   path: string;
@@ -73,7 +88,10 @@ export interface CompiledSweep {
 /** Validates a sweep spec; every problem is reported at once with its path. */
 export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits): CompiledSweep {
   const issues: Issue[] = [];
-  const raw = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  const raw =
+    input && typeof input === 'object' && !Array.isArray(input)
+      ? (input as Record<string, unknown>)
+      : {};
   const parsed = SweepSchema.safeParse(input);
   if (!parsed.success) issues.push(...zodIssues(parsed.error));
   const baseCheck = checkTrial(raw.base, ['base']);
@@ -94,31 +112,75 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       issues.push({ path: `axes[${k}].path`, message: (err as Error).message });
       return;
     }
-    if (!hasPath(pathTemplate, parts)) issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is not a field of the base trial` });
+    if (!hasPath(pathTemplate, parts))
+      issues.push({
+        path: `axes[${k}].path`,
+        message: `'${a.path}' is not a field of the base trial`,
+      });
     if (parts[0] === 'id' || parts[0] === 'params' || parts[0] === 'seedIndex')
-      issues.push({ path: `axes[${k}].path`, message: `'${a.path}' is set by the sweep and cannot be an axis` });
+      issues.push({
+        path: `axes[${k}].path`,
+        message: `'${a.path}' is set by the sweep and cannot be an axis`,
+      });
     if ((a.values === undefined) === (a.range === undefined))
       issues.push({ path: `axes[${k}]`, message: 'expected exactly one of values or range' });
-    if (a.range && s.mode !== 'random') issues.push({ path: `axes[${k}].range`, message: 'a range needs mode: random (use values for grid and zip)' });
-    if (a.range && a.range.max < a.range.min) issues.push({ path: `axes[${k}].range`, message: `max (${a.range.max}) is below min (${a.range.min})` });
-    if (a.range?.log && a.range.min <= 0) issues.push({ path: `axes[${k}].range.min`, message: 'a log range needs min > 0' });
+    if (a.range && s.mode !== 'random')
+      issues.push({
+        path: `axes[${k}].range`,
+        message: 'a range needs mode: random (use values for grid and zip)',
+      });
+    if (a.range && a.range.max < a.range.min)
+      issues.push({
+        path: `axes[${k}].range`,
+        message: `max (${a.range.max}) is below min (${a.range.min})`,
+      });
+    if (a.range?.log && a.range.min <= 0)
+      issues.push({ path: `axes[${k}].range.min`, message: 'a log range needs min > 0' });
     axes.push({ path: a.path, parts, values: a.values ?? [], range: a.range });
   });
-  if (new Set(s.axes.map((a) => a.path)).size !== s.axes.length) issues.push({ path: 'axes', message: 'the same path is swept twice' });
+  if (new Set(s.axes.map((a) => a.path)).size !== s.axes.length)
+    issues.push({ path: 'axes', message: 'the same path is swept twice' });
   if (s.mode === 'zip' && axes.length > 1) {
     const n = axes[0]!.values.length;
     axes.forEach((a, k) => {
-      if (a.values.length !== n) issues.push({ path: `axes[${k}].values`, message: `zip needs equal lengths: axis 0 has ${n}, this has ${a.values.length}` });
+      if (a.values.length !== n)
+        issues.push({
+          path: `axes[${k}].values`,
+          message: `zip needs equal lengths: axis 0 has ${n}, this has ${a.values.length}`,
+        });
     });
   }
-  if (s.mode === 'random' && s.samples === undefined) issues.push({ path: 'samples', message: 'mode random needs samples (how many trials to draw)' });
-  const seeds = typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : s.seeds;
-  if (s.population > limits.maxPopulation) issues.push({ path: 'population', message: `at most ${limits.maxPopulation}, got ${s.population}` });
-  if (baseCheck.trial && baseCheck.trial.steps > limits.maxSteps) issues.push({ path: 'base.steps', message: `at most ${limits.maxSteps}, got ${baseCheck.trial.steps}` });
-  const points = s.mode === 'grid' ? axes.reduce((n, a) => n * a.values.length, 1) : s.mode === 'zip' ? (axes[0]?.values.length ?? 1) : (s.samples ?? 1);
+  if (s.mode === 'random' && s.samples === undefined)
+    issues.push({
+      path: 'samples',
+      message: 'mode random needs samples (how many trials to draw)',
+    });
+  const seeds =
+    typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : s.seeds;
+  if (s.population > limits.maxPopulation)
+    issues.push({
+      path: 'population',
+      message: `at most ${limits.maxPopulation}, got ${s.population}`,
+    });
+  if (baseCheck.trial && baseCheck.trial.steps > limits.maxSteps)
+    issues.push({
+      path: 'base.steps',
+      message: `at most ${limits.maxSteps}, got ${baseCheck.trial.steps}`,
+    });
+  const points =
+    s.mode === 'grid'
+      ? axes.reduce((n, a) => n * a.values.length, 1)
+      : s.mode === 'zip'
+        ? (axes[0]?.values.length ?? 1)
+        : (s.samples ?? 1);
   const trialCount = points * seeds.length;
-  if (trialCount > limits.maxTrials) issues.push({ path: 'axes', message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}` });
-  if (!parsed.success || !baseCheck.trial || !baseParsed) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
+  if (trialCount > limits.maxTrials)
+    issues.push({
+      path: 'axes',
+      message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}`,
+    });
+  if (!parsed.success || !baseCheck.trial || !baseParsed)
+    throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
 
   const sweep: CompiledSweep = {
     name: s.name,
@@ -142,17 +204,27 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       const t = structuredClone(baseParsed);
       setPath(t, a.parts, v);
       const r = checkTrial(t);
-      for (const i of r.issues) issues.push({ path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`, message: `gives an invalid trial: ${i.path}: ${i.message}` });
+      for (const i of r.issues)
+        issues.push({
+          path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`,
+          message: `gives an invalid trial: ${i.path}: ${i.message}`,
+        });
       if (r.trial) {
         const bytes = estimateJobBytes(r.trial, Math.min(s.population, trialCount));
         if (bytes > limits.maxJobBytes)
-          issues.push({ path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`, message: `a job of this shape needs about ${fmtBytes(bytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)` });
+          issues.push({
+            path: a.range ? `axes[${k}].range` : `axes[${k}].values[${j}]`,
+            message: `a job of this shape needs about ${fmtBytes(bytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)`,
+          });
       }
     }
   }
   const baseBytes = estimateJobBytes(baseCheck.trial, Math.min(s.population, trialCount));
   if (baseBytes > limits.maxJobBytes)
-    issues.push({ path: 'population', message: `a job needs about ${fmtBytes(baseBytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)` });
+    issues.push({
+      path: 'population',
+      message: `a job needs about ${fmtBytes(baseBytes)}, over the limit of ${fmtBytes(limits.maxJobBytes)} (lower population)`,
+    });
   if (issues.length > 0) throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
   return sweep;
 }
@@ -179,7 +251,11 @@ function lenientSweep(raw: Record<string, unknown>): z.output<typeof SweepSchema
     mode: pick(z.enum(['grid', 'zip', 'random']), raw.mode, 'grid'),
     samples: pick(SweepSchema.shape.samples, raw.samples, undefined),
     randomSeed: 0,
-    seeds: pick<number | number[]>(z.union([z.number().int().positive(), z.array(z.number().int().nonnegative()).min(1)]), raw.seeds, 1),
+    seeds: pick<number | number[]>(
+      z.union([z.number().int().positive(), z.array(z.number().int().nonnegative()).min(1)]),
+      raw.seeds,
+      1,
+    ),
     population: pick(z.number(), raw.population, 1),
     analyzers: [],
   };
@@ -188,11 +264,17 @@ function lenientSweep(raw: Record<string, unknown>): z.output<typeof SweepSchema
 /** A defaulted trial with the same data kind as `base`, for checking axis paths when `base` itself is invalid. */
 function templateFor(base: unknown): unknown {
   const data = (base as { data?: Record<string, unknown> } | undefined)?.data ?? {};
-  const kind = ['features', 'gaussian', 'moons', 'inline'].find((k) => data[k] !== undefined) ?? 'features';
+  const kind =
+    ['features', 'gaussian', 'moons', 'inline'].find((k) => data[k] !== undefined) ?? 'features';
   const merged = { ...(base as object), data: { [kind]: data[kind] } };
   const r = TrialSchema.safeParse(merged);
   if (r.success) return r.data;
-  const stub = { features: { n: 1, features: [{}] }, gaussian: { n: 1, dim: 1 }, moons: { n: 1 }, inline: { n: 1, dim: 1, x: [0], y: [1] } }[kind];
+  const stub = {
+    features: { n: 1, features: [{}] },
+    gaussian: { n: 1, dim: 1 },
+    moons: { n: 1 },
+    inline: { n: 1, dim: 1, x: [0], y: [1] },
+  }[kind];
   const fallback = TrialSchema.parse({ data: { [kind]: stub } }) as Record<string, unknown>;
   // Keep the user's own structure where it exists (e.g. their list of features) on top of the defaults.
   return deepMerge(fallback, base);
@@ -201,7 +283,9 @@ function templateFor(base: unknown): unknown {
 function deepMerge(a: unknown, b: unknown): unknown {
   if (Array.isArray(b)) return b.map((v, i) => deepMerge(Array.isArray(a) ? a[i] : undefined, v));
   if (b && typeof b === 'object') {
-    const out: Record<string, unknown> = { ...((a && typeof a === 'object' ? a : {}) as Record<string, unknown>) };
+    const out: Record<string, unknown> = {
+      ...((a && typeof a === 'object' ? a : {}) as Record<string, unknown>),
+    };
     for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
     return out;
   }
@@ -210,7 +294,9 @@ function deepMerge(a: unknown, b: unknown): unknown {
 
 function dedupe(issues: Issue[]): Issue[] {
   const seen = new Set<string>();
-  return issues.filter((i) => !seen.has(i.path + '\0' + i.message) && seen.add(i.path + '\0' + i.message));
+  return issues.filter(
+    (i) => !seen.has(i.path + '\0' + i.message) && seen.add(i.path + '\0' + i.message),
+  );
 }
 
 function fmtBytes(b: number): string {
@@ -254,7 +340,9 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
       yield s.axes.map((a) => {
         if (!a.range) return a.values[Math.floor(r() * a.values.length)];
         const u = r();
-        const v = a.range.log ? Math.exp(Math.log(a.range.min) + u * (Math.log(a.range.max) - Math.log(a.range.min))) : a.range.min + u * (a.range.max - a.range.min);
+        const v = a.range.log
+          ? Math.exp(Math.log(a.range.min) + u * (Math.log(a.range.max) - Math.log(a.range.min)))
+          : a.range.min + u * (a.range.max - a.range.min);
         return a.range.integer ? Math.round(v) : v;
       });
     }
@@ -279,7 +367,11 @@ export function trialIndex(id: string): number {
  * The trial at `index` without expanding the sweep: grid and zip points are computed directly
  * (mixed radix over the axes), random points by replaying the sampler.
  */
-export function trialAt(s: CompiledSweep, sweepId: string, index: number): CompiledTrial | undefined {
+export function trialAt(
+  s: CompiledSweep,
+  sweepId: string,
+  index: number,
+): CompiledTrial | undefined {
   if (!Number.isInteger(index) || index < 0 || index >= s.trialCount) return undefined;
   const seedIndex = index % s.seeds.length;
   const pointIndex = Math.floor(index / s.seeds.length);
@@ -301,7 +393,13 @@ export function trialAt(s: CompiledSweep, sweepId: string, index: number): Compi
   return buildTrial(s, sweepId, point ?? [], index, seedIndex);
 }
 
-function buildTrial(s: CompiledSweep, sweepId: string, point: unknown[], index: number, seedIndex: number): CompiledTrial {
+function buildTrial(
+  s: CompiledSweep,
+  sweepId: string,
+  point: unknown[],
+  index: number,
+  seedIndex: number,
+): CompiledTrial {
   const withAxes = structuredClone(s.base);
   const params: Record<string, string> = {};
   s.axes.forEach((a, k) => {
@@ -310,14 +408,27 @@ function buildTrial(s: CompiledSweep, sweepId: string, point: unknown[], index: 
   });
   const seed = s.seeds[seedIndex]!;
   const id = trialId(sweepId, index);
-  const r = checkTrial({ ...withAxes, id, seed, seedIndex, params: { ...params, seed: String(seed) } });
-  if (!r.trial) throw new ValidationError(r.issues.map((i) => ({ path: `trial ${id} (${formatParams(params)}).${i.path}`, message: i.message })), { what: 'sweep spec' });
+  const r = checkTrial({
+    ...withAxes,
+    id,
+    seed,
+    seedIndex,
+    params: { ...params, seed: String(seed) },
+  });
+  if (!r.trial)
+    throw new ValidationError(
+      r.issues.map((i) => ({
+        path: `trial ${id} (${formatParams(params)}).${i.path}`,
+        message: i.message,
+      })),
+      { what: 'sweep spec' },
+    );
   return r.trial;
 }
 
 /** Trial id of the i-th trial of a sweep: stable, sortable, unique. */
 export function trialId(sweepId: string, index: number): string {
-  return `${sweepId}-t${String(index).padStart(6, "0")}`;
+  return `${sweepId}-t${String(index).padStart(6, '0')}`;
 }
 
 /**
@@ -328,12 +439,15 @@ export function trialId(sweepId: string, index: number): string {
 export function* expandSweep(s: CompiledSweep, sweepId: string): Generator<CompiledTrial> {
   let index = 0;
   for (const point of sweepPoints(s)) {
-    for (let seedIndex = 0; seedIndex < s.seeds.length; seedIndex++) yield buildTrial(s, sweepId, point, index++, seedIndex);
+    for (let seedIndex = 0; seedIndex < s.seeds.length; seedIndex++)
+      yield buildTrial(s, sweepId, point, index++, seedIndex);
   }
 }
 
 function formatParams(p: Record<string, string>): string {
-  return Object.entries(p).map(([k, v]) => `${k}=${v}`).join(', ');
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
 /**
@@ -369,10 +483,18 @@ export interface PlannedJob {
 }
 
 /** Groups trials into jobs of one shape and at most `population` trials, streaming. */
-export function* planJobs(trials: Iterable<CompiledTrial>, sweepId: string, population: number): Generator<PlannedJob> {
+export function* planJobs(
+  trials: Iterable<CompiledTrial>,
+  sweepId: string,
+  population: number,
+): Generator<PlannedJob> {
   const open = new Map<string, CompiledTrial[]>();
   let n = 0;
-  const job = (shape: string, ts: CompiledTrial[]): PlannedJob => ({ jobId: `${sweepId}-j${String(n++).padStart(5, "0")}`, shape, trials: ts });
+  const job = (shape: string, ts: CompiledTrial[]): PlannedJob => ({
+    jobId: `${sweepId}-j${String(n++).padStart(5, '0')}`,
+    shape,
+    trials: ts,
+  });
   for (const t of trials) {
     const key = shapeKey(t);
     const bucket = open.get(key) ?? [];

@@ -42,13 +42,40 @@ export interface TrialOutcome {
 }
 
 /** An empty series of the given widths. */
-export function emptyColumns(features = 0, probes = 0, layers = 0, trainPoints = 0): TelemetryColumns {
-  return { steps: [], loss: [], error: [], features, gradShare: [], probes, probeOutputs: [], layers, paramNorms: [], deadUnits: [], trainPoints, trainOutputs: [] };
+export function emptyColumns(
+  features = 0,
+  probes = 0,
+  layers = 0,
+  trainPoints = 0,
+): TelemetryColumns {
+  return {
+    steps: [],
+    loss: [],
+    error: [],
+    features,
+    gradShare: [],
+    probes,
+    probeOutputs: [],
+    layers,
+    paramNorms: [],
+    deadUnits: [],
+    trainPoints,
+    trainOutputs: [],
+  };
 }
 
 /** Appends `b` to `a` in place (widths must agree). */
 export function appendColumns(a: TelemetryColumns, b: TelemetryColumns): TelemetryColumns {
-  for (const k of ['steps', 'loss', 'error', 'gradShare', 'probeOutputs', 'paramNorms', 'deadUnits', 'trainOutputs'] as const) {
+  for (const k of [
+    'steps',
+    'loss',
+    'error',
+    'gradShare',
+    'probeOutputs',
+    'paramNorms',
+    'deadUnits',
+    'trainOutputs',
+  ] as const) {
     const src = b[k];
     for (let i = 0; i < src.length; i++) a[k].push(src[i]!);
   }

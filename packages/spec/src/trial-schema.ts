@@ -23,7 +23,11 @@ export const FeatureSchema = z
   .strict();
 
 const FeaturesDataSchema = z
-  .object({ n: count, features: z.array(FeatureSchema).min(1, 'expected at least one feature'), labelNoise: fraction.default(0) })
+  .object({
+    n: count,
+    features: z.array(FeatureSchema).min(1, 'expected at least one feature'),
+    labelNoise: fraction.default(0),
+  })
   .strict();
 const GaussianDataSchema = z
   .object({
@@ -35,8 +39,12 @@ const GaussianDataSchema = z
     labelNoise: fraction.default(0),
   })
   .strict();
-const MoonsDataSchema = z.object({ n: count, noise: nonNeg.default(0.1), delta: finite.default(0) }).strict();
-const InlineDataSchema = z.object({ n: count, dim: count, x: floats, y: z.array(z.union([z.literal(-1), z.literal(1)])) }).strict();
+const MoonsDataSchema = z
+  .object({ n: count, noise: nonNeg.default(0.1), delta: finite.default(0) })
+  .strict();
+const InlineDataSchema = z
+  .object({ n: count, dim: count, x: floats, y: z.array(z.union([z.literal(-1), z.literal(1)])) })
+  .strict();
 
 /** `data` holds exactly one of `features`, `gaussian`, `moons`, `inline` (the protobuf oneof), plus an optional `seed`. */
 export const DataSchema = z
@@ -71,7 +79,11 @@ export const ModelSchema = z
 
 export const initKinds = ['gaussian', 'uniform', 'orthogonal'] as const;
 export const LayerInitSchema = z
-  .object({ layer: z.number().int().nonnegative(), weights: floats.default([]), bias: floats.default([]) })
+  .object({
+    layer: z.number().int().nonnegative(),
+    weights: floats.default([]),
+    bias: floats.default([]),
+  })
   .strict();
 export const InitSchema = z
   .object({
@@ -86,7 +98,11 @@ export const InitSchema = z
 export const lossKinds = ['logistic', 'hinge', 'squared'] as const;
 export const reductions = ['mean', 'sum'] as const;
 export const LossSchema = z
-  .object({ kind: z.enum(lossKinds).default('logistic'), margin: positive.default(1), reduction: z.enum(reductions).default('mean') })
+  .object({
+    kind: z.enum(lossKinds).default('logistic'),
+    margin: positive.default(1),
+    reduction: z.enum(reductions).default('mean'),
+  })
   .strict();
 
 export const RegularizerSchema = z
@@ -106,15 +122,27 @@ export const OptimizerSchema = z
   })
   .strict();
 
-export const quantities = ['loss', 'error', 'gradShare', 'probeOutputs', 'trainOutputs', 'paramNorms', 'deadUnits'] as const;
+export const quantities = [
+  'loss',
+  'error',
+  'gradShare',
+  'probeOutputs',
+  'trainOutputs',
+  'paramNorms',
+  'deadUnits',
+] as const;
 export type Quantity = (typeof quantities)[number];
-export const ProbeSchema = z.object({ name: z.string().default(''), x: floats.min(1, 'expected a non-empty input') }).strict();
+export const ProbeSchema = z
+  .object({ name: z.string().default(''), x: floats.min(1, 'expected a non-empty input') })
+  .strict();
 export const RecordSchema = z
   .object({
     steps: z.array(z.number().int().nonnegative()).default([]),
     every: z.number().int().nonnegative().default(0),
     logPoints: z.number().int().nonnegative().default(100),
-    quantities: z.array(z.enum(quantities)).default(['loss', 'error', 'gradShare', 'probeOutputs', 'paramNorms', 'deadUnits']),
+    quantities: z
+      .array(z.enum(quantities))
+      .default(['loss', 'error', 'gradShare', 'probeOutputs', 'paramNorms', 'deadUnits']),
     probes: z.array(ProbeSchema).default([]),
   })
   .strict();

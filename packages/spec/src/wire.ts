@@ -68,7 +68,9 @@ export function parsedTrialToProto(t: ParsedTrial): v1.TrialSpec {
 
 /** A wire trial back to a compiled trial (validated: the sender may be another version). */
 export function trialFromProto(msg: v1.ITrialSpec): CompiledTrial {
-  const plain = plainTrial(msg instanceof v1.TrialSpec ? msg : v1.TrialSpec.fromObject(msg as Record<string, unknown>));
+  const plain = plainTrial(
+    msg instanceof v1.TrialSpec ? msg : v1.TrialSpec.fromObject(msg as Record<string, unknown>),
+  );
   const { trial, issues } = checkTrial(plain);
   if (!trial) throw new ValidationError(issues, { what: 'trial message' });
   return trial;
@@ -80,9 +82,18 @@ export function sweepToProto(s: CompiledSweep): v1.SweepSpec {
     name: s.name,
     base: parsedTrialToProto(s.base),
     axes: s.axes.map((a) =>
-      v1.Axis.create({ path: a.path, valuesJson: a.values.map((v) => JSON.stringify(v)), range: a.range ? v1.Range.create(a.range) : null }),
+      v1.Axis.create({
+        path: a.path,
+        valuesJson: a.values.map((v) => JSON.stringify(v)),
+        range: a.range ? v1.Range.create(a.range) : null,
+      }),
     ),
-    mode: s.mode === 'grid' ? v1.AxisMode.AXIS_MODE_GRID : s.mode === 'zip' ? v1.AxisMode.AXIS_MODE_ZIP : v1.AxisMode.AXIS_MODE_RANDOM,
+    mode:
+      s.mode === 'grid'
+        ? v1.AxisMode.AXIS_MODE_GRID
+        : s.mode === 'zip'
+          ? v1.AxisMode.AXIS_MODE_ZIP
+          : v1.AxisMode.AXIS_MODE_RANDOM,
     samples: s.samples,
     randomSeed: s.randomSeed,
     seeds: s.seeds,
@@ -106,13 +117,22 @@ export function sweepFromProto(msg: v1.ISweepSpec): Record<string, unknown> {
   }
   const axes = (msg.axes ?? []).map((a, k) => {
     const out: Record<string, unknown> = { path: a.path ?? '' };
-    if (a.range) out.range = { min: a.range.min ?? 0, max: a.range.max ?? 0, log: !!a.range.log, integer: !!a.range.integer };
+    if (a.range)
+      out.range = {
+        min: a.range.min ?? 0,
+        max: a.range.max ?? 0,
+        log: !!a.range.log,
+        integer: !!a.range.integer,
+      };
     else
       out.values = (a.valuesJson ?? []).map((j, i) => {
         try {
           return JSON.parse(j) as unknown;
         } catch {
-          issues.push({ path: `axes[${k}].values[${i}]`, message: `not valid JSON: ${j.slice(0, 40)}` });
+          issues.push({
+            path: `axes[${k}].values[${i}]`,
+            message: `not valid JSON: ${j.slice(0, 40)}`,
+          });
           return null;
         }
       });
@@ -120,7 +140,12 @@ export function sweepFromProto(msg: v1.ISweepSpec): Record<string, unknown> {
   });
   if (issues.length > 0) throw new ValidationError(issues, { what: 'sweep spec' });
   const modes: Record<number, string> = { 1: 'grid', 2: 'zip', 3: 'random' };
-  const spec: Record<string, unknown> = { name: msg.name || 'sweep', base, axes, mode: modes[msg.mode ?? 1] ?? 'grid' };
+  const spec: Record<string, unknown> = {
+    name: msg.name || 'sweep',
+    base,
+    axes,
+    mode: modes[msg.mode ?? 1] ?? 'grid',
+  };
   if (msg.samples) spec.samples = msg.samples;
   if (msg.randomSeed) spec.randomSeed = msg.randomSeed;
   spec.seeds = msg.seeds && msg.seeds.length > 0 ? [...msg.seeds] : msg.seedCount || 1;

@@ -46,7 +46,12 @@ process.once('exit', () => {
 /** Path of the nats-server binary (NATS_SERVER env, else PATH, else Debian's /usr/sbin). */
 export function natsServerBinary(): string {
   if (process.env.NATS_SERVER) return process.env.NATS_SERVER;
-  for (const candidate of ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
+  for (const candidate of [
+    'nats-server',
+    '/usr/sbin/nats-server',
+    '/usr/bin/nats-server',
+    '/usr/local/bin/nats-server',
+  ]) {
     try {
       execFileSync(candidate, ['--version'], { stdio: 'ignore' });
       return candidate;
@@ -54,7 +59,10 @@ export function natsServerBinary(): string {
       /* try the next one */
     }
   }
-  throw new DynlabError(ErrorCode.Unavailable, 'nats-server not found: install it (Debian: apt-get install nats-server) or set NATS_SERVER');
+  throw new DynlabError(
+    ErrorCode.Unavailable,
+    'nats-server not found: install it (Debian: apt-get install nats-server) or set NATS_SERVER',
+  );
 }
 
 /** A TCP port that was free a moment ago. */
@@ -65,15 +73,26 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function waitForPort(port: number, timeoutS: number, proc: ChildProcess, log: () => string): Promise<void> {
+async function waitForPort(
+  port: number,
+  timeoutS: number,
+  proc: ChildProcess,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new DynlabError(ErrorCode.Unavailable, `nats-server exited with ${proc.exitCode}:\n${log()}`);
+    if (proc.exitCode !== null)
+      throw new DynlabError(
+        ErrorCode.Unavailable,
+        `nats-server exited with ${proc.exitCode}:\n${log()}`,
+      );
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -82,13 +101,18 @@ async function waitForPort(port: number, timeoutS: number, proc: ChildProcess, l
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new DynlabError(ErrorCode.Timeout, `nats-server did not accept connections on ${port} within ${timeoutS}s:\n${log()}`);
+  throw new DynlabError(
+    ErrorCode.Timeout,
+    `nats-server did not accept connections on ${port} within ${timeoutS}s:\n${log()}`,
+  );
 }
 
 /** Starts a nats-server; see the module header. */
 export async function startNats(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const bin = natsServerBinary();
-  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().replace(/^nats-server:\s*v?/, '');
+  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' })
+    .trim()
+    .replace(/^nats-server:\s*v?/, '');
   const dir = mkdtempSync(join(tmpdir(), 'dynlab-nats-'));
   const storeDir = join(dir, 'store');
   const port = opts.port ?? (await freePort());
@@ -100,7 +124,9 @@ export async function startNats(opts: NatsServerOptions = {}): Promise<NatsServe
       `host: 127.0.0.1`,
       `port: ${port}`,
       `max_payload: 8MB`,
-      jetstream ? `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 16GB }` : '',
+      jetstream
+        ? `jetstream { store_dir: "${storeDir}", max_memory_store: 256MB, max_file_store: 16GB }`
+        : '',
       opts.config ?? '',
     ].join('\n'),
   );

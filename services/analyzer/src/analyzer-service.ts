@@ -8,30 +8,94 @@
  * spec (`trialAt`), so no service has to ship specs to analyzers.
  */
 import { DynlabClient } from '@dynlab/client';
-import { AnalyzerHost, createBuiltinAnalyzers, loadAnalyzerModule, type AnalyzerEntry } from '@dynlab/analysis';
-import { TypedKv, buckets, consumers, ensureConsumer, logConsumerConfig, startDurableConsumer, streams, subjects, type Bus, type RunningConsumer } from '@dynlab/bus';
+import {
+  AnalyzerHost,
+  createBuiltinAnalyzers,
+  loadAnalyzerModule,
+  type AnalyzerEntry,
+} from '@dynlab/analysis';
+import {
+  TypedKv,
+  buckets,
+  consumers,
+  ensureConsumer,
+  logConsumerConfig,
+  startDurableConsumer,
+  streams,
+  subjects,
+  type Bus,
+  type RunningConsumer,
+} from '@dynlab/bus';
 import { DynlabError, ErrorCode, type Logger } from '@dynlab/core';
 import { theory } from '@dynlab/engine';
-import { createAnalyzerMetrics, type AnalyzerServiceMetrics, type MetricsRegistry } from '@dynlab/metrics';
+import {
+  createAnalyzerMetrics,
+  type AnalyzerServiceMetrics,
+  type MetricsRegistry,
+} from '@dynlab/metrics';
 import { toPlain, v1 } from '@dynlab/proto';
-import { compileSweep, sweepFromProto, trialAt, trialIndex, type CompiledSweep, type CompiledTrial, type Finding, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+import {
+  compileSweep,
+  sweepFromProto,
+  trialAt,
+  trialIndex,
+  type CompiledSweep,
+  type CompiledTrial,
+  type Finding,
+  type TelemetryColumns,
+  type TrialOutcome,
+} from '@dynlab/spec';
 
-const unlimited = { maxTrials: Infinity, maxPopulation: Infinity, maxSteps: Infinity, maxJobBytes: Infinity };
-const statusName: Record<number, TrialOutcome['status']> = { 1: 'ok', 2: 'diverged', 3: 'failed', 4: 'cancelled' };
+const unlimited = {
+  maxTrials: Infinity,
+  maxPopulation: Infinity,
+  maxSteps: Infinity,
+  maxJobBytes: Infinity,
+};
+const statusName: Record<number, TrialOutcome['status']> = {
+  1: 'ok',
+  2: 'diverged',
+  3: 'failed',
+  4: 'cancelled',
+};
 
 /** Telemetry chunk message -> columns (the field names are the same). */
 export function chunkColumns(c: v1.TelemetryChunk): TelemetryColumns {
   const p = toPlain(v1.TelemetryChunk, c) as unknown as TelemetryColumns;
-  return { steps: p.steps, loss: p.loss, error: p.error, features: p.features, gradShare: p.gradShare, probes: p.probes, probeOutputs: p.probeOutputs, layers: p.layers, paramNorms: p.paramNorms, deadUnits: p.deadUnits, trainPoints: p.trainPoints, trainOutputs: p.trainOutputs };
+  return {
+    steps: p.steps,
+    loss: p.loss,
+    error: p.error,
+    features: p.features,
+    gradShare: p.gradShare,
+    probes: p.probes,
+    probeOutputs: p.probeOutputs,
+    layers: p.layers,
+    paramNorms: p.paramNorms,
+    deadUnits: p.deadUnits,
+    trainPoints: p.trainPoints,
+    trainOutputs: p.trainOutputs,
+  };
 }
 
 /** Result message -> outcome. */
 export function resultOutcome(r: v1.TrialResult): TrialOutcome {
-  return { status: statusName[r.status] ?? 'failed', finalLoss: r.finalLoss, finalError: r.finalError, stepsDone: r.stepsDone, backend: r.backend, wallS: r.wallS, ...(r.error?.code ? { error: { code: r.error.code, message: r.error.message ?? '' } } : {}) };
+  return {
+    status: statusName[r.status] ?? 'failed',
+    finalLoss: r.finalLoss,
+    finalError: r.finalError,
+    stepsDone: r.stepsDone,
+    backend: r.backend,
+    wallS: r.wallS,
+    ...(r.error?.code ? { error: { code: r.error.code, message: r.error.message ?? '' } } : {}),
+  };
 }
 
 /** Built-in names or module paths -> host entries (with the engine's theory for learning-curve). */
-export async function resolveAnalyzers(names: string[], options: Record<string, unknown> = {}): Promise<AnalyzerEntry[]> {
+export async function resolveAnalyzers(
+  names: string[],
+  options: Record<string, unknown> = {},
+): Promise<AnalyzerEntry[]> {
   const builtins = createBuiltinAnalyzers({ theory });
   const chosen = names.length > 0 ? names : builtins.map((b) => b.name);
   const out: AnalyzerEntry[] = [];
@@ -78,9 +142,17 @@ export class SweepFeeder {
     return s;
   }
 
-  private trialOf(st: SweepState, sweepId: string, trialId: string): { trial: CompiledTrial; state: TrialState } {
+  private trialOf(
+    st: SweepState,
+    sweepId: string,
+    trialId: string,
+  ): { trial: CompiledTrial; state: TrialState } {
     const trial = trialAt(st.sweep, sweepId, trialIndex(trialId));
-    if (!trial) throw new DynlabError(ErrorCode.Validation, `trial ${trialId} is not part of sweep ${sweepId}`);
+    if (!trial)
+      throw new DynlabError(
+        ErrorCode.Validation,
+        `trial ${trialId} is not part of sweep ${sweepId}`,
+      );
     let state = st.trials.get(trialId);
     if (!state) st.trials.set(trialId, (state = { next: 0, ended: false }));
     return { trial, state };
@@ -111,7 +183,9 @@ export class SweepFeeder {
     const st = await this.sweep(sweepId);
     const { trial, state } = this.trialOf(st, sweepId, trialId);
     if (state.ended || !state.outcome || state.next >= (state.expected ?? 0)) return;
-    const chunks = (await this.refetch(sweepId, trialId)).sort((a, b) => a.chunkIndex - b.chunkIndex);
+    const chunks = (await this.refetch(sweepId, trialId)).sort(
+      (a, b) => a.chunkIndex - b.chunkIndex,
+    );
     for (const c of chunks) {
       if (c.chunkIndex !== state.next) continue;
       state.next++;
@@ -121,7 +195,13 @@ export class SweepFeeder {
     await this.maybeEnd(st, sweepId, trialId, trial, state);
   }
 
-  private async maybeEnd(st: SweepState, sweepId: string, trialId: string, trial: CompiledTrial, state: TrialState): Promise<void> {
+  private async maybeEnd(
+    st: SweepState,
+    sweepId: string,
+    trialId: string,
+    trial: CompiledTrial,
+    state: TrialState,
+  ): Promise<void> {
     if (state.ended || !state.outcome || state.next < (state.expected ?? 0)) return;
     state.ended = true;
     await this.host.trialEnd(sweepId, trial, state.outcome);
@@ -146,7 +226,11 @@ export interface AnalyzerServiceOptions {
 }
 
 /** Reads every chunk of one trial from the telemetry stream. */
-export async function fetchTrialTelemetry(bus: Bus, sweepId: string, trialId: string): Promise<v1.TelemetryChunk[]> {
+export async function fetchTrialTelemetry(
+  bus: Bus,
+  sweepId: string,
+  trialId: string,
+): Promise<v1.TelemetryChunk[]> {
   const out: v1.TelemetryChunk[] = [];
   for await (const c of DynlabClient.over(bus).telemetry(sweepId, trialId)) out.push(c);
   return out;
@@ -171,14 +255,22 @@ export class AnalyzerService {
   private async run(): Promise<void> {
     const { bus, logger } = this.o;
     const group = this.o.group ?? 'default';
-    this.host = new AnalyzerHost({ analyzers: this.o.analyzers, logger, metrics: this.metrics.plugins, onFinding: (f) => publishFinding(bus, f) });
+    this.host = new AnalyzerHost({
+      analyzers: this.o.analyzers,
+      logger,
+      metrics: this.metrics.plugins,
+      onFinding: (f) => publishFinding(bus, f),
+    });
     for (const e of this.o.analyzers) this.metrics.plugins.register(e.definition.name);
     const specs = await TypedKv.open(bus, buckets.sweeps, v1.SweepSpec);
     const feeder = new SweepFeeder(
       this.host,
       async (id) => {
         const spec = await specs.get(`spec.${id}`);
-        if (!spec) throw new DynlabError(ErrorCode.NotFound, `sweep ${id} has no stored spec`, { retryable: true });
+        if (!spec)
+          throw new DynlabError(ErrorCode.NotFound, `sweep ${id} has no stored spec`, {
+            retryable: true,
+          });
         this.metrics.initSweep(id);
         return compileSweep(sweepFromProto(spec.value), unlimited);
       },
@@ -198,7 +290,8 @@ export class AnalyzerService {
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'telemetry' }),
         handler: async (c) => {
-          if (!c.sweepId || !c.trialId) throw new DynlabError(ErrorCode.Validation, 'telemetry chunk without sweepId/trialId');
+          if (!c.sweepId || !c.trialId)
+            throw new DynlabError(ErrorCode.Validation, 'telemetry chunk without sweepId/trialId');
           this.metrics.telemetryChunks.inc({ sweep: c.sweepId });
           await feeder.chunk(c);
         },
@@ -211,11 +304,23 @@ export class AnalyzerService {
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
         handler: async (r) => {
-          if (!r.sweepId || !r.trialId) throw new DynlabError(ErrorCode.Validation, 'result without sweepId/trialId');
+          if (!r.sweepId || !r.trialId)
+            throw new DynlabError(ErrorCode.Validation, 'result without sweepId/trialId');
           this.metrics.results.inc({ sweep: r.sweepId });
           await feeder.result(r);
           // Chunks still missing after a while were acked before a restart: re-read them.
-          setTimeout(() => void feeder.settle(r.sweepId, r.trialId).catch((err) => logger.warn('cannot re-read telemetry', { trial: r.trialId, error: (err as Error).message })), settleMs).unref();
+          setTimeout(
+            () =>
+              void feeder
+                .settle(r.sweepId, r.trialId)
+                .catch((err) =>
+                  logger.warn('cannot re-read telemetry', {
+                    trial: r.trialId,
+                    error: (err as Error).message,
+                  }),
+                ),
+            settleMs,
+          ).unref();
         },
       }),
     );
@@ -227,7 +332,8 @@ export class AnalyzerService {
   private async probeLag(durable: string): Promise<void> {
     try {
       const info = await this.o.bus.jsm.consumers.info(streams.telemetry, durable);
-      for (const e of this.o.analyzers) this.metrics.consumerLag.set({ analyzer: e.definition.name }, info.num_pending);
+      for (const e of this.o.analyzers)
+        this.metrics.consumerLag.set({ analyzer: e.definition.name }, info.num_pending);
     } catch {
       /* the next probe will tell */
     }

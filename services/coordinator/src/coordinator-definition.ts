@@ -5,12 +5,21 @@ import { Coordinator } from './coordinator-service';
 
 export const coordinatorDefinition: ServiceDefinition<typeof CoordinatorConfigSchema> = {
   name: 'coordinator',
-  summary: 'validates sweeps, enqueues their jobs, records every trial outcome once, serves submit/get/list/cancel/resume.',
+  summary:
+    'validates sweeps, enqueues their jobs, records every trial outcome once, serves submit/get/list/cancel/resume.',
   schema: CoordinatorConfigSchema,
   envMap: coordinatorEnv,
-  flags: { 'max-trials': { path: 'limits.maxTrials', help: 'largest sweep accepted (default 100000)' } },
+  flags: {
+    'max-trials': { path: 'limits.maxTrials', help: 'largest sweep accepted (default 100000)' },
+  },
   async start({ config, bus, logger, registry }) {
-    const c = await Coordinator.start({ bus, logger, registry, limits: config.limits, queueProbeS: config.queueProbeS });
+    const c = await Coordinator.start({
+      bus,
+      logger,
+      registry,
+      limits: config.limits,
+      queueProbeS: config.queueProbeS,
+    });
     return { stop: () => c.stop() };
   },
 };

@@ -12,11 +12,39 @@
  *   sweeps, so a restart loses nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { consumers, coordinatorQueue, checkToken, ensureConsumer, logConsumerConfig, startDeadLetterConsumer, startDurableConsumer, streams, subjects, type Bus, type RunningConsumer } from '@dynlab/bus';
+import {
+  consumers,
+  coordinatorQueue,
+  checkToken,
+  ensureConsumer,
+  logConsumerConfig,
+  startDeadLetterConsumer,
+  startDurableConsumer,
+  streams,
+  subjects,
+  type Bus,
+  type RunningConsumer,
+} from '@dynlab/bus';
 import { ErrorCode, NotFoundError, ValidationError, type Logger } from '@dynlab/core';
-import { createCoordinatorMetrics, type CoordinatorMetrics, type MetricsRegistry, type SweepCountsLike } from '@dynlab/metrics';
+import {
+  createCoordinatorMetrics,
+  type CoordinatorMetrics,
+  type MetricsRegistry,
+  type SweepCountsLike,
+} from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
-import { compileSweep, expandSweep, planJobs, sweepFromProto, sweepToProto, trialToProto, type CompiledSweep, type CompiledTrial, type PlannedJob, type SweepLimits } from '@dynlab/spec';
+import {
+  compileSweep,
+  expandSweep,
+  planJobs,
+  sweepFromProto,
+  sweepToProto,
+  trialToProto,
+  type CompiledSweep,
+  type CompiledTrial,
+  type PlannedJob,
+  type SweepLimits,
+} from '@dynlab/spec';
 import { countField, finishedOf, SweepStore, type Status } from './sweep-store';
 
 const S = v1.SweepState;
@@ -31,7 +59,11 @@ export interface CoordinatorOptions {
 }
 
 /** The sweep's trials that have no outcome yet, in order. */
-function* unfinished(sweep: CompiledSweep, id: string, outcomes: Map<string, unknown>): Generator<CompiledTrial> {
+function* unfinished(
+  sweep: CompiledSweep,
+  id: string,
+  outcomes: Map<string, unknown>,
+): Generator<CompiledTrial> {
   for (const t of expandSweep(sweep, id)) if (!outcomes.has(t.id)) yield t;
 }
 
@@ -41,13 +73,25 @@ export function newSweepId(): string {
 }
 
 function stateLabel(s: v1.SweepState): 'running' | 'complete' | 'cancelled' | 'failed' {
-  return s === S.SWEEP_STATE_COMPLETE ? 'complete' : s === S.SWEEP_STATE_CANCELLED ? 'cancelled' : s === S.SWEEP_STATE_FAILED ? 'failed' : 'running';
+  return s === S.SWEEP_STATE_COMPLETE
+    ? 'complete'
+    : s === S.SWEEP_STATE_CANCELLED
+      ? 'cancelled'
+      : s === S.SWEEP_STATE_FAILED
+        ? 'failed'
+        : 'running';
 }
 
 /** A sweep record's trial counts, as the progress gauges take them. */
 function countsOf(st: Status): SweepCountsLike {
   const c = st.counts;
-  return { total: c?.total ?? 0, ok: c?.ok ?? 0, diverged: c?.diverged ?? 0, failed: c?.failed ?? 0, cancelled: c?.cancelled ?? 0 };
+  return {
+    total: c?.total ?? 0,
+    ok: c?.ok ?? 0,
+    diverged: c?.diverged ?? 0,
+    failed: c?.failed ?? 0,
+    cancelled: c?.cancelled ?? 0,
+  };
 }
 
 export class Coordinator {
@@ -89,11 +133,44 @@ export class Coordinator {
     const q = { queue: coordinatorQueue, onMalformed: malformed };
     const b = this.bus;
     this.stops.push(
-      b.serve(subjects.sweepSubmit, v1.SubmitSweepRequest, v1.SubmitSweepReply, (r) => this.submit(r), q).stop,
-      b.serve(subjects.sweepGet, v1.GetSweepRequest, v1.GetSweepReply, async (r) => ({ status: await this.mustGet(r.sweepId ?? ''), spec: await this.store.spec(r.sweepId ?? '') }), q).stop,
-      b.serve(subjects.sweepList, v1.ListSweepsRequest, v1.ListSweepsReply, async (r) => ({ sweeps: await this.list(r.limit || 100) }), q).stop,
-      b.serve(subjects.sweepCancel, v1.CancelSweepRequest, v1.CancelSweepReply, async (r) => ({ status: await this.cancel(r.sweepId) }), q).stop,
-      b.serve(subjects.sweepResume, v1.ResumeSweepRequest, v1.ResumeSweepReply, (r) => this.resume(r.sweepId), q).stop,
+      b.serve(
+        subjects.sweepSubmit,
+        v1.SubmitSweepRequest,
+        v1.SubmitSweepReply,
+        (r) => this.submit(r),
+        q,
+      ).stop,
+      b.serve(
+        subjects.sweepGet,
+        v1.GetSweepRequest,
+        v1.GetSweepReply,
+        async (r) => ({
+          status: await this.mustGet(r.sweepId ?? ''),
+          spec: await this.store.spec(r.sweepId ?? ''),
+        }),
+        q,
+      ).stop,
+      b.serve(
+        subjects.sweepList,
+        v1.ListSweepsRequest,
+        v1.ListSweepsReply,
+        async (r) => ({ sweeps: await this.list(r.limit || 100) }),
+        q,
+      ).stop,
+      b.serve(
+        subjects.sweepCancel,
+        v1.CancelSweepRequest,
+        v1.CancelSweepReply,
+        async (r) => ({ status: await this.cancel(r.sweepId) }),
+        q,
+      ).stop,
+      b.serve(
+        subjects.sweepResume,
+        v1.ResumeSweepRequest,
+        v1.ResumeSweepReply,
+        (r) => this.resume(r.sweepId),
+        q,
+      ).stop,
     );
   }
 
@@ -116,9 +193,13 @@ export class Coordinator {
   /** Validate, plan (checking sizes), record, enqueue. Nothing is enqueued when any check fails. */
   async submit(req: v1.SubmitSweepRequest): Promise<v1.ISubmitSweepReply> {
     const t0 = process.hrtime.bigint();
-    const done = (outcome: 'accepted' | 'rejected' | 'error') => this.metrics.submitDuration.observe({ outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
+    const done = (outcome: 'accepted' | 'rejected' | 'error') =>
+      this.metrics.submitDuration.observe({ outcome }, Number(process.hrtime.bigint() - t0) / 1e9);
     try {
-      if (!req.spec) throw new ValidationError([{ path: 'spec', message: 'required' }], { what: 'submit request' });
+      if (!req.spec)
+        throw new ValidationError([{ path: 'spec', message: 'required' }], {
+          what: 'submit request',
+        });
       const sweep = compileSweep(sweepFromProto(req.spec), this.opts.limits);
       const id = req.sweepId ? checkToken(req.sweepId, 'sweepId') : newSweepId();
       const existing = await this.store.status(id);
@@ -130,17 +211,37 @@ export class Coordinator {
       for (const job of planJobs(expandSweep(sweep, id), id, sweep.population)) {
         const bytes = encode(v1.Job, this.jobMessage(id, job)).length;
         if (bytes > this.bus.maxPayload)
-          throw new ValidationError([{ path: 'population', message: `a job of ${job.trials.length} trials encodes to ${bytes} bytes, over the NATS max payload of ${this.bus.maxPayload}: lower the population (or the inline data)` }], { what: 'sweep spec' });
+          throw new ValidationError(
+            [
+              {
+                path: 'population',
+                message: `a job of ${job.trials.length} trials encodes to ${bytes} bytes, over the NATS max payload of ${this.bus.maxPayload}: lower the population (or the inline data)`,
+              },
+            ],
+            { what: 'sweep spec' },
+          );
         jobs++;
       }
       const now = Date.now();
-      const status: v1.ISweepStatus = { sweepId: id, name: sweep.name, state: S.SWEEP_STATE_RUNNING, counts: { total: sweep.trialCount, jobs, enqueued: false }, createdMs: now, updatedMs: now };
+      const status: v1.ISweepStatus = {
+        sweepId: id,
+        name: sweep.name,
+        state: S.SWEEP_STATE_RUNNING,
+        counts: { total: sweep.trialCount, jobs, enqueued: false },
+        createdMs: now,
+        updatedMs: now,
+      };
       if (!(await this.store.create(status, sweepToProto(sweep)))) {
         done('accepted');
         return { status: await this.store.status(id) };
       }
       this.metrics.initSweep(id);
-      this.log.info('sweep submitted', { sweep: id, name: sweep.name, trials: sweep.trialCount, jobs });
+      this.log.info('sweep submitted', {
+        sweep: id,
+        name: sweep.name,
+        trials: sweep.trialCount,
+        jobs,
+      });
       const after = await this.enqueue(id, planJobs(expandSweep(sweep, id), id, sweep.population));
       done('accepted');
       return { status: after };
@@ -154,7 +255,13 @@ export class Coordinator {
   }
 
   private jobMessage(sweepId: string, job: PlannedJob): v1.IJob {
-    return { jobId: job.jobId, sweepId, shape: job.shape, trials: job.trials.map(trialToProto), createdMs: Date.now() };
+    return {
+      jobId: job.jobId,
+      sweepId,
+      shape: job.shape,
+      trials: job.trials.map(trialToProto),
+      createdMs: Date.now(),
+    };
   }
 
   /** Publishes jobs (dedup id = job id, so a repeated enqueue adds nothing) and marks the sweep enqueued. */
@@ -162,7 +269,9 @@ export class Coordinator {
     const window: Promise<void>[] = [];
     let n = 0;
     for (const job of jobs) {
-      window.push(this.bus.publish(subjects.jobs(id), v1.Job, this.jobMessage(id, job), { msgId: job.jobId }));
+      window.push(
+        this.bus.publish(subjects.jobs(id), v1.Job, this.jobMessage(id, job), { msgId: job.jobId }),
+      );
       n++;
       if (window.length >= 32) await Promise.all(window.splice(0));
     }
@@ -186,7 +295,12 @@ export class Coordinator {
     });
     // Drop the queued jobs; running ones stop at their next heartbeat when trainers see the notice.
     await this.bus.jsm.streams.purge(streams.jobs, { filter: subjects.jobs(id) });
-    await this.bus.publish(subjects.cancel(id), v1.CancelNotice, { sweepId: id }, { jetstream: false });
+    await this.bus.publish(
+      subjects.cancel(id),
+      v1.CancelNotice,
+      { sweepId: id },
+      { jetstream: false },
+    );
     this.log.info('sweep cancelled', { sweep: id });
     return after ?? st;
   }
@@ -228,8 +342,16 @@ export class Coordinator {
   // ---- streams --------------------------------------------------------------------------
 
   private async consume(): Promise<void> {
-    await ensureConsumer(this.bus, streams.results, logConsumerConfig(consumers.coordinatorResults));
-    await ensureConsumer(this.bus, streams.findings, logConsumerConfig(consumers.coordinatorFindings));
+    await ensureConsumer(
+      this.bus,
+      streams.results,
+      logConsumerConfig(consumers.coordinatorResults),
+    );
+    await ensureConsumer(
+      this.bus,
+      streams.findings,
+      logConsumerConfig(consumers.coordinatorFindings),
+    );
     const results: RunningConsumer = await startDurableConsumer(this.bus, {
       stream: streams.results,
       durable: consumers.coordinatorResults,
@@ -249,7 +371,10 @@ export class Coordinator {
       logger: this.log,
       onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'finding' }),
       handler: async (f) => {
-        if (!f.sweepId || !f.findingId) throw new ValidationError([{ path: 'finding', message: 'sweepId and findingId are required' }]);
+        if (!f.sweepId || !f.findingId)
+          throw new ValidationError([
+            { path: 'finding', message: 'sweepId and findingId are required' },
+          ]);
         if (await this.store.recordFinding(f))
           await this.store.modify(f.sweepId, (s) => {
             s.findings = (s.findings ?? 0) + 1;
@@ -257,12 +382,21 @@ export class Coordinator {
           });
       },
     });
-    const dead = await startDeadLetterConsumer(this.bus, { durable: consumers.coordinatorDeadLetters, logger: this.log, handler: (d) => this.onDeadLetter(d) });
-    this.stops.push(() => results.stop(), () => findings.stop(), () => dead.stop());
+    const dead = await startDeadLetterConsumer(this.bus, {
+      durable: consumers.coordinatorDeadLetters,
+      logger: this.log,
+      handler: (d) => this.onDeadLetter(d),
+    });
+    this.stops.push(
+      () => results.stop(),
+      () => findings.stop(),
+      () => dead.stop(),
+    );
   }
 
   private async onResult(r: v1.TrialResult): Promise<void> {
-    if (!r.sweepId || !r.trialId) throw new ValidationError([{ path: 'result', message: 'sweepId and trialId are required' }]);
+    if (!r.sweepId || !r.trialId)
+      throw new ValidationError([{ path: 'result', message: 'sweepId and trialId are required' }]);
     const known = await this.store.status(r.sweepId);
     if (!known) {
       this.log.warn('result for an unknown sweep dropped', { sweep: r.sweepId, trial: r.trialId });
@@ -282,7 +416,8 @@ export class Coordinator {
     });
     this.metrics.trials.inc({ sweep: r.sweepId, outcome: field });
     if (st) this.metrics.setSweepCounts(r.sweepId, countsOf(st));
-    if (st?.state === S.SWEEP_STATE_COMPLETE && st.finishedMs && Date.now() - st.finishedMs < 1000) this.log.info('sweep complete', { sweep: r.sweepId, counts: st.counts });
+    if (st?.state === S.SWEEP_STATE_COMPLETE && st.finishedMs && Date.now() - st.finishedMs < 1000)
+      this.log.info('sweep complete', { sweep: r.sweepId, counts: st.counts });
   }
 
   /** A dead-lettered job: its trials without an outcome become failed results, with the reason. */
@@ -300,12 +435,27 @@ export class Coordinator {
       return;
     }
     this.metrics.jobsDeadLettered.inc();
-    this.log.warn('job dead-lettered; its trials are marked failed', { job: job.jobId, sweep: job.sweepId, reason: d.reason });
+    this.log.warn('job dead-lettered; its trials are marked failed', {
+      job: job.jobId,
+      sweep: job.sweepId,
+      reason: d.reason,
+    });
     for (const t of job.trials) {
       await this.bus.publish(
         subjects.results(job.sweepId),
         v1.TrialResult,
-        { sweepId: job.sweepId, trialId: t.id, status: v1.TrialStatus.TRIAL_STATUS_FAILED, jobId: job.jobId, error: { code: d.error?.code || ErrorCode.Unavailable, message: d.reason, retryable: false }, params: t.params ?? {} },
+        {
+          sweepId: job.sweepId,
+          trialId: t.id,
+          status: v1.TrialStatus.TRIAL_STATUS_FAILED,
+          jobId: job.jobId,
+          error: {
+            code: d.error?.code || ErrorCode.Unavailable,
+            message: d.reason,
+            retryable: false,
+          },
+          params: t.params ?? {},
+        },
         { msgId: `${t.id}` },
       );
     }
@@ -333,8 +483,15 @@ export class Coordinator {
 
   private async probeQueue(): Promise<void> {
     try {
-      const [stream, consumer] = await Promise.all([this.bus.jsm.streams.info(streams.jobs), this.bus.jsm.consumers.info(streams.jobs, consumers.trainers)]);
-      this.metrics.setJobQueue({ depth: stream.state.messages, lag: consumer.num_pending, inFlight: consumer.num_ack_pending });
+      const [stream, consumer] = await Promise.all([
+        this.bus.jsm.streams.info(streams.jobs),
+        this.bus.jsm.consumers.info(streams.jobs, consumers.trainers),
+      ]);
+      this.metrics.setJobQueue({
+        depth: stream.state.messages,
+        lag: consumer.num_pending,
+        inFlight: consumer.num_ack_pending,
+      });
       const byState: Record<string, number> = {};
       for (const id of await this.store.sweepIds()) {
         const st = await this.store.status(id);
@@ -349,4 +506,3 @@ export class Coordinator {
     }
   }
 }
-

@@ -74,12 +74,19 @@ export class SweepStore {
 
   /** Compare-and-set update of a sweep's status; null when the sweep does not exist. */
   async modify(id: string, fn: (s: Status) => Status | undefined): Promise<Status | null> {
-    return this.statuses.modify(statusKey(id), (cur) => (cur ? fn(v1.SweepStatus.fromObject(v1.SweepStatus.toObject(cur))) : undefined));
+    return this.statuses.modify(statusKey(id), (cur) =>
+      cur ? fn(v1.SweepStatus.fromObject(v1.SweepStatus.toObject(cur))) : undefined,
+    );
   }
 
   /** Records a trial's outcome once; false when it was recorded before. */
   async recordOutcome(result: v1.ITrialResult): Promise<boolean> {
-    const slim = { sweepId: result.sweepId, trialId: result.trialId, status: result.status, error: result.error ?? null };
+    const slim = {
+      sweepId: result.sweepId,
+      trialId: result.trialId,
+      status: result.status,
+      error: result.error ?? null,
+    };
     try {
       await this.outcomes.create(outcomeKey(result.sweepId!, result.trialId!), slim);
       return true;
@@ -92,7 +99,10 @@ export class SweepStore {
   /** Records a finding once; false when seen before. */
   async recordFinding(f: v1.IFinding): Promise<boolean> {
     try {
-      await this.findings.create(findingKey(f.sweepId!, f.findingId!), { findingId: f.findingId, kind: f.kind });
+      await this.findings.create(findingKey(f.sweepId!, f.findingId!), {
+        findingId: f.findingId,
+        kind: f.kind,
+      });
       return true;
     } catch (err) {
       if (err instanceof ConflictError) return false;
@@ -124,8 +134,12 @@ export class SweepStore {
     const counts = { ok: 0, diverged: 0, failed: 0, cancelled: 0 };
     for (const s of outcomes.values()) counts[countField(s)]++;
     return this.modify(id, (st) => {
-      Object.assign(st.counts ??= v1.SweepCounts.create(), counts);
-      if (st.state === v1.SweepState.SWEEP_STATE_RUNNING && finishedOf(st.counts) >= (st.counts.total ?? 0) && st.counts.enqueued) {
+      Object.assign((st.counts ??= v1.SweepCounts.create()), counts);
+      if (
+        st.state === v1.SweepState.SWEEP_STATE_RUNNING &&
+        finishedOf(st.counts) >= (st.counts.total ?? 0) &&
+        st.counts.enqueued
+      ) {
         st.state = v1.SweepState.SWEEP_STATE_COMPLETE;
         st.finishedMs = Date.now();
       }

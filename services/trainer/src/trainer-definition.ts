@@ -15,15 +15,34 @@ export const TrainerConfigSchema = CommonConfigSchema.extend({
 
 export const trainerDefinition: ServiceDefinition<typeof TrainerConfigSchema> = {
   name: 'trainer',
-  summary: 'pulls population jobs while a worker is free and runs them with the engine in a worker pool.',
+  summary:
+    'pulls population jobs while a worker is free and runs them with the engine in a worker pool.',
   schema: TrainerConfigSchema,
-  envMap: { DYNLAB_TRAINER_THREADS: 'threads', DYNLAB_BACKEND: 'backend', DYNLAB_CHUNK_POINTS: 'chunkPoints', DYNLAB_WORKER_HEAP_MB: 'workerHeapMb' },
+  envMap: {
+    DYNLAB_TRAINER_THREADS: 'threads',
+    DYNLAB_BACKEND: 'backend',
+    DYNLAB_CHUNK_POINTS: 'chunkPoints',
+    DYNLAB_WORKER_HEAP_MB: 'workerHeapMb',
+  },
   flags: {
     threads: { path: 'threads', help: 'worker threads (default: one per core)' },
-    backend: { path: 'backend', help: 'auto | tensorflow | native | wasm | cpu (default auto)', type: 'string' },
+    backend: {
+      path: 'backend',
+      help: 'auto | tensorflow | native | wasm | cpu (default auto)',
+      type: 'string',
+    },
   },
   async start({ config, bus, logger, registry }) {
-    const t = await Trainer.start({ bus, logger, registry, instance: config.instance, threads: config.threads || undefined, backend: config.backend, chunkPoints: config.chunkPoints, workerHeapMb: config.workerHeapMb });
+    const t = await Trainer.start({
+      bus,
+      logger,
+      registry,
+      instance: config.instance,
+      threads: config.threads || undefined,
+      backend: config.backend,
+      chunkPoints: config.chunkPoints,
+      workerHeapMb: config.workerHeapMb,
+    });
     return { stop: () => t.stop(config.shutdownGraceS * 1000), load: () => t.load() };
   },
 };

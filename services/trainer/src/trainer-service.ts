@@ -14,12 +14,26 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
-import { consumers, startDurableConsumer, streams, subjects, TypedKv, buckets, type Bus, type RunningConsumer } from '@dynlab/bus';
+import {
+  consumers,
+  startDurableConsumer,
+  streams,
+  subjects,
+  TypedKv,
+  buckets,
+  type Bus,
+  type RunningConsumer,
+} from '@dynlab/bus';
 import { DynlabError, ErrorCode, fromErrorInfo, type Logger } from '@dynlab/core';
 import { initBackend, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
-import { trialFromProto, trialToInput, type TelemetryColumns, type TrialOutcome } from '@dynlab/spec';
+import {
+  trialFromProto,
+  trialToInput,
+  type TelemetryColumns,
+  type TrialOutcome,
+} from '@dynlab/spec';
 
 export interface TrainerOptions {
   bus: Bus;
@@ -50,14 +64,23 @@ const lastChunkWaitMs = 10_000;
 async function waitFor(p: Promise<void>, ms: number, onTimeout: () => Error): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
+    await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-type WorkerMessage = { kind: 'telemetry'; trialIndex: number; chunk: TelemetryColumns; last: boolean } | { kind: 'progress'; stepsDone: number; stepsTotal: number };
-type TaskResult = { backend: { name: string }; outcomes: TrialOutcome[] } | { error: { code: string; message: string; retryable: boolean; details: Record<string, string> } };
+type WorkerMessage =
+  | { kind: 'telemetry'; trialIndex: number; chunk: TelemetryColumns; last: boolean }
+  | { kind: 'progress'; stepsDone: number; stepsTotal: number };
+type TaskResult =
+  | { backend: { name: string }; outcomes: TrialOutcome[] }
+  | {
+      error: { code: string; message: string; retryable: boolean; details: Record<string, string> };
+    };
 
 export class Trainer {
   private readonly metrics: TrainerMetrics;
@@ -82,7 +105,12 @@ export class Trainer {
     t.backend = info.name;
     t.metrics.setBackend(info.name);
     t.threads = info.name === 'tensorflow' ? 1 : Math.max(1, o.threads ?? availableParallelism());
-    t.log.info('engine backend', { backend: info.name, detail: info.detail, unavailable: info.unavailable, threads: t.threads });
+    t.log.info('engine backend', {
+      backend: info.name,
+      detail: info.detail,
+      unavailable: info.unavailable,
+      threads: t.threads,
+    });
     t.pool = new Piscina({
       filename: require.resolve('@dynlab/engine/dist/population-worker.js'),
       minThreads: t.threads,
@@ -91,7 +119,12 @@ export class Trainer {
       resourceLimits: { maxOldGenerationSizeMb: o.workerHeapMb ?? 2048 },
       env: { ...process.env, DYNLAB_BACKEND: info.name },
     });
-    t.stopCancel = o.bus.subscribe(subjects.cancelAll, v1.CancelNotice, (n) => t.onCancel(n.sweepId), () => t.metrics.malformedMessages.inc({ kind: 'control' })).stop;
+    t.stopCancel = o.bus.subscribe(
+      subjects.cancelAll,
+      v1.CancelNotice,
+      (n) => t.onCancel(n.sweepId),
+      () => t.metrics.malformedMessages.inc({ kind: 'control' }),
+    ).stop;
     t.consumer = await startDurableConsumer(o.bus, {
       stream: streams.jobs,
       durable: consumers.trainers,
@@ -127,7 +160,13 @@ export class Trainer {
     return st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED;
   }
 
-  private async publishResult(job: v1.Job, index: number, outcome: TrialOutcome, chunks: number, points: number): Promise<void> {
+  private async publishResult(
+    job: v1.Job,
+    index: number,
+    outcome: TrialOutcome,
+    chunks: number,
+    points: number,
+  ): Promise<void> {
     const t = job.trials[index]!;
     await this.o.bus.publish(
       subjects.results(job.sweepId),
@@ -156,7 +195,21 @@ export class Trainer {
     const started = process.hrtime.bigint();
     const sweep = job.sweepId;
     if (await this.isCancelled(sweep)) {
-      for (let i = 0; i < job.trials.length; i++) await this.publishResult(job, i, { status: 'cancelled', finalLoss: NaN, finalError: NaN, stepsDone: 0, backend: this.backend, wallS: 0 }, 0, 0);
+      for (let i = 0; i < job.trials.length; i++)
+        await this.publishResult(
+          job,
+          i,
+          {
+            status: 'cancelled',
+            finalLoss: NaN,
+            finalError: NaN,
+            stepsDone: 0,
+            backend: this.backend,
+            wallS: 0,
+          },
+          0,
+          0,
+        );
       this.metrics.jobs.inc({ outcome: 'cancelled' });
       return;
     }
@@ -187,12 +240,21 @@ export class Trainer {
       const trial = trials[m.trialIndex]!;
       const index = chunkIndex[m.trialIndex] ?? 0;
       chunkIndex[m.trialIndex] = index + 1;
-      const msg = { sweepId: sweep, trialId: trial.id, chunkIndex: index, last: m.last, jobId: job.jobId, ...m.chunk };
+      const msg = {
+        sweepId: sweep,
+        trialId: trial.id,
+        chunkIndex: index,
+        last: m.last,
+        jobId: job.jobId,
+        ...m.chunk,
+      };
       points[m.trialIndex]! += m.chunk.steps.length;
       if (m.last && --lastsToCome === 0) allLastsIn();
       publishing = publishing.then(async () => {
         try {
-          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, { msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}` });
+          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, {
+            msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}`,
+          });
           this.metrics.telemetryChunks.inc({ sweep });
           this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
         } catch (err) {
@@ -204,8 +266,25 @@ export class Trainer {
     this.updatePool();
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     try {
-      const res = (await this.pool.run({ trials: trials.map(trialToInput), backend: this.backend, chunkPoints: this.o.chunkPoints ?? 25, port: port1 }, { transferList: [port1] })) as TaskResult;
-      if (!('error' in res)) await waitFor(lastsIn, lastChunkWaitMs, () => new DynlabError(ErrorCode.Internal, `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`));
+      const res = (await this.pool.run(
+        {
+          trials: trials.map(trialToInput),
+          backend: this.backend,
+          chunkPoints: this.o.chunkPoints ?? 25,
+          port: port1,
+        },
+        { transferList: [port1] },
+      )) as TaskResult;
+      if (!('error' in res))
+        await waitFor(
+          lastsIn,
+          lastChunkWaitMs,
+          () =>
+            new DynlabError(
+              ErrorCode.Internal,
+              `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`,
+            ),
+        );
       await publishing;
       if ('error' in res) throw fromErrorInfo(res.error);
       if (publishError) throw publishError;
@@ -225,7 +304,10 @@ export class Trainer {
       port2.close();
       this.updatePool();
       this.metrics.jobs.inc({ outcome });
-      this.metrics.jobDuration.observe({ backend: this.backend, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      this.metrics.jobDuration.observe(
+        { backend: this.backend, outcome },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     }
   }
 
