@@ -4,9 +4,9 @@
  * gradient share recorded every step) for populations P = 1, 16, 64, on every backend that runs
  * here, in this thread and in a 2-worker piscina pool (the population split between the workers,
  * as the trainer runs it), and the same workload in PyTorch where `/usr/bin/python3` can import
- * torch. Prints network-steps per second (P x steps / wall time, data and program set-up included)
- * and effective GFLOP/s, the dynlab/PyTorch ratios against PyTorch's best setting, and writes
- * everything to bench/results/engine.json at the repository root.
+ * torch, in interleaved rounds. Prints network-steps per second (P x steps / wall time, data and
+ * program set-up included) and effective GFLOP/s, the dynlab/PyTorch ratios against PyTorch's best
+ * setting, and writes everything to bench/results/engine.json at the repository root.
  *
  * Sizes come from the environment so a quick run is possible: DYNLAB_BENCH_P (default "1,16,64"),
  * DYNLAB_BENCH_D, _N, _H, _STEPS, _REPEATS (median of this many runs, default 3), _BACKENDS
@@ -113,33 +113,19 @@ function figure(
   return { backend, mode, P, steps, runs, median: m, gflops, load: os.loadavg()[0]! };
 }
 
-async function singleThread(
-  c: Config,
-  b: BackendName,
-  P: number,
-  steps: number,
-): Promise<number[]> {
-  await runPopulation(population(c, 1, 2), { backend: b });
-  const runs: number[] = [];
-  for (let r = 0; r < (b === 'cpu' ? 1 : c.repeats); r++) {
-    const trials = population(c, P, steps);
-    const t0 = performance.now();
-    const res = await runPopulation(trials, { backend: b, onTelemetry: () => undefined });
-    const wall = (performance.now() - t0) / 1000;
-    if (res.outcomes.some((o) => o.status !== 'ok'))
-      throw new Error(`${b}: a trial ended ${res.outcomes.find((o) => o.status !== 'ok')!.status}`);
-    runs.push((P * steps) / wall);
-  }
-  return runs;
+/** One timed run of a population in this thread: network-steps per second. */
+async function singleThread(c: Config, b: BackendName, P: number, steps: number): Promise<number> {
+  const trials = population(c, P, steps);
+  const t0 = performance.now();
+  const res = await runPopulation(trials, { backend: b, onTelemetry: () => undefined });
+  const wall = (performance.now() - t0) / 1000;
+  const bad = res.outcomes.find((o) => o.status !== 'ok');
+  if (bad) throw new Error(`${b}: a trial ended ${bad.status}`);
+  return (P * steps) / wall;
 }
 
-async function pool(
-  c: Config,
-  b: BackendName,
-  P: number,
-  steps: number,
-  workers: number,
-): Promise<number[]> {
+/** A piscina pool of `workers` threads on one backend, warmed up, running populations split across it. */
+async function startPool(c: Config, b: BackendName, workers: number) {
   const { Piscina } = await import('piscina');
   const piscina = new Piscina({
     filename: populationWorkerPath,
@@ -155,141 +141,142 @@ async function pool(
     ) as Promise<PopulationTaskResult>;
     return done.finally(() => port1.close());
   };
-  const split = (trials: CompiledTrial[]) =>
-    Array.from({ length: workers }, (_, w) => trials.filter((_, i) => i % workers === w)).filter(
-      (s) => s.length > 0,
-    );
-  try {
-    await Promise.all(Array.from({ length: workers }, () => task(population(c, 1, 2))));
-    const runs: number[] = [];
-    for (let r = 0; r < (b === 'cpu' ? 1 : c.repeats); r++) {
-      const parts = split(population(c, P, steps));
+  for (let k = 0; k < WARMUP_RUNS; k++)
+    await Promise.all(Array.from({ length: workers }, () => task(population(c, 1, WARMUP_STEPS))));
+  return {
+    /** One timed run of P trials split round-robin over the workers: network-steps per second. */
+    async run(P: number, steps: number): Promise<number> {
+      const trials = population(c, P, steps);
+      const parts = Array.from({ length: workers }, (_, w) =>
+        trials.filter((_, i) => i % workers === w),
+      );
       const t0 = performance.now();
-      const results = await Promise.all(parts.map(task));
+      const results = await Promise.all(parts.filter((p) => p.length > 0).map(task));
       const wall = (performance.now() - t0) / 1000;
       for (const res of results)
         if ('error' in res) throw new Error(`${b} worker: ${res.error.message}`);
-      runs.push((P * steps) / wall);
-    }
-    return runs;
-  } finally {
-    await piscina.destroy();
-  }
+      return (P * steps) / wall;
+    },
+    close: () => piscina.destroy(),
+  };
 }
 
-/** PyTorch figures per (P, variant, threads), or why they were not measured. */
-function torchFigures(c: Config): { figures: Figure[]; note: string } {
-  const python = '/usr/bin/python3';
+const python = '/usr/bin/python3';
+/** Warm-up before timing: V8 optimizes the runner and the program only after a few runs. */
+const WARMUP_RUNS = 3;
+const WARMUP_STEPS = 20;
+
+/** Why PyTorch cannot be measured here, or undefined when it can. */
+function torchProblem(): string | undefined {
   const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {
     encoding: 'utf8',
   });
-  if (probe.status !== 0)
-    return {
-      figures: [],
-      note: `not measured: ${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); apt-get install -y python3-torch libopenblas0-pthread`,
-    };
+  if (probe.status === 0) return undefined;
+  const why = (probe.stderr || probe.error?.message || '').trim().split('\n').pop();
+  return `not measured: ${python} cannot import torch (${why}); apt-get install -y python3-torch libopenblas0-pthread`;
+}
+
+/** One timed PyTorch run per variant at one P and thread count: variant -> network-steps per second. */
+function torchRun(c: Config, P: number, threads: number): Map<string, number> {
   const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_bench.py');
-  const figures: Figure[] = [];
-  for (const threads of [1, 2]) {
-    const out = execFileSync(
-      python,
-      [
-        script,
-        JSON.stringify({
-          P: c.P,
-          D: c.D,
-          N: c.N,
-          H: c.H,
-          steps: c.steps,
-          repeats: c.repeats,
-          threads,
-        }),
-      ],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          OMP_NUM_THREADS: String(threads),
-          OPENBLAS_NUM_THREADS: '1',
-          MKL_NUM_THREADS: '1',
-        },
-        maxBuffer: 1 << 24,
-      },
-    );
-    for (const line of out.trim().split('\n')) {
-      const r = JSON.parse(line) as {
-        P: number;
-        variant: string;
-        threads: number;
-        netStepsPerS: number[];
-      };
-      figures.push(
-        figure(
-          c,
-          'pytorch',
-          `${r.variant}, ${threads} thread${threads > 1 ? 's' : ''}`,
-          r.P,
-          c.steps,
-          r.netStepsPerS,
-        ),
-      );
-    }
+  const cfg = { P: [P], D: c.D, N: c.N, H: c.H, steps: c.steps, repeats: 1, threads };
+  const out = execFileSync(python, [script, JSON.stringify(cfg)], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      OMP_NUM_THREADS: String(threads),
+      OPENBLAS_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
+    },
+    maxBuffer: 1 << 24,
+  });
+  const rates = new Map<string, number>();
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line) as { variant: string; netStepsPerS: number[] };
+    rates.set(`${r.variant}, ${threads} thread${threads > 1 ? 's' : ''}`, r.netStepsPerS[0]!);
   }
-  return {
-    figures,
-    note: `torch ${probe.stdout.trim()} (Debian python3-torch), OMP_NUM_THREADS=1 and 2 with OPENBLAS_NUM_THREADS=1; the best setting is the reference`,
-  };
+  return rates;
 }
 
 function repoRoot(): string {
   return path.resolve(__dirname, '..', '..', '..', '..');
 }
 
+/**
+ * Runs every measurement of one P in rounds: each round times every backend (one thread, then the
+ * pool) and PyTorch once, so that load from other work on a shared machine falls on all of them
+ * alike; the figure is the median over the rounds.
+ */
 async function main(): Promise<void> {
   const c = config();
-  const figures: Figure[] = [];
-  const backends: Record<string, BackendInfo | { unavailable: string }> = {};
   const log = (s: string) => process.stdout.write(s + '\n');
+  const cpu = os.cpus()[0]?.model ?? '?';
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   log(
-    `dynlab engine bench: D=${c.D} N=${c.N} H=${c.H}, logistic, full-batch GD, ${c.steps} steps, loss/error/gradShare every step, P=${c.P.join(',')}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
+    `dynlab engine bench: D=${c.D} N=${c.N} H=${c.H}, logistic, full-batch GD, ${c.steps} steps, loss/error/gradShare every step, P=${c.P.join(',')}; ${os.cpus().length} cores (${cpu}), load ${load}`,
   );
+  const backends: Record<string, BackendInfo | { unavailable: string }> = {};
+  const available: BackendName[] = [];
+  const pools = new Map<BackendName, Awaited<ReturnType<typeof startPool>>>();
   for (const b of c.backends) {
-    let info: BackendInfo;
     try {
-      info = await initBackend(b);
+      const info = await initBackend(b);
+      backends[b] = info;
+      available.push(b);
+      log(`${b}: ${info.detail}`);
+      for (let k = 0; k < WARMUP_RUNS; k++)
+        await runPopulation(population(c, 1, WARMUP_STEPS), { backend: b });
+      pools.set(b, await startPool(c, b, 2));
     } catch (err) {
       backends[b] = { unavailable: (err as Error).message };
       log(`${b}: unavailable (${(err as Error).message})`);
-      continue;
     }
-    backends[b] = info;
-    log(`${b}: ${info.detail}`);
-    const steps = b === 'cpu' ? Math.min(c.cpuSteps, c.steps) : c.steps;
+  }
+  const torchNote = !c.torch ? 'skipped (DYNLAB_BENCH_TORCH=0)' : torchProblem();
+  const figures: Figure[] = [];
+  try {
     for (const P of c.P) {
-      const one = figure(c, b, '1 thread', P, steps, await singleThread(c, b, P, steps));
-      figures.push(one);
-      log(
-        `  P=${String(P).padStart(3)}  1 thread   ${one.median.toFixed(0).padStart(6)} network-steps/s  ${one.gflops.toFixed(1).padStart(5)} GFLOP/s  (load ${one.load.toFixed(1)})`,
-      );
-      if (P > 1) {
-        const two = figure(c, b, '2 workers', P, steps, await pool(c, b, P, steps, 2));
-        figures.push(two);
+      const runs = new Map<
+        string,
+        { backend: Figure['backend']; mode: string; steps: number; rates: number[] }
+      >();
+      const add = (backend: Figure['backend'], mode: string, steps: number, rate: number) => {
+        const key = `${backend}|${mode}`;
+        const entry = runs.get(key) ?? { backend, mode, steps, rates: [] };
+        entry.rates.push(rate);
+        runs.set(key, entry);
+      };
+      for (let r = 0; r < c.repeats; r++) {
+        for (const b of available) {
+          if (b === 'cpu' && r > 0) continue;
+          const steps = b === 'cpu' ? Math.min(c.cpuSteps, c.steps) : c.steps;
+          await initBackend(b);
+          add(b, '1 thread', steps, await singleThread(c, b, P, steps));
+          if (P > 1) add(b, '2 workers', steps, await pools.get(b)!.run(P, steps));
+        }
+        if (torchNote === undefined)
+          for (const threads of [1, 2])
+            for (const [mode, rate] of torchRun(c, P, threads)) add('pytorch', mode, c.steps, rate);
+      }
+      for (const e of runs.values()) {
+        const f = figure(c, e.backend, e.mode, P, e.steps, e.rates);
+        figures.push(f);
+        const name = `${e.backend} ${e.mode}`.padEnd(26);
         log(
-          `  P=${String(P).padStart(3)}  2 workers  ${two.median.toFixed(0).padStart(6)} network-steps/s  ${two.gflops.toFixed(1).padStart(5)} GFLOP/s  (load ${two.load.toFixed(1)})`,
+          `  P=${String(P).padStart(3)}  ${name} ${f.median.toFixed(0).padStart(6)} network-steps/s  ${f.gflops.toFixed(1).padStart(5)} GFLOP/s  (load ${f.load.toFixed(1)})`,
         );
       }
     }
+  } finally {
+    for (const p of pools.values()) await p.close();
   }
-  const torch = c.torch ? torchFigures(c) : { figures: [], note: 'skipped (DYNLAB_BENCH_TORCH=0)' };
-  figures.push(...torch.figures);
-  log(`pytorch: ${torch.note}`);
-  for (const f of torch.figures)
-    log(
-      `  P=${String(f.P).padStart(3)}  ${f.mode.padEnd(18)} ${f.median.toFixed(0).padStart(6)} network-steps/s  ${f.gflops.toFixed(1).padStart(5)} GFLOP/s`,
-    );
+  const pytorch =
+    torchNote ??
+    'torch (Debian python3-torch), OMP_NUM_THREADS=1 and 2 with OPENBLAS_NUM_THREADS=1, bmm and folded; the best is the reference';
+  log(`pytorch: ${pytorch}`);
   const ratios: {
     backend: string;
     mode: string;
@@ -299,7 +286,9 @@ async function main(): Promise<void> {
     pytorchMode: string;
   }[] = [];
   for (const P of c.P) {
-    const best = torch.figures.filter((f) => f.P === P).sort((a, b) => b.median - a.median)[0];
+    const best = figures
+      .filter((f) => f.P === P && f.backend === 'pytorch')
+      .sort((a, b) => b.median - a.median)[0];
     if (!best) continue;
     for (const f of figures.filter((x) => x.P === P && x.backend !== 'pytorch'))
       ratios.push({
@@ -318,29 +307,18 @@ async function main(): Promise<void> {
     );
   const out = path.join(repoRoot(), 'bench', 'results', 'engine.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const host = {
-    cores: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? '',
-    loadavg: os.loadavg(),
-    node: process.version,
+  const host = { cores: os.cpus().length, cpu, loadavg: os.loadavg(), node: process.version };
+  const body = {
+    when: new Date().toISOString(),
+    config: c,
+    flopsPerNetworkStep: flopsPerNetworkStep(c),
+    host,
+    backends,
+    pytorch,
+    figures,
+    ratios,
   };
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        when: new Date().toISOString(),
-        config: c,
-        flopsPerNetworkStep: flopsPerNetworkStep(c),
-        host,
-        backends,
-        pytorch: torch.note,
-        figures,
-        ratios,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
+  fs.writeFileSync(out, JSON.stringify(body, null, 2) + '\n');
   log(`wrote ${out}`);
 }
 
