@@ -47,21 +47,22 @@ export function serviceHelp(
   def: ServiceDefinition<z.ZodTypeAny>,
   envMapAll: Record<string, string>,
 ): string {
-  const flags = Object.entries(def.flags).map(([f, d]) => `  --${f} VALUE`.padEnd(28) + d.help);
-  const env = Object.entries(envMapAll).map(([e, p]) => `  ${e}`.padEnd(28) + p);
+  const width = Math.max(28, ...Object.keys(envMapAll).map((e) => e.length + 4));
+  const flags = Object.entries(def.flags).map(([f, d]) => `  --${f} VALUE`.padEnd(width) + d.help);
+  const env = Object.entries(envMapAll).map(([e, p]) => `  ${e}`.padEnd(width) + p);
   return [
     `dynlab ${def.name}: ${def.summary}`,
     '',
     `Usage: dynlab ${def.name} [--config FILE] [--nats URL] [--metrics-port N] [flags]`,
     '',
     'Flags:',
-    '  --config FILE'.padEnd(28) + 'YAML or JSON settings (see docs/services.md)',
-    '  --nats URL'.padEnd(28) +
+    '  --config FILE'.padEnd(width) + 'YAML or JSON settings (see docs/services.md)',
+    '  --nats URL'.padEnd(width) +
       'NATS server URL(s), comma-separated (default nats://127.0.0.1:4222)',
-    '  --metrics-port N'.padEnd(28) +
+    '  --metrics-port N'.padEnd(width) +
       'port of /metrics, /healthz, /readyz (default 9464; 0 = any free port)',
     ...flags,
-    '  --help'.padEnd(28) + 'this text',
+    '  --help'.padEnd(width) + 'this text',
     '',
     'Environment (overridden by flags):',
     ...env,
