@@ -145,7 +145,7 @@ interface TorchRun {
   error?: string;
 }
 
-function torchRun(threads: number): TorchRun {
+function torchRun(threads: number, population: number): TorchRun {
   const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
   const env = {
     ...process.env,
@@ -153,11 +153,15 @@ function torchRun(threads: number): TorchRun {
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
   };
-  const r = spawnSync('/usr/bin/python3', [script, '1,16,64', String(reps), String(torchSteps)], {
-    encoding: 'utf8',
-    env,
-    timeout: 900_000,
-  });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [script, String(population), String(reps), String(torchSteps)],
+    {
+      encoding: 'utf8',
+      env,
+      timeout: 900_000,
+    },
+  );
   if (r.status !== 0)
     return {
       threads,
@@ -187,14 +191,6 @@ async function main(): Promise<void> {
     ? 'skipped (BENCH_TORCH=0)'
     : '/usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)';
   const torch: TorchRun[] = torchAvailable ? [] : [{ threads: 0, error: why }];
-  if (torchAvailable)
-    for (const threads of [1, 2]) {
-      const t = torchRun(threads);
-      torch.push(t);
-      console.log(
-        `pytorch ${threads} thread(s): ${t.error ?? t.results!.map((r) => `P=${r.P} ${r.networkStepsPerSec.toFixed(0)}`).join(', ')}`,
-      );
-    }
   const torchBest = (p: number) =>
     Math.max(
       0,
@@ -203,8 +199,18 @@ async function main(): Promise<void> {
       ),
     );
 
+  // Each population size runs PyTorch and then native, so that each ratio compares figures taken
+  // minutes apart at most (the machine may be shared).
   const rows: NativeRow[] = [];
-  for (const population of [1, 16, 64])
+  for (const population of [1, 16, 64]) {
+    if (torchAvailable)
+      for (const threads of [1, 2]) {
+        const t = torchRun(threads, population);
+        torch.push(t);
+        console.log(
+          `pytorch P=${population} ${threads} thread(s): ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s`}`,
+        );
+      }
     for (const workers of population === 1 ? [1] : [1, 2]) {
       const row = await nativeRow(population, workers);
       rows.push(row);
@@ -215,6 +221,7 @@ async function main(): Promise<void> {
           (best ? `, ${(row.networkStepsPerSec / best).toFixed(2)}x PyTorch` : ''),
       );
     }
+  }
 
   const chunk = defaultChunk([D, H, 1], N);
   const peak = {
