@@ -67,6 +67,18 @@ function* unfinished(
   for (const t of expandSweep(sweep, id)) if (!outcomes.has(t.id)) yield t;
 }
 
+/**
+ * The jobs of a plan that still hold a trial without an outcome, with their ids unchanged. Used to
+ * finish an interrupted enqueue: re-planning only the unfinished trials would shift every job id,
+ * and JetStream's dedup would then drop new jobs under ids already published, losing their trials.
+ */
+function* withUnfinished(
+  jobs: Iterable<PlannedJob>,
+  outcomes: Map<string, unknown>,
+): Generator<PlannedJob> {
+  for (const j of jobs) if (j.trials.some((t) => !outcomes.has(t.id))) yield j;
+}
+
 /** A new sweep id: sortable by time, unique, one subject token. */
 export function newSweepId(): string {
   return `sw-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -473,9 +485,18 @@ export class Coordinator {
         if (!specMsg) continue;
         const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
         const outcomes = await this.store.outcomesOf(id);
-        const prefix = st.counts?.resumes ? `${id}-r${st.counts.resumes}` : id;
         this.log.info('finishing an interrupted enqueue', { sweep: id });
-        await this.enqueue(id, planJobs(unfinished(sweep, id, outcomes), prefix, sweep.population));
+        // A first enqueue is planned again exactly as submit planned it (same job ids, so the
+        // ones already published are deduplicated). A resume's plan depended on the outcomes at
+        // resume time, which cannot be re-read; its unfinished trials are planned afresh.
+        const jobs = st.counts?.resumes
+          ? planJobs(
+              unfinished(sweep, id, outcomes),
+              `${id}-r${st.counts.resumes}`,
+              sweep.population,
+            )
+          : withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes);
+        await this.enqueue(id, jobs);
       }
       await this.store.recount(id);
     }
