@@ -142,15 +142,20 @@ export class Trainer {
 
   /** Busy and total workers, for heartbeats. */
   load(): { busy: number; capacity: number; backend: string } {
-    return { busy: this.busy, capacity: this.threads, backend: this.backend };
+    return { busy: this.busy, capacity: this.pool.threads.length, backend: this.backend };
   }
 
   private onCancel(sweepId: string): void {
     for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
   }
 
+  /** Live workers as piscina counts them, not as configured: a pool that lost one shows it. */
   private updatePool(): void {
-    this.metrics.setPool({ threads: this.threads, busy: this.busy, queued: this.pool.queueSize });
+    this.metrics.setPool({
+      threads: this.pool.threads.length,
+      busy: this.busy,
+      queued: this.pool.queueSize,
+    });
   }
 
   /** The sweep's state in KV decides (not a cached notice: a resumed sweep runs again). */
