@@ -1,0 +1,160 @@
+/**
+ * Fault: the coordinator SIGKILLed and started again, (1) twice in the middle of a running sweep
+ * and (2) in the middle of a submit, after the sweep was recorded but before all its jobs were
+ * published. What must hold: the new coordinator continues from KV (recounts outcomes, finishes
+ * the interrupted enqueue without doubling or dropping a job), and the sweep completes with every
+ * trial recorded exactly once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TypedKv, buckets, streams } from '@dynlab/bus';
+import { v1 } from '@dynlab/proto';
+import { waitFor } from '@dynlab/testing';
+import { auditSweep } from './sweep-audit';
+import { startTestCluster } from './test-cluster';
+import { tinySweep } from './tiny-sweep';
+
+const S = v1.SweepState;
+
+test(
+  'coordinator SIGKILLed and restarted twice mid-sweep: the sweep completes, nothing lost or doubled',
+  { timeout: 180_000 },
+  async () => {
+    const trials = 480;
+    const t = await startTestCluster({
+      trainers: 1,
+      threads: 2,
+      noAnalyzer: true,
+      serviceEnv: { trainer: { DYNLAB_CHUNK_POINTS: '4' } },
+    });
+    try {
+      const { cluster, client } = t;
+      const { status } = await client.submit(tinySweep({ trials, steps: 20_000, population: 4 }));
+      const id = status.sweepId;
+      const restartedAt: number[] = [];
+      for (const fraction of [1 / 3, 2 / 3]) {
+        const st = await waitFor(
+          async () => {
+            const s = (await client.get(id)).status;
+            return (s.counts?.ok ?? 0) >= fraction * trials ? s : undefined;
+          },
+          `${Math.round(fraction * 100)}% of the trials`,
+          90_000,
+          100,
+        );
+        assert.equal(
+          st.state,
+          S.SWEEP_STATE_RUNNING,
+          'the restart must come while the sweep runs (make the trials longer)',
+        );
+        restartedAt.push(st.counts?.ok ?? 0);
+        await cluster.restartCoordinator();
+      }
+      const final = await client.waitFor(id, { intervalMs: 250, timeoutMs: 90_000 });
+      assert.equal(final.state, S.SWEEP_STATE_COMPLETE);
+      assert.equal(final.counts?.ok, trials, `counts: ${JSON.stringify(final.counts)}`);
+      const audit = await auditSweep(client, id, trials);
+      assert.deepEqual(audit.problems.slice(0, 20), []);
+      assert.equal(audit.outcomeKeys, trials);
+      assert.deepEqual(audit.statuses, { ok: trials });
+      process.stderr.write(
+        `coordinator-restart: restarted at ${restartedAt.join(' and ')} of ${trials} trials recorded\n`,
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+test(
+  'coordinator SIGKILLed in the middle of a submit (sweep recorded, jobs half published, trials already done): the restarted one finishes the enqueue and the sweep completes',
+  { timeout: 180_000 },
+  async () => {
+    const trials = 4000;
+    const population = 16;
+    const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
+    try {
+      const { cluster, client } = t;
+      const kv = await TypedKv.open(client.bus, buckets.sweeps, v1.SweepStatus);
+      const id = 'sw-midsubmit';
+      const seqBefore = (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq;
+      const submitting = client
+        .submit(tinySweep({ trials, steps: 10, population, name: 'mid-submit' }), {
+          sweepId: id,
+          timeoutMs: 5000,
+        })
+        .then(
+          () => 'answered',
+          (err: { code?: string }) => err.code ?? 'error',
+        );
+      // Kill as soon as the sweep is recorded, its enqueue has begun, and a trainer's results are recorded:
+      // the restarted coordinator must then finish an enqueue around trials that already have outcomes.
+      await waitFor(
+        async () => {
+          const st = (await kv.get(`sweep.${id}`))?.value;
+          return st && !st.counts?.enqueued && (st.counts?.ok ?? 0) > 0;
+        },
+        'the sweep to be recorded, half enqueued, with a first result',
+        60_000,
+        2,
+      );
+      await cluster.coordinator.kill('SIGKILL');
+      const atKill = (await kv.get(`sweep.${id}`))!.value;
+      const published =
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore;
+      const jobs = atKill.counts!.jobs;
+      assert.equal(jobs, trials / population);
+      assert.equal(atKill.counts?.enqueued, false, 'killed before the enqueue finished');
+      assert.ok(
+        published > 0 && published < jobs,
+        `${published} of ${jobs} jobs were published when the coordinator died`,
+      );
+      assert.equal(
+        await submitting,
+        'TIMEOUT',
+        'the submitter hears nothing back from a dead coordinator',
+      );
+
+      await cluster.restartCoordinator();
+      const final = await client
+        .waitFor(id, { intervalMs: 250, timeoutMs: 60_000 })
+        .catch(async () => (await client.get(id)).status);
+      const queued = (await client.bus.jsm.streams.info(streams.jobs)).state.messages;
+      assert.equal(
+        final.state,
+        S.SWEEP_STATE_COMPLETE,
+        `counts: ${JSON.stringify(final.counts)}, ${queued} jobs in the queue`,
+      );
+      assert.equal(final.counts?.enqueued, true);
+      assert.equal(final.counts?.ok, trials);
+      const totalJobs =
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore;
+      assert.equal(
+        totalJobs,
+        jobs,
+        'every job published once: the finished enqueue added only the missing ones',
+      );
+
+      // A client that retries its submit with the same id gets the same sweep, and nothing is enqueued again.
+      const again = await client.submit(
+        tinySweep({ trials, steps: 10, population, name: 'mid-submit' }),
+        { sweepId: id },
+      );
+      assert.equal(again.status.sweepId, id);
+      assert.equal(again.status.state, S.SWEEP_STATE_COMPLETE);
+      assert.equal(
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore,
+        jobs,
+      );
+
+      const audit = await auditSweep(client, id, trials, { telemetry: false });
+      assert.deepEqual(audit.problems.slice(0, 20), []);
+      assert.equal(audit.outcomeKeys, trials);
+      process.stderr.write(
+        `coordinator-midsubmit: killed with ${published} of ${jobs} jobs published and ${atKill.counts?.ok} trials recorded\n`,
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);
