@@ -1,0 +1,33 @@
+/** `dynlab validate`: every problem of a sweep file with its path, before anything runs. */
+import { compileSweep, expandSweep, loadSpecFile, planJobs, shapeKey } from '@dynlab/spec';
+import { defineCommand } from '../define-command';
+
+export const validateCommand = defineCommand({
+  name: 'validate',
+  summary: 'check a sweep file: every problem with its path (exit 2), or a one-line summary',
+  usage: 'SWEEP.yaml',
+  positionals: { required: ['SWEEP.yaml'] },
+  details: [
+    'Runs the validator the coordinator runs, with its default limits (trials, population, steps,',
+    'memory per job). A valid sweep prints its trial, job and shape counts.',
+  ],
+  examples: ['dynlab validate examples/modes.yaml'],
+  async run(a) {
+    const file = a.positionals[0]!;
+    const sweep = compileSweep(await loadSpecFile(file));
+    const shapes = new Set<string>();
+    let jobs = 0;
+    const trials = (function* () {
+      for (const t of expandSweep(sweep, 'validate')) {
+        shapes.add(shapeKey(t));
+        yield t;
+      }
+    })();
+    for (const _job of planJobs(trials, 'validate', sweep.population)) jobs++;
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    process.stdout.write(
+      `${file}: valid sweep '${sweep.name}': ${plural(sweep.trialCount, 'trial')} (${sweep.mode} over ${plural(sweep.axes.length, 'axis').replace(/axiss$/, 'axes')} x ${plural(sweep.seeds.length, 'seed')}), ${plural(jobs, 'job')} of at most ${sweep.population}, ${plural(shapes.size, 'shape')}\n`,
+    );
+    return 0;
+  },
+});
