@@ -155,8 +155,7 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       path: 'samples',
       message: 'mode random needs samples (how many trials to draw)',
     });
-  const seeds =
-    typeof s.seeds === 'number' ? Array.from({ length: s.seeds }, (_, i) => i) : s.seeds;
+  const seedCount = typeof s.seeds === 'number' ? s.seeds : s.seeds.length;
   if (s.population > limits.maxPopulation)
     issues.push({
       path: 'population',
@@ -173,12 +172,20 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       : s.mode === 'zip'
         ? (axes[0]?.values.length ?? 1)
         : (s.samples ?? 1);
-  const trialCount = points * seeds.length;
+  const trialCount = points * seedCount;
   if (trialCount > limits.maxTrials)
     issues.push({
       path: 'axes',
       message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}`,
     });
+  // The list of seeds is built only for a sweep within the limit: `seeds: 4000000000` (a valid
+  // uint32 on the wire) once ran the coordinator out of memory before the limit was checked.
+  const seeds =
+    typeof s.seeds !== 'number'
+      ? s.seeds
+      : trialCount > limits.maxTrials
+        ? []
+        : Array.from({ length: s.seeds }, (_, i) => i);
   if (!parsed.success || !baseCheck.trial || !baseParsed)
     throw new ValidationError(dedupe(issues), { what: 'sweep spec' });
 
