@@ -50,6 +50,21 @@ class LogTail {
   }
 }
 
+/** A nats-server that cannot be found or run, told as what to install. */
+function natsMissing(err: unknown): DynlabError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const missing =
+    /nats-server not found/.test(e.message ?? '') ||
+    ((e.code === 'ENOENT' || e.code === 'EACCES') &&
+      /nats-server/.test(String(e.path ?? e.message)));
+  if (!missing) return undefined;
+  return new DynlabError(
+    ErrorCode.Unavailable,
+    `nats-server is needed for a local cluster and was not found${process.env.NATS_SERVER ? ` (NATS_SERVER=${process.env.NATS_SERVER})` : ' on PATH'}. Install it (Debian/Ubuntu: apt-get install nats-server; elsewhere: https://docs.nats.io/running-a-nats-service/introduction/installation), or set NATS_SERVER to its path, or pass --nats URL to use a running cluster`,
+    { cause: err },
+  );
+}
+
 /** Rejects when a service of the local cluster exits before `stop` (a crash would otherwise stall the sweep forever). */
 function watchServices(cluster: LocalCluster, stopping: () => boolean): Promise<never> {
   const services = [
@@ -105,6 +120,8 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
         threads: o.threads ?? 0,
         env: { DYNLAB_LOG_LEVEL: process.env.DYNLAB_LOG_LEVEL ?? 'warn' },
         onLog: tail.onLog,
+      }).catch((err: unknown) => {
+        throw natsMissing(err) ?? err;
       });
       cluster = await interruption.race(starting);
       crashed = watchServices(cluster, () => stopping || interruption.received !== undefined);
