@@ -103,6 +103,7 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
   let cluster: LocalCluster | undefined;
   let client: DynlabClient | undefined;
   let sweepId: string | undefined;
+  let submitting: Promise<{ status: SweepStatus }> | undefined;
   let display: ProgressDisplay | undefined;
   let stopping = false;
   let crashed: Promise<never> = new Promise<never>(() => undefined);
@@ -135,10 +136,11 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
       say(`local cluster on ${natsUrl} (pids: ${pids.join(', ')})`);
     }
     client = await guard(DynlabClient.connect({ servers: natsUrl.split(','), timeoutMs: 5000 }));
-    const submitted = await guard(client.submit(spec));
+    submitting = client.submit(spec);
+    const submitted = await guard(submitting);
     sweepId = submitted.status.sweepId;
     say(
-      `sweep ${sweepId} (${sweep.name}) submitted: ${submitted.status.counts?.total ?? sweep.trialCount} trials in ${submitted.status.counts?.jobs ?? '?'} jobs`,
+      `sweep ${sweepId} (${sweep.name}) submitted: ${submitted.status.counts?.total ?? sweep.trialCount} trials in ${submitted.status.counts?.jobs ?? '?'} job${submitted.status.counts?.jobs === 1 ? '' : 's'}`,
     );
 
     display = new ProgressDisplay({ intervalMs: o.progressIntervalMs });
@@ -167,7 +169,7 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
     const out = resolve(o.out ?? `dynlab-out/${sweepId}`);
     say(`exporting results to ${out}...`);
     const files = await guard(
-      exportSweep(client, sweepId, out, { logger: createLogger({ level: 'warn' }) }),
+      exportSweep(client, sweepId, out, { logger: createLogger({ level: 'warn', pretty: true }) }),
     );
     await within(client.close(), 5000);
     client = undefined;
@@ -180,6 +182,9 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
   } catch (err) {
     display?.interrupt();
     if (err instanceof InterruptedError || interruption.received) {
+      // A submit in flight when Ctrl-C came may still be accepted: cancel that sweep too.
+      sweepId ??= (await within(submitting ?? Promise.reject(new Error('not submitted')), 3000))
+        ?.status.sweepId;
       if (client && sweepId) await within(client.cancel(sweepId), 3000);
       return ExitCode.Interrupted;
     }

@@ -23,7 +23,7 @@ export const exportCommand = defineCommand({
     const id = a.positionals[0]!;
     const out = resolve(stringFlag(a, 'out', `dynlab-out/${id}`)!);
     const files = await withClient(natsUrlOf(a), (c) =>
-      exportSweep(c, id, out, { logger: createLogger({ level: 'warn' }) }),
+      exportSweep(c, id, out, { logger: createLogger({ level: 'warn', pretty: true }) }),
     );
     process.stdout.write(
       [

@@ -55,7 +55,7 @@ export const replayCommand = defineCommand({
       let count = 0;
       const host = new AnalyzerHost({
         analyzers,
-        logger: createLogger({ level: 'warn' }),
+        logger: createLogger({ level: 'warn', pretty: true }),
         onFinding: async (f) => {
           if (!dryRun) await publishFinding(client.bus, f);
           count++;
