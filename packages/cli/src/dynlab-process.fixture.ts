@@ -39,15 +39,16 @@ export interface DynlabChild {
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-/** Starts `dynlab ARGS` in `cwd`. */
+/** Starts `dynlab ARGS` in `cwd`; `detached` gives it its own process group, as a shell gives a foreground job. */
 export function startDynlab(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string>; detached?: boolean } = {},
 ): DynlabChild {
   const proc = spawn(process.execPath, [dynlabBin, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   let out = '';
   let err = '';

@@ -1,8 +1,9 @@
 /**
- * Ctrl-C during `dynlab run`: SIGINT to the command alone (as `kill -INT` would send it) must
- * cancel the sweep, stop the nats-server and the three services it started, and exit with 130.
- * The children are found two ways: the pids the command prints, and the processes whose parent is
- * the command (from /proc), which must be the same set.
+ * Ctrl-C during `dynlab run`: SIGINT to the command alone (as `kill -INT` sends it) or to its whole
+ * process group (as a terminal's Ctrl-C does, reaching nats-server and the services at the same
+ * moment) must cancel the sweep, stop the nats-server and the three services it started, and exit
+ * with 130. The children are found two ways: the pids the command prints, and the processes whose
+ * parent is the command (from /proc), which must be the same set.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +43,8 @@ function alive(pid: number): boolean {
   }
 }
 
-void test('SIGINT during run cancels the sweep, stops nats-server and the services, and exits 130', async () => {
+/** Starts a run of a sweep long enough to be interrupted, waits until it is under way, sends `interrupt`, checks the aftermath. */
+async function interruptRun(interrupt: (pid: number) => void, detached: boolean): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dynlab-cli-sigint-'));
   dirs.push(dir);
   // Long enough to be still running when the signal comes (each trial takes seconds).
@@ -60,7 +62,7 @@ void test('SIGINT during run cancels the sweep, stops nats-server and the servic
       'population: 2',
     ].join('\n'),
   );
-  const run = startDynlab(['run', spec, '--out', join(dir, 'out')]);
+  const run = startDynlab(['run', spec, '--out', join(dir, 'out')], { detached });
   const [, list] = await run.waitFor(/\(pids: ([^)]*)\)/);
   const printed = [...list!.matchAll(/(nats-server|coordinator|trainer|analyzer) (\d+)/g)].map(
     (m) => ({ name: m[1]!, pid: Number(m[2]) }),
@@ -76,11 +78,17 @@ void test('SIGINT during run cancels the sweep, stops nats-server and the servic
     printed.map((p) => p.pid).sort((a, b) => a - b),
     'the printed pids are the children',
   );
-  run.proc.kill('SIGINT');
+  interrupt(run.proc.pid!);
   const code = await run.exited;
   assert.equal(code, 130, run.stderr());
   assert.match(run.stderr(), /interrupted: cancelling the sweep/);
   assert.match(run.stderr(), /dynlab: stopped/);
   assert.doesNotMatch(run.stderr(), /\n\s+at /, 'no stack trace');
   for (const p of printed) assert.equal(alive(p.pid), false, `${p.name} (pid ${p.pid}) is gone`);
-});
+}
+
+void test('SIGINT to dynlab run cancels the sweep, stops nats-server and the services, and exits 130', () =>
+  interruptRun((pid) => process.kill(pid, 'SIGINT'), false));
+
+void test("a terminal's Ctrl-C (SIGINT to the whole process group) does the same", () =>
+  interruptRun((pid) => process.kill(-pid, 'SIGINT'), true));

@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { DynlabClient, type SweepStatus } from '@dynlab/client';
-import { startLocalCluster, type LocalCluster } from '@dynlab/cluster';
+import { startLocalCluster, type LocalCluster, type ServiceProcess } from '@dynlab/cluster';
 import { DynlabError, ErrorCode, createLogger, toDynlabError } from '@dynlab/core';
 import { v1 } from '@dynlab/proto';
 import { compileSweep, defaultLimits, loadSpecFile } from '@dynlab/spec';
@@ -65,13 +65,21 @@ function natsMissing(err: unknown): DynlabError | undefined {
   );
 }
 
-/** Rejects when a service of the local cluster exits before `stop` (a crash would otherwise stall the sweep forever). */
-function watchServices(cluster: LocalCluster, stopping: () => boolean): Promise<never> {
-  const services = [
+/** Time the services get to stop after Ctrl-C before they are killed. */
+const interruptGraceMs = 3000;
+
+/** The service processes of a local cluster. */
+function localServices(cluster: LocalCluster): ServiceProcess[] {
+  return [
     cluster.coordinator,
     ...cluster.trainers,
     ...(cluster.analyzer ? [cluster.analyzer] : []),
   ];
+}
+
+/** Rejects when a service of the local cluster exits before `stop` (a crash would otherwise stall the sweep forever). */
+function watchServices(cluster: LocalCluster, stopping: () => boolean): Promise<never> {
+  const services = localServices(cluster);
   const died = new Promise<never>((_, reject) => {
     for (const p of services)
       void p.exited.then((code) => {
@@ -199,6 +207,11 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
     stopping = true;
     // A cluster still starting when Ctrl-C came is stopped once it is up (its services must not outlive us).
     if (!cluster && starting) cluster = await starting.catch(() => undefined);
+    // Interrupted, the sweep is cancelled and nothing held needs finishing: a short grace. (A
+    // terminal's Ctrl-C also reaches nats-server, which exits at once; services left without it
+    // would otherwise wait out their full drain timeout.)
+    if (cluster && interruption.received)
+      await Promise.all(localServices(cluster).map((p) => p.kill('SIGTERM', interruptGraceMs)));
     if (cluster) await cluster.stop();
     interruption.dispose();
     if (interruption.received) say('dynlab: stopped');
