@@ -47,7 +47,9 @@ interface Figure {
   runs: number[];
   median: number;
   gflops: number;
-  /** One-minute load average when the figure was taken (other processes share the cores). */
+  /** One-minute load average after each run (other processes share the cores). */
+  loads: number[];
+  /** Their median. */
   load: number;
 }
 
@@ -107,10 +109,11 @@ function figure(
   P: number,
   steps: number,
   runs: number[],
+  loads: number[],
 ): Figure {
   const m = median(runs);
   const gflops = (m * flopsPerNetworkStep(c)) / 1e9;
-  return { backend, mode, P, steps, runs, median: m, gflops, load: os.loadavg()[0]! };
+  return { backend, mode, P, steps, runs, median: m, gflops, loads, load: median(loads) };
 }
 
 /** One timed run of a population in this thread: network-steps per second. */
@@ -241,12 +244,19 @@ async function main(): Promise<void> {
     for (const P of c.P) {
       const runs = new Map<
         string,
-        { backend: Figure['backend']; mode: string; steps: number; rates: number[] }
+        {
+          backend: Figure['backend'];
+          mode: string;
+          steps: number;
+          rates: number[];
+          loads: number[];
+        }
       >();
       const add = (backend: Figure['backend'], mode: string, steps: number, rate: number) => {
         const key = `${backend}|${mode}`;
-        const entry = runs.get(key) ?? { backend, mode, steps, rates: [] };
+        const entry = runs.get(key) ?? { backend, mode, steps, rates: [], loads: [] };
         entry.rates.push(rate);
+        entry.loads.push(os.loadavg()[0]!);
         runs.set(key, entry);
       };
       for (let r = 0; r < c.repeats; r++) {
@@ -262,7 +272,7 @@ async function main(): Promise<void> {
             for (const [mode, rate] of torchRun(c, P, threads)) add('pytorch', mode, c.steps, rate);
       }
       for (const e of runs.values()) {
-        const f = figure(c, e.backend, e.mode, P, e.steps, e.rates);
+        const f = figure(c, e.backend, e.mode, P, e.steps, e.rates, e.loads);
         figures.push(f);
         const name = `${e.backend} ${e.mode}`.padEnd(26);
         log(
