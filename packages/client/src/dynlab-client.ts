@@ -164,7 +164,10 @@ export class DynlabClient {
     // One filter as a string: a list needs nats-server 2.10 (2.9 would ignore it and read the whole stream).
     const consumer = await this.bus.js.consumers.get(stream, { filterSubjects: filter });
     try {
+      // Read until the server says nothing is pending: an empty fetch alone is not the end (a
+      // slow server or a consumer reset can return one early), so ask again, a bounded number of times.
       let pending = (await consumer.info()).num_pending;
+      let emptyRounds = 0;
       while (pending > 0) {
         const batch = await consumer.fetch({ max_messages: Math.min(pending, 512), expires: 3000 });
         let got = 0;
@@ -173,7 +176,9 @@ export class DynlabClient {
           pending--;
           yield decode(m.data);
         }
-        if (got === 0) break;
+        if (got > 0 && pending > 0) continue;
+        pending = (await consumer.info()).num_pending;
+        if (got === 0 && ++emptyRounds > 5) break;
       }
     } finally {
       await consumer.delete().catch(() => undefined);

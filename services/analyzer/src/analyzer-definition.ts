@@ -21,7 +21,11 @@ export const analyzerDefinition: ServiceDefinition<typeof AnalyzerConfigSchema> 
   summary:
     'runs analyzer plug-ins over the telemetry and results streams and publishes their findings.',
   schema: AnalyzerConfigSchema,
-  envMap: { DYNLAB_ANALYZERS: 'analyzers', DYNLAB_ANALYZER_GROUP: 'group' },
+  envMap: {
+    DYNLAB_ANALYZERS: 'analyzers',
+    DYNLAB_ANALYZER_GROUP: 'group',
+    DYNLAB_ANALYZER_SETTLE_S: 'settleS',
+  },
   flags: { group: { path: 'group', help: "consumer group (default 'default')", type: 'string' } },
   async start({ config, bus, logger, registry }) {
     const analyzers = await resolveAnalyzers(config.analyzers, config.options);

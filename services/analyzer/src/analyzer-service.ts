@@ -108,6 +108,8 @@ export async function resolveAnalyzers(
 
 interface TrialState {
   next: number;
+  /** Chunks that arrived ahead of `next` (a redelivered message overtaken by later ones). */
+  ahead: Map<number, v1.TelemetryChunk>;
   outcome?: TrialOutcome;
   expected?: number;
   ended: boolean;
@@ -154,7 +156,7 @@ export class SweepFeeder {
         `trial ${trialId} is not part of sweep ${sweepId}`,
       );
     let state = st.trials.get(trialId);
-    if (!state) st.trials.set(trialId, (state = { next: 0, ended: false }));
+    if (!state) st.trials.set(trialId, (state = { next: 0, ahead: new Map(), ended: false }));
     return { trial, state };
   }
 
@@ -162,9 +164,13 @@ export class SweepFeeder {
     const st = await this.sweep(c.sweepId);
     if (st.done) return;
     const { trial, state } = this.trialOf(st, c.sweepId, c.trialId);
-    if (state.ended || c.chunkIndex !== state.next) return; // seen before (redelivery) or out of order
-    state.next++;
-    await this.host.chunk(c.sweepId, trial, chunkColumns(c));
+    if (state.ended || c.chunkIndex < state.next) return; // seen before (a redelivery)
+    state.ahead.set(c.chunkIndex, c);
+    for (let next = state.ahead.get(state.next); next; next = state.ahead.get(state.next)) {
+      state.ahead.delete(state.next);
+      state.next++;
+      await this.host.chunk(c.sweepId, trial, chunkColumns(next));
+    }
     await this.maybeEnd(st, c.sweepId, c.trialId, trial, state);
   }
 
@@ -189,6 +195,7 @@ export class SweepFeeder {
     for (const c of chunks) {
       if (c.chunkIndex !== state.next) continue;
       state.next++;
+      state.ahead.delete(c.chunkIndex);
       await this.host.chunk(sweepId, trial, chunkColumns(c));
     }
     if (state.next < (state.expected ?? 0)) state.expected = state.next; // the stream lost some (age or size limit)
@@ -311,14 +318,12 @@ export class AnalyzerService {
           // Chunks still missing after a while were acked before a restart: re-read them.
           setTimeout(
             () =>
-              void feeder
-                .settle(r.sweepId, r.trialId)
-                .catch((err) =>
-                  logger.warn('cannot re-read telemetry', {
-                    trial: r.trialId,
-                    error: (err as Error).message,
-                  }),
-                ),
+              void feeder.settle(r.sweepId, r.trialId).catch((err) =>
+                logger.warn('cannot re-read telemetry', {
+                  trial: r.trialId,
+                  error: (err as Error).message,
+                }),
+              ),
             settleMs,
           ).unref();
         },
