@@ -178,12 +178,13 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
       path: 'axes',
       message: `the sweep expands to ${trialCount} trials, over the limit of ${limits.maxTrials}`,
     });
-  // The list of seeds is built only for a sweep within the limit: `seeds: 4000000000` (a valid
-  // uint32 on the wire) once ran the coordinator out of memory before the limit was checked.
+  // The list of seeds is built only when it fits the limit: `seeds: 4000000000` (a valid uint32
+  // on the wire) once ran the coordinator out of memory before the limit was checked (the seed
+  // count alone is compared too, as an axis without values makes the trial count 0).
   const seeds =
     typeof s.seeds !== 'number'
       ? s.seeds
-      : trialCount > limits.maxTrials
+      : trialCount > limits.maxTrials || seedCount > limits.maxTrials
         ? []
         : Array.from({ length: s.seeds }, (_, i) => i);
   if (!parsed.success || !baseCheck.trial || !baseParsed)
