@@ -6,7 +6,8 @@
  * libopenblas-dev). A machine without them must still install and run dynlab on the next backend,
  * so a failed build writes `build/status.json` with the reason, prints one line and exits 0;
  * `nativeStatus()` reports that reason at run time. `--strict` (the `build:addon` script) exits 1
- * instead, for developers who want to see the failure. Node's headers are taken from the local
+ * instead, for developers who want to see the failure, and `--force` rebuilds an addon that is up
+ * to date (same sources, node, compiler and BLAS choice). Node's headers are taken from the local
  * installation (`npm_config_nodedir`, or the prefix of this node binary when it ships them), since
  * the machine may have no internet access for node-gyp to download them.
  */
@@ -22,6 +23,23 @@ const buildDir = path.join(root, 'build');
 const statusFile = path.join(buildDir, 'status.json');
 const addonFile = path.join(buildDir, 'Release', 'dynlab_native.node');
 const strict = process.argv.includes('--strict');
+const force = process.argv.includes('--force');
+
+/** What the build depends on: sources, node version and ABI, compiler and BLAS choices. */
+function fingerprint() {
+  const h = crypto.createHash('sha1');
+  const files = [
+    'binding.gyp',
+    ...fs
+      .readdirSync(path.join(root, 'csrc'))
+      .sort()
+      .map((f) => path.join('csrc', f)),
+  ];
+  for (const f of files) h.update(f).update(fs.readFileSync(path.join(root, f)));
+  for (const v of [process.version, process.arch, process.env.DYNLAB_BLAS_LIBS, process.env.CXX])
+    h.update(String(v));
+  return h.digest('hex');
+}
 
 function finish(available, reason, extra = {}) {
   fs.mkdirSync(buildDir, { recursive: true });
@@ -30,6 +48,7 @@ function finish(available, reason, extra = {}) {
     reason,
     node: process.version,
     builtAt: new Date().toISOString(),
+    fingerprint: fingerprint(),
     ...extra,
   };
   fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 2)}\n`);
@@ -128,6 +147,15 @@ function main() {
   }
   if (process.env.DYNLAB_NATIVE_SKIP)
     finish(false, 'the build was skipped (DYNLAB_NATIVE_SKIP is set)');
+  // Every `pnpm install` runs this script; an addon built from the same sources for the same node
+  // is kept (rebuilding would also remove it for a while from under running processes).
+  if (!force && fs.existsSync(addonFile) && fs.existsSync(statusFile)) {
+    const previous = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
+    if (previous.available && previous.fingerprint === fingerprint()) {
+      console.log(`@dynlab/native: up to date (${previous.reason}, ${previous.builtAt})`);
+      process.exit(0);
+    }
+  }
   if (process.platform !== 'linux')
     finish(false, `unsupported platform ${process.platform} (the addon is built on Linux)`);
   let gyp;
