@@ -32,7 +32,13 @@ export function encode<T>(type: MessageType<T>, message: T | { [k: string]: unkn
 /** Decodes bytes; anything malformed becomes a DecodeError naming the type. */
 export function decode<T>(type: MessageType<T>, bytes: Uint8Array): T {
   try {
-    return type.decode(bytes);
+    // protobufjs reads a Node Buffer (what the NATS client delivers) with a lenient reader that
+    // silently shortens a string running past the end of the message; a plain Uint8Array view
+    // gets its strict reader, so a truncated message is an error here, whatever holds the bytes.
+    const view = Buffer.isBuffer(bytes)
+      ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : bytes;
+    return type.decode(view);
   } catch (err) {
     throw new DecodeError(`cannot decode ${typeName(type)}: ${(err as Error).message}`, {
       cause: err,
