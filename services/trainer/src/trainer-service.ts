@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
 import {
+  checkToken,
   consumers,
   startDurableConsumer,
   streams,
@@ -24,8 +25,8 @@ import {
   type Bus,
   type RunningConsumer,
 } from '@dynlab/bus';
-import { DynlabError, ErrorCode, fromErrorInfo, type Logger } from '@dynlab/core';
-import { initBackend, type BackendName } from '@dynlab/engine';
+import { DynlabError, ErrorCode, ValidationError, fromErrorInfo, type Logger } from '@dynlab/core';
+import { initBackend, populationWorkerPath, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
 import {
@@ -112,7 +113,7 @@ export class Trainer {
       threads: t.threads,
     });
     t.pool = new Piscina({
-      filename: require.resolve('@dynlab/engine/dist/population-worker.js'),
+      filename: populationWorkerPath,
       minThreads: t.threads,
       maxThreads: t.threads,
       idleTimeout: 60 * 60 * 1000,
@@ -122,7 +123,7 @@ export class Trainer {
     t.stopCancel = o.bus.subscribe(
       subjects.cancelAll,
       v1.CancelNotice,
-      (n) => t.onCancel(n.sweepId),
+      (n, subject) => t.onCancel(n.sweepId, subject),
       () => t.metrics.malformedMessages.inc({ kind: 'control' }),
     ).stop;
     t.consumer = await startDurableConsumer(o.bus, {
@@ -145,8 +146,21 @@ export class Trainer {
     return { busy: this.busy, capacity: this.pool.threads.length, backend: this.backend };
   }
 
-  private onCancel(sweepId: string): void {
-    for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
+  /**
+   * Stops the running jobs of a sweep, once KV confirms the sweep is cancelled: a notice is one
+   * core NATS message that anything could have sent (a message of another type decodes as one),
+   * so a notice that does not match its subject or a cancelled sweep is counted and ignored.
+   */
+  private onCancel(sweepId: string, subject: string): void {
+    const bogus = () => this.metrics.malformedMessages.inc({ kind: 'control' });
+    if (!sweepId || subject !== subjects.cancel(sweepId)) return bogus();
+    this.isCancelled(sweepId).then(
+      (cancelled) => {
+        if (!cancelled) return bogus();
+        for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
+      },
+      () => bogus(),
+    );
   }
 
   /** Live workers as piscina counts them, not as configured: a pool that lost one shows it. */
@@ -199,6 +213,12 @@ export class Trainer {
   private async runJob(job: v1.Job, working: () => void): Promise<void> {
     const started = process.hrtime.bigint();
     const sweep = job.sweepId;
+    // A message of another type can decode as a job: one without ids or trials is dead-lettered.
+    if (!job.jobId || !sweep || job.trials.length === 0)
+      throw new ValidationError([
+        { path: 'job', message: 'jobId, sweepId and trials are required' },
+      ]);
+    checkToken(sweep, 'job.sweepId');
     if (await this.isCancelled(sweep)) {
       for (let i = 0; i < job.trials.length; i++)
         await this.publishResult(
