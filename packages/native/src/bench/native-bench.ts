@@ -8,7 +8,7 @@
  * its own addon and BLAS pinned to one thread. Figures are network-steps per second (P x steps /
  * seconds of the slowest worker), the median of BENCH_REPS runs (default 3). Effective GFLOP/s
  * counts 4NDH (the two large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
- * PyTorch (Debian's python3-torch, batched matmul + autograd, OpenBLAS; best of BENCH_REPS runs) runs the same workload with
+ * PyTorch (Debian's python3-torch, autograd, OpenBLAS; bmm and folded matmul, the faster; best of BENCH_REPS runs) runs the same workload with
  * OMP_NUM_THREADS=1 and 2 (OPENBLAS_NUM_THREADS=1), and the best is the reference of the ratios.
  * The SGEMM peak of the machine (1024^3, one thread per worker, both workers at once) and the two
  * workload GEMM shapes in isolation say what is left between the figures and the hardware.
@@ -141,7 +141,7 @@ async function gemmGflops(
 interface TorchRun {
   threads: number;
   torch?: string;
-  results?: { P: number; networkStepsPerSec: number }[];
+  results?: { P: number; variant: string; networkStepsPerSec: number }[];
   error?: string;
 }
 
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
         const t = torchRun(threads, population);
         torch.push(t);
         console.log(
-          `pytorch P=${population} ${threads} thread(s): ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s`}`,
+          `pytorch P=${population} ${threads} thread(s): ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
         );
       }
     for (const workers of population === 1 ? [1] : [1, 2]) {
