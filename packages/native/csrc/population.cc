@@ -100,10 +100,13 @@ Population::Population(Shape shape, Hyper hyper, const std::vector<const float*>
   const size_t xd = static_cast<size_t>(N) * inputs_;
   for (int d = 0; d < shape_.datasets; d++) {
     x_.push_back(allocate(xd));
+    xt_.push_back(allocate(xd));
     y_.push_back(allocate(N));
     std::memcpy(x_.back().get(), x[d], xd * 4);
+    for (int r = 0; r < N; r++)
+      for (int j = 0; j < inputs_; j++) xt_.back()[static_cast<size_t>(j) * N + r] = x[d][static_cast<size_t>(r) * inputs_ + j];
     std::memcpy(y_.back().get(), y[d], static_cast<size_t>(N) * 4);
-    bytes_ += (xd + N) * 4;
+    bytes_ += (2 * xd + N) * 4;
   }
 
   const bool momentum = shape_.optimizer == OptimizerKind::Momentum;
@@ -179,12 +182,17 @@ void Population::markDiverged(int network, int step) {
   if (d < 0 || step < d) d = step;
 }
 
-void Population::forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring, bool fused) {
+void Population::forward(const Chunk& c, Workspace& ws, const float* x, const float* xt, int rows, bool measuring, bool fused) {
   const int L = layers_, D = inputs_, H1 = shape_.widths[1];
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
   float* first = L == 1 ? ws.f.get() : ws.act[1].get();
-  gemm(false, true, c.count * H1, rows, D, w_[0].get() + static_cast<size_t>(c.first) * H1 * D, D, x, D, first, rows);
+  // The first layer of the chunk in one GEMM; a pre-transposed X makes it NN, about 3% faster.
+  const float* w0 = w_[0].get() + static_cast<size_t>(c.first) * H1 * D;
+  if (xt)
+    gemm(false, false, c.count * H1, rows, D, w0, D, xt, rows, first, rows);
+  else
+    gemm(false, true, c.count * H1, rows, D, w0, D, x, D, first, rows);
   if (L == 1) {
     if (bias)
       for (int k = 0; k < c.count; k++) activate(ws.f.get() + static_cast<size_t>(k) * rows, 1, rows, b_[0].get() + c.first + k, false, nullptr);
@@ -245,9 +253,9 @@ void Population::backward(const Chunk& c, Workspace& ws, const float* x, int row
     gemm(false, false, c.count * H1, D, rows, ws.act[1].get(), rows, x, D, gw_[0].get() + first * H1 * D, D);
 }
 
-void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring,
+void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* xt, const float* y, int rows, bool measuring,
                           int lowest, bool firstWeights, double* lossOut, double* errOut) {
-  forward(c, ws, x, rows, measuring, true);
+  forward(c, ws, x, xt, rows, measuring, true);
   const float scale = shape_.meanReduction ? 1.0f / static_cast<float>(rows) : 1.0f;
   const int L = layers_, H = shape_.widths[L - 1];
   const bool back = lowest < L, bias = shape_.bias;
@@ -340,7 +348,7 @@ void Population::advance(int count) {
       for (int s = 0; s < count; s++) {
         const int step = steps_ + s;
         if (!(s == 0 && gradsAt_ == steps_)) {
-          evaluate(c, *ws_, x, y, N, false, lowest, firstWeights, loss.data(), err.data());
+          evaluate(c, *ws_, x, xt_[c.dataset].get(), y, N, false, lowest, firstWeights, loss.data(), err.data());
           for (int k = 0; k < c.count; k++)
             if (!std::isfinite(loss[k])) markDiverged(c.first + k, step);
         }
@@ -353,7 +361,7 @@ void Population::advance(int count) {
         for (int s = 0; s < count; s++) {
           const int step = steps_ + s;
           gatherBatch(one.first, step, *ws_);
-          evaluate(one, *ws_, ws_->xb.get(), ws_->yb.get(), shape_.batchSize, false, lowest, firstWeights, loss.data(),
+          evaluate(one, *ws_, ws_->xb.get(), nullptr, ws_->yb.get(), shape_.batchSize, false, lowest, firstWeights, loss.data(),
                    err.data());
           if (!std::isfinite(loss[0])) markDiverged(one.first, step);
           update(one, step);
@@ -378,7 +386,8 @@ void Population::measure(const MeasureOut& out) {
   int hidden = 0;
   for (int l = 1; l < L; l++) hidden += shape_.widths[l];
   for (const Chunk& c : chunks_) {
-    evaluate(c, *ws_, x_[c.dataset].get(), y_[c.dataset].get(), N, true, lowest, firstWeights, loss.data(), err.data());
+    evaluate(c, *ws_, x_[c.dataset].get(), xt_[c.dataset].get(), y_[c.dataset].get(), N, true, lowest, firstWeights, loss.data(),
+             err.data());
     for (int k = 0; k < c.count; k++) {
       const int i = c.first + k;
       const size_t p = order_[i];
@@ -412,7 +421,7 @@ void Population::measure(const MeasureOut& out) {
   if (out.probeOutputs && shape_.probes > 0) {
     const int Q = shape_.probes;
     for (int i = 0; i < P; i++) {
-      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, Q, false, false);
+      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, nullptr, Q, false, false);
       std::memcpy(out.probeOutputs + static_cast<size_t>(order_[i]) * Q, probeWs_->f.get(), static_cast<size_t>(Q) * 4);
     }
   }

@@ -107,11 +107,12 @@ class Population {
   // Writes the data loss and error per network into lossOut/errOut when given.
   // `lowestGrad` is the lowest layer whose parameters need a gradient (layers_ for none);
   // `firstWeights` whether the first layer's weight gradient is needed (its bias needs only dZ).
-  void evaluate(const Chunk& c, Workspace& ws, const float* x, const float* y, int rows, bool measuring, int lowestGrad,
+  // `xt` is x transposed ([D, rows]) when the caller has it (whole datasets), else null.
+  void evaluate(const Chunk& c, Workspace& ws, const float* x, const float* xt, const float* y, int rows, bool measuring, int lowestGrad,
                 bool firstWeights, double* lossOut, double* errOut);
   // Forward to the output f; with `fused`, stops before the last hidden layer's activation (left to
   // lastLayer(), which also takes the loss and starts the backward pass).
-  void forward(const Chunk& c, Workspace& ws, const float* x, int rows, bool measuring, bool fused);
+  void forward(const Chunk& c, Workspace& ws, const float* x, const float* xt, int rows, bool measuring, bool fused);
   void backward(const Chunk& c, Workspace& ws, const float* x, int rows, int lowestGrad, bool firstWeights);
   void update(const Chunk& c, int step);
   void gatherBatch(int network, int step, Workspace& ws);
@@ -125,7 +126,7 @@ class Population {
   int layers_ = 0, inputs_ = 0, maxWidth_ = 0;
   std::vector<int> order_;  // internal -> caller's index
   std::vector<Chunk> chunks_;
-  std::vector<Buffer> x_, y_;                    // per dataset
+  std::vector<Buffer> x_, xt_, y_;               // per dataset: x [N, D], x transposed [D, N], y
   std::vector<Buffer> w_, b_, gw_, gb_;          // per layer, whole population
   std::vector<Buffer> mw_, mb_, vw_, vb_;        // optimizer state per layer
   Buffer probes_;                                // P x Q x D, internal order
