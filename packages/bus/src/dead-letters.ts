@@ -6,8 +6,8 @@
  * caller as one `DeadLetter`; for an advisory, the original payload is fetched from the work queue
  * and then removed from it, so it cannot block the queue.
  */
-import { ErrorCode, type Logger } from '@dynlab/core';
-import { v1, type MessageType } from '@dynlab/proto';
+import { DecodeError, ErrorCode, type DynlabError, type Logger } from '@dynlab/core';
+import { decode, v1, type MessageType } from '@dynlab/proto';
 import type { Bus } from './bus';
 import { startDurableConsumer, type RunningConsumer } from './durable-consumer';
 import { ensureConsumer, logConsumerConfig } from './topology';
@@ -34,7 +34,13 @@ interface MaxDeliveriesAdvisory {
 /** Consumes the dead-letter stream with a durable consumer; `handler` sees every record once (at least once across crashes). */
 export async function startDeadLetterConsumer(
   bus: Bus,
-  o: { durable: string; handler: (record: v1.DeadLetter) => Promise<void>; logger: Logger },
+  o: {
+    durable: string;
+    handler: (record: v1.DeadLetter) => Promise<void>;
+    logger: Logger;
+    /** A record that is neither a DeadLetter nor an advisory (it is dead-lettered in turn, once). */
+    onMalformed?: (err: DynlabError, subject: string) => void;
+  },
 ): Promise<RunningConsumer> {
   await ensureConsumer(bus, streams.deadLetter, logConsumerConfig(o.durable));
   return startDurableConsumer(bus, {
@@ -44,9 +50,17 @@ export async function startDeadLetterConsumer(
     concurrency: 1,
     batch: 32,
     logger: o.logger,
+    onMalformed: o.onMalformed,
     handler: async (bytes, ctx) => {
       if (ctx.subject.startsWith('$JS.EVENT.ADVISORY.')) {
-        const adv = JSON.parse(new TextDecoder().decode(bytes)) as MaxDeliveriesAdvisory;
+        let adv: MaxDeliveriesAdvisory;
+        try {
+          adv = JSON.parse(new TextDecoder().decode(bytes)) as MaxDeliveriesAdvisory;
+        } catch (err) {
+          throw new DecodeError(`not a JetStream advisory: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
         const stream = adv.stream ?? '';
         const seq = adv.stream_seq ?? 0;
         let payload: Uint8Array = new Uint8Array();
@@ -79,7 +93,7 @@ export async function startDeadLetterConsumer(
         );
         return;
       }
-      await o.handler(v1.DeadLetter.decode(bytes));
+      await o.handler(decode(v1.DeadLetter, bytes));
     },
   });
 }

@@ -5,7 +5,8 @@
  * context; the outcome decides its fate:
  * - handler resolves: acked (double-acked, so a lost ack cannot cause a silent redelivery);
  * - payload cannot be decoded, or the handler throws a non-retryable ValidationError/DecodeError:
- *   terminated at once and recorded in the dead-letter stream with the reason;
+ *   terminated at once and recorded in the dead-letter stream with the reason (both count as
+ *   malformed, through `onMalformed`);
  * - any other throw: nak'd with a growing delay, until the last allowed delivery, where it is
  *   terminated and dead-lettered with the last error as the reason.
  * Terminations carry no reason text: nats-server 2.9 ignores a `+TERM` that has one (the message is
@@ -132,6 +133,10 @@ export async function startDurableConsumer<T>(
         m.nak();
         return;
       }
+      // A message that decodes but fails the handler's checks (a message of the wrong type, a
+      // required id missing) is malformed input too: counted like one that does not decode.
+      if (e.code === ErrorCode.Validation || e.code === ErrorCode.Decode)
+        o.onMalformed?.(e, m.subject);
       if (nonRetryable.has(e.code) || deliveries >= maxDeliver) {
         const reason =
           deliveries >= maxDeliver

@@ -38,6 +38,7 @@ import {
   compileSweep,
   sweepFromProto,
   trialAt,
+  trialId,
   trialIndex,
   type CompiledSweep,
   type CompiledTrial,
@@ -58,6 +59,19 @@ const statusName: Record<number, TrialOutcome['status']> = {
   3: 'failed',
   4: 'cancelled',
 };
+
+/**
+ * Throws a VALIDATION error unless `trial` is a trial id of sweep `sweep`: a message of another
+ * type can decode as a chunk or a result, and is then dead-lettered and counted as malformed.
+ */
+function checkTrialIds(what: string, sweep: string, trial: string): void {
+  const i = trialIndex(trial);
+  if (!sweep || i < 0 || trialId(sweep, i) !== trial)
+    throw new DynlabError(
+      ErrorCode.Validation,
+      `${what} without a trial id of its sweep (trial '${trial}', sweep '${sweep}')`,
+    );
+}
 
 /** Telemetry chunk message -> columns (the field names are the same). */
 export function chunkColumns(c: v1.TelemetryChunk): TelemetryColumns {
@@ -297,8 +311,7 @@ export class AnalyzerService {
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'telemetry' }),
         handler: async (c) => {
-          if (!c.sweepId || !c.trialId)
-            throw new DynlabError(ErrorCode.Validation, 'telemetry chunk without sweepId/trialId');
+          checkTrialIds('telemetry chunk', c.sweepId, c.trialId);
           this.metrics.telemetryChunks.inc({ sweep: c.sweepId });
           await feeder.chunk(c);
         },
@@ -311,8 +324,7 @@ export class AnalyzerService {
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
         handler: async (r) => {
-          if (!r.sweepId || !r.trialId)
-            throw new DynlabError(ErrorCode.Validation, 'result without sweepId/trialId');
+          checkTrialIds('result', r.sweepId, r.trialId);
           this.metrics.results.inc({ sweep: r.sweepId });
           await feeder.result(r);
           // Chunks still missing after a while were acked before a restart: re-read them.

@@ -39,6 +39,8 @@ import {
   planJobs,
   sweepFromProto,
   sweepToProto,
+  trialId,
+  trialIndex,
   trialToProto,
   type CompiledSweep,
   type CompiledTrial,
@@ -387,6 +389,10 @@ export class Coordinator {
           throw new ValidationError([
             { path: 'finding', message: 'sweepId and findingId are required' },
           ]);
+        if (!(await this.store.status(f.sweepId)))
+          throw new ValidationError([
+            { path: 'finding.sweepId', message: `no sweep '${f.sweepId}'` },
+          ]);
         if (await this.store.recordFinding(f))
           await this.store.modify(f.sweepId, (s) => {
             s.findings = (s.findings ?? 0) + 1;
@@ -397,6 +403,7 @@ export class Coordinator {
     const dead = await startDeadLetterConsumer(this.bus, {
       durable: consumers.coordinatorDeadLetters,
       logger: this.log,
+      onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'deadletter' }),
       handler: (d) => this.onDeadLetter(d),
     });
     this.stops.push(
@@ -409,11 +416,20 @@ export class Coordinator {
   private async onResult(r: v1.TrialResult): Promise<void> {
     if (!r.sweepId || !r.trialId)
       throw new ValidationError([{ path: 'result', message: 'sweepId and trialId are required' }]);
+    if (r.status === v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED || !v1.TrialStatus[r.status])
+      throw new ValidationError([{ path: 'result.status', message: `no such status ${r.status}` }]);
+    // A message of another type can decode as a result: only a trial of a known sweep counts.
     const known = await this.store.status(r.sweepId);
-    if (!known) {
-      this.log.warn('result for an unknown sweep dropped', { sweep: r.sweepId, trial: r.trialId });
-      return;
-    }
+    if (!known)
+      throw new ValidationError([{ path: 'result.sweepId', message: `no sweep '${r.sweepId}'` }]);
+    const index = trialIndex(r.trialId);
+    if (index < 0 || index >= (known.counts?.total ?? 0) || trialId(r.sweepId, index) !== r.trialId)
+      throw new ValidationError([
+        {
+          path: 'result.trialId',
+          message: `'${r.trialId}' is not a trial of sweep '${r.sweepId}'`,
+        },
+      ]);
     if (!(await this.store.recordOutcome(r))) return; // recorded before: a duplicate
     const field = countField(r.status);
     const st = await this.store.modify(r.sweepId, (s) => {
