@@ -134,6 +134,16 @@ export class Bus {
     return this.nc.info?.max_payload ?? 1024 * 1024;
   }
 
+  /** `data`, or a TOO_LARGE error (not retryable) when it exceeds the server's max payload. */
+  private fitting<T>(subject: string, type: MessageType<T>, data: Uint8Array): Uint8Array {
+    if (data.length <= this.maxPayload) return data;
+    throw new DynlabError(
+      ErrorCode.TooLarge,
+      `${typeName(type)} of ${data.length} bytes exceeds the server's max payload (${this.maxPayload})`,
+      { details: { subject } },
+    );
+  }
+
   /** Publishes a message; through JetStream (acked, deduplicated by `msgId`) unless `jetstream: false`. */
   async publish<T>(
     subject: string,
@@ -141,13 +151,7 @@ export class Bus {
     message: T | Record<string, unknown>,
     opts: PublishOptions = {},
   ): Promise<void> {
-    const data = encode(type, message);
-    if (data.length > this.maxPayload)
-      throw new DynlabError(
-        ErrorCode.TooLarge,
-        `${typeName(type)} of ${data.length} bytes exceeds the server's max payload (${this.maxPayload})`,
-        { details: { subject } },
-      );
+    const data = this.fitting(subject, type, encode(type, message));
     if (opts.jetstream === false) {
       this.nc.publish(subject, data);
       return;
@@ -174,9 +178,11 @@ export class Bus {
     repType: MessageType<R>,
     timeoutMs = 10_000,
   ): Promise<R> {
+    // Checked here, not left to the client: it would fail with a retryable-looking error.
+    const data = this.fitting(subject, reqType, encode(reqType, req));
     let msg: Msg;
     try {
-      msg = await this.nc.request(subject, encode(reqType, req), { timeout: timeoutMs });
+      msg = await this.nc.request(subject, data, { timeout: timeoutMs });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === '503')
