@@ -71,7 +71,7 @@ test(
   { timeout: 180_000 },
   async () => {
     const trials = 4000;
-    const population = 16;
+    const population = 8;
     const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
     try {
       const { cluster, client } = t;
@@ -87,16 +87,23 @@ test(
           () => 'answered',
           (err: { code?: string }) => err.code ?? 'error',
         );
-      // Kill as soon as the sweep is recorded, its enqueue has begun, and a trainer's results are recorded:
-      // the restarted coordinator must then finish an enqueue around trials that already have outcomes.
-      await waitFor(
+      // Kill as soon as the sweep is recorded, its enqueue has begun, and a trainer's results are
+      // recorded: the restarted coordinator must then finish an enqueue around trials that already
+      // have outcomes. (A result takes a few publish windows of 32 jobs to be recorded while the
+      // enqueue runs, so the sweep has many small jobs.)
+      const seen = await waitFor(
         async () => {
           const st = (await kv.get(`sweep.${id}`))?.value;
-          return st && !st.counts?.enqueued && (st.counts?.ok ?? 0) > 0;
+          return st && (st.counts?.enqueued || (st.counts?.ok ?? 0) > 0) ? st : undefined;
         },
-        'the sweep to be recorded, half enqueued, with a first result',
+        'the sweep to be recorded, and a first result or the end of the enqueue',
         60_000,
         2,
+      );
+      assert.equal(
+        seen.counts?.enqueued,
+        false,
+        `all ${seen.counts?.jobs} jobs were enqueued before a first result was recorded: nothing to test`,
       );
       await cluster.coordinator.kill('SIGKILL');
       const atKill = (await kv.get(`sweep.${id}`))!.value;

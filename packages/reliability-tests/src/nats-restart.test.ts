@@ -30,7 +30,7 @@ test(
     try {
       const { cluster, client } = t;
       const { status } = await client.submit(
-        tinySweep({ trials: TRIALS, steps: 60_000, population: 4 }),
+        tinySweep({ trials: TRIALS, steps: 40_000, population: 4 }),
       );
       const id = status.sweepId;
       const before = await waitFor(

@@ -29,6 +29,7 @@ import {
   seededRng,
   validExamples,
 } from './spec-fuzzer';
+import { undecodable } from './bad-payloads';
 import { healthy, scrape, metricSum } from './scrape-metrics';
 import { startTestCluster } from './test-cluster';
 
@@ -117,12 +118,7 @@ test(
         );
         const jobs1 = await lastSeq(streams.jobs);
         const kv1 = await lastSeq(kvStream);
-        let decodable = true;
-        try {
-          v1.SubmitSweepRequest.decode(bytes);
-        } catch {
-          decodable = false;
-        }
+        const decodable = !undecodable(v1.SubmitSweepRequest, bytes);
         const fail = (why: string) => failures.push(`${label}: ${why}`);
         if (reply.error?.code) {
           if (jobs1 !== jobs0 || kv1 !== kv0)
