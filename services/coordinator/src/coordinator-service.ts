@@ -114,6 +114,15 @@ export class Coordinator {
   private readonly metrics: CoordinatorMetrics;
   private readonly stops: (() => Promise<void> | void)[] = [];
   private probe?: NodeJS.Timeout;
+  private readonly totals = new Map<string, number>();
+  private readonly pendingCounts = new Map<
+    string,
+    {
+      deltas: Record<'ok' | 'diverged' | 'failed' | 'cancelled', number>;
+      waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+    }
+  >();
+  private countFlush?: NodeJS.Timeout;
 
   private constructor(
     private readonly store: SweepStore,
@@ -370,7 +379,8 @@ export class Coordinator {
       stream: streams.results,
       durable: consumers.coordinatorResults,
       type: v1.TrialResult,
-      concurrency: 8,
+      // Many results in flight share one batched count update per sweep.
+      concurrency: 64,
       batch: 64,
       logger: this.log,
       onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
@@ -419,11 +429,11 @@ export class Coordinator {
     if (r.status === v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED || !v1.TrialStatus[r.status])
       throw new ValidationError([{ path: 'result.status', message: `no such status ${r.status}` }]);
     // A message of another type can decode as a result: only a trial of a known sweep counts.
-    const known = await this.store.status(r.sweepId);
-    if (!known)
+    const total = await this.sweepTotal(r.sweepId);
+    if (total === undefined)
       throw new ValidationError([{ path: 'result.sweepId', message: `no sweep '${r.sweepId}'` }]);
     const index = trialIndex(r.trialId);
-    if (index < 0 || index >= (known.counts?.total ?? 0) || trialId(r.sweepId, index) !== r.trialId)
+    if (index < 0 || index >= total || trialId(r.sweepId, index) !== r.trialId)
       throw new ValidationError([
         {
           path: 'result.trialId',
@@ -432,20 +442,79 @@ export class Coordinator {
       ]);
     if (!(await this.store.recordOutcome(r))) return; // recorded before: a duplicate
     const field = countField(r.status);
-    const st = await this.store.modify(r.sweepId, (s) => {
-      const c = (s.counts ??= v1.SweepCounts.create());
-      c[field] = (c[field] ?? 0) + 1;
-      s.updatedMs = Date.now();
-      if (s.state === S.SWEEP_STATE_RUNNING && c.enqueued && finishedOf(c) >= (c.total ?? 0)) {
-        s.state = S.SWEEP_STATE_COMPLETE;
-        s.finishedMs = Date.now();
-      }
-      return s;
-    });
+    await this.countLater(r.sweepId, field);
     this.metrics.trials.inc({ sweep: r.sweepId, outcome: field });
-    if (st) this.metrics.setSweepCounts(r.sweepId, countsOf(st));
-    if (st?.state === S.SWEEP_STATE_COMPLETE && st.finishedMs && Date.now() - st.finishedMs < 1000)
-      this.log.info('sweep complete', { sweep: r.sweepId, counts: st.counts });
+  }
+
+  /** A sweep's trial count (fixed at submit, so cached): undefined for an unknown sweep. */
+  private async sweepTotal(id: string): Promise<number | undefined> {
+    const cached = this.totals.get(id);
+    if (cached !== undefined) return cached;
+    const st = await this.store.status(id);
+    if (!st) return undefined;
+    this.totals.set(id, st.counts?.total ?? 0);
+    return st.counts?.total ?? 0;
+  }
+
+  /**
+   * Adds one to a sweep's count in the next batched compare-and-set (one KV update per sweep
+   * every few milliseconds instead of one per trial, which under concurrency mostly conflicted).
+   * Resolves once the update landed, so the result is acked only after it is counted; if the
+   * update fails, the sweep is recounted from its outcome keys.
+   */
+  private countLater(sweepId: string, field: ReturnType<typeof countField>): Promise<void> {
+    let batch = this.pendingCounts.get(sweepId);
+    if (!batch) {
+      batch = { deltas: { ok: 0, diverged: 0, failed: 0, cancelled: 0 }, waiters: [] };
+      this.pendingCounts.set(sweepId, batch);
+    }
+    batch.deltas[field]++;
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    this.countFlush ??= setTimeout(() => void this.flushCounts(), 20);
+    return done;
+  }
+
+  private async flushCounts(): Promise<void> {
+    this.countFlush = undefined;
+    const batches = [...this.pendingCounts];
+    this.pendingCounts.clear();
+    await Promise.all(
+      batches.map(async ([sweepId, b]) => {
+        try {
+          const st = await this.store.modify(sweepId, (s) => {
+            const c = (s.counts ??= v1.SweepCounts.create());
+            for (const f of ['ok', 'diverged', 'failed', 'cancelled'] as const)
+              c[f] = (c[f] ?? 0) + b.deltas[f];
+            s.updatedMs = Date.now();
+            if (
+              s.state === S.SWEEP_STATE_RUNNING &&
+              c.enqueued &&
+              finishedOf(c) >= (c.total ?? 0)
+            ) {
+              s.state = S.SWEEP_STATE_COMPLETE;
+              s.finishedMs = Date.now();
+            }
+            return s;
+          });
+          if (st) this.metrics.setSweepCounts(sweepId, countsOf(st));
+          if (
+            st?.state === S.SWEEP_STATE_COMPLETE &&
+            st.finishedMs &&
+            Date.now() - st.finishedMs < 1000
+          )
+            this.log.info('sweep complete', { sweep: sweepId, counts: st.counts });
+          for (const w of b.waiters) w.resolve();
+        } catch (err) {
+          for (const w of b.waiters) w.reject(err);
+          // Their outcome keys exist, so the redelivered results will not count again: recount.
+          await this.store
+            .recount(sweepId)
+            .catch((e: unknown) =>
+              this.log.warn('recount failed', { sweep: sweepId, error: (e as Error).message }),
+            );
+        }
+      }),
+    );
   }
 
   /** A dead-lettered job: its trials without an outcome become failed results, with the reason. */

@@ -246,7 +246,8 @@ export class Trainer {
     this.running.set(sweep, ports);
     const chunkIndex = new Array<number>(trials.length).fill(0);
     const points = new Array<number>(trials.length).fill(0);
-    let publishing: Promise<void> = Promise.resolve();
+    // Chunk publishes are pipelined (not awaited one by one): readers order chunks by index.
+    const publishing: Promise<void>[] = [];
     let publishError: unknown;
     // Every trial ends with a `last` chunk, but the port and piscina's result are separate
     // channels: the last chunks may arrive after the result, and each result counts its chunks.
@@ -275,17 +276,19 @@ export class Trainer {
       };
       points[m.trialIndex]! += m.chunk.steps.length;
       if (m.last && --lastsToCome === 0) allLastsIn();
-      publishing = publishing.then(async () => {
-        try {
-          await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, {
-            msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}`,
-          });
-          this.metrics.telemetryChunks.inc({ sweep });
-          this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
-        } catch (err) {
-          publishError ??= err;
-        }
-      });
+      publishing.push(
+        (async () => {
+          try {
+            await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, {
+              msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}`,
+            });
+            this.metrics.telemetryChunks.inc({ sweep });
+            this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
+          } catch (err) {
+            publishError ??= err;
+          }
+        })(),
+      );
     });
     this.busy++;
     this.updatePool();
@@ -310,13 +313,14 @@ export class Trainer {
               `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`,
             ),
         );
-      await publishing;
+      await Promise.all(publishing);
       if ('error' in res) throw fromErrorInfo(res.error);
       if (publishError) throw publishError;
       let steps = 0;
-      for (let i = 0; i < trials.length; i++) {
-        const o = res.outcomes[i]!;
-        await this.publishResult(job, i, o, chunkIndex[i]!, points[i]!);
+      await Promise.all(
+        res.outcomes.map((o, i) => this.publishResult(job, i, o, chunkIndex[i]!, points[i]!)),
+      );
+      for (const o of res.outcomes) {
         this.metrics.trials.inc({ sweep, backend: o.backend || this.backend, outcome: o.status });
         steps += o.stepsDone;
       }

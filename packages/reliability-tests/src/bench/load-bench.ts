@@ -1,0 +1,385 @@
+/**
+ * `pnpm bench` for the cluster (issue 8): a sweep of tiny trials submitted to a local cluster
+ * (a real nats-server, the coordinator and one trainer with one worker thread per core, each its
+ * own process), timed end to end (submit to the sweep marked complete), against the same trials
+ * run by the engine alone in this process, in a piscina pool of as many worker threads with the
+ * same populations and the telemetry posted back on a port as the trainer receives it. The ratio is
+ * what the distributed path keeps of the engine's throughput. Also sampled every 0.5 s: the
+ * coordinator's resident memory (its /metrics), how many trials the trainer has finished and how
+ * many the coordinator has recorded, the backlog of results waiting for the coordinator, and each
+ * process's CPU seconds, so that a slow path shows where its time goes.
+ *
+ * Sizes from the environment: DYNLAB_LOAD_TRIALS (default 20000), DYNLAB_LOAD_SMALL (the run
+ * compared for memory, default 2000; 0 to skip), DYNLAB_LOAD_THREADS (default one per core),
+ * DYNLAB_LOAD_POPULATION (default 64), DYNLAB_LOAD_STEPS (default 40). DYNLAB_LOAD_QUICK=1 runs
+ * 2000 and 400 trials; DYNLAB_LOAD_PROFILE=<dir> writes V8 CPU profiles of the coordinator and the
+ * trainer there. Figures go to bench/results/load.json at the repository root.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import Piscina from 'piscina';
+import { consumers, streams } from '@dynlab/bus';
+import { startLocalCluster } from '@dynlab/cluster';
+import { freePort, startNats } from '@dynlab/testing';
+import { DynlabClient } from '@dynlab/client';
+import { initBackend, populationWorkerPath } from '@dynlab/engine';
+import { CoordinatorMetricNames, TrainerMetricNames } from '@dynlab/metrics';
+import { compileSweep, defaultLimits, expandSweep, planJobs, trialToInput } from '@dynlab/spec';
+import { metricSum, scrape } from '../scrape-metrics';
+import { tinySweep } from '../tiny-sweep';
+
+const quick = process.env.DYNLAB_LOAD_QUICK === '1';
+const num = (name: string, fallback: number) =>
+  process.env[name] ? Number(process.env[name]) : fallback;
+const config = {
+  trials: num('DYNLAB_LOAD_TRIALS', quick ? 2000 : 20_000),
+  small: num('DYNLAB_LOAD_SMALL', quick ? 400 : 2000),
+  threads: num('DYNLAB_LOAD_THREADS', os.availableParallelism()),
+  population: num('DYNLAB_LOAD_POPULATION', 64),
+  steps: num('DYNLAB_LOAD_STEPS', 40),
+};
+
+const spec = (trials: number) =>
+  tinySweep({ trials, steps: config.steps, population: config.population, name: `load-${trials}` });
+
+/** One sample of the distributed run. */
+interface Sample {
+  t: number;
+  /** Trials the coordinator has recorded. */
+  recorded: number;
+  /** Trials the trainer has finished (results published). */
+  trained: number;
+  /** Results in the stream that the coordinator has not taken yet. */
+  backlog: number;
+  coordinatorRssMb: number;
+  coordinatorCpuS: number;
+  trainerCpuS: number;
+  natsCpuS: number;
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) of a process from /proc (Linux); NaN elsewhere. */
+function procCpuS(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Connz {
+  connections: {
+    name?: string;
+    in_msgs: number;
+    out_msgs: number;
+    in_bytes: number;
+    out_bytes: number;
+  }[];
+}
+
+/** Messages each service's connection sent to and received from the server (its monitoring endpoint). */
+async function connectionTraffic(
+  monitorPort: number,
+): Promise<Record<string, { sent: number; received: number; sentBytes: number }>> {
+  const connz = (await (
+    await fetch(`http://127.0.0.1:${monitorPort}/connz?limit=1000`)
+  ).json()) as Connz;
+  const out: Record<string, { sent: number; received: number; sentBytes: number }> = {};
+  for (const c of connz.connections) {
+    const service = /^dynlab-(coordinator|trainer|analyzer)-/.exec(c.name ?? '')?.[1];
+    if (service) out[service] = { sent: c.in_msgs, received: c.out_msgs, sentBytes: c.in_bytes };
+  }
+  return out;
+}
+
+async function distributed(trials: number) {
+  const monitorPort = await freePort();
+  const nats = await startNats({ config: `http: "127.0.0.1:${monitorPort}"` });
+  const warnings = new Map<string, number>();
+  const cluster = await startLocalCluster({
+    natsUrl: nats.url,
+    trainers: 1,
+    // Warnings (a handler retried, a message dead-lettered) are counted: they explain stalls.
+    onLog: (line) => {
+      try {
+        const l = JSON.parse(line) as {
+          level?: string;
+          msg?: string;
+          service?: string;
+          error?: string;
+        };
+        if (l.level !== 'warn' && l.level !== 'error') return;
+        const key = `${l.service}: ${l.msg}${l.error ? ` (${l.error.replace(/[0-9a-f-]{6,}/g, '…').slice(0, 120)})` : ''}`;
+        warnings.set(key, (warnings.get(key) ?? 0) + 1);
+      } catch {
+        /* not a JSON line */
+      }
+    },
+    threads: config.threads,
+    noAnalyzer: true,
+    env: {
+      DYNLAB_LOG_LEVEL: 'warn',
+      DYNLAB_MAX_TRIALS: String(Math.max(trials, defaultLimits.maxTrials)),
+    },
+    // DYNLAB_LOAD_PROFILE=<dir>: V8 CPU profiles of the coordinator and the trainer (written at their exit).
+    serviceEnv: process.env.DYNLAB_LOAD_PROFILE
+      ? Object.fromEntries(
+          (['coordinator', 'trainer'] as const).map((k) => [
+            k,
+            {
+              NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-hook.js')}`,
+              DYNLAB_CPU_PROFILE_OUT: path.join(
+                process.env.DYNLAB_LOAD_PROFILE!,
+                `${k}-${trials}.cpuprofile`,
+              ),
+            },
+          ]),
+        )
+      : undefined,
+  });
+  const client = await DynlabClient.connect({ servers: cluster.natsUrl });
+  try {
+    const coordinator = cluster.coordinator;
+    const trainer = cluster.trainers[0]!;
+    const samples: Sample[] = [];
+    let lastTrainer: Awaited<ReturnType<typeof scrape>> | undefined;
+    const t0 = performance.now();
+    const sample = async () => {
+      const [c, tr, info] = await Promise.all([
+        scrape(coordinator.metricsPort),
+        scrape(trainer.metricsPort),
+        client.bus.jsm.consumers.info(streams.results, consumers.coordinatorResults),
+      ]);
+      samples.push({
+        t: (performance.now() - t0) / 1000,
+        recorded: metricSum(c, CoordinatorMetricNames.trials),
+        trained: metricSum(tr, TrainerMetricNames.trials),
+        backlog: info.num_pending + info.num_ack_pending,
+        coordinatorRssMb: metricSum(c, 'process_resident_memory_bytes') / 2 ** 20,
+        coordinatorCpuS: metricSum(c, 'process_cpu_seconds_total'),
+        trainerCpuS: metricSum(tr, 'process_cpu_seconds_total'),
+        natsCpuS: procCpuS(nats.pid),
+      });
+      lastTrainer = tr;
+    };
+    await sample();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await new Promise((r) => setTimeout(r, 500));
+        await sample().catch(() => undefined);
+      }
+    })();
+    const streamSeqs = async () => {
+      const seq = async (name: string) => (await client.bus.jsm.streams.info(name)).state.last_seq;
+      return {
+        results: await seq(streams.results),
+        telemetry: await seq(streams.telemetry),
+        kv: await seq('KV_dynlab_sweeps'),
+        jobs: await seq(streams.jobs),
+      };
+    };
+    const api0 = (await client.bus.jsm.getAccountInfo()).api;
+    const seq0 = await streamSeqs();
+    const submitStart = performance.now();
+    const { status } = await client.submit(spec(trials), { timeoutMs: 600_000 });
+    const submitS = (performance.now() - submitStart) / 1000;
+    const final = await client.waitFor(status.sweepId, { intervalMs: 100, timeoutMs: 3_600_000 });
+    const wallS = (performance.now() - submitStart) / 1000;
+    sampling = false;
+    await sampler;
+    await sample();
+    if (final.counts?.ok !== trials)
+      throw new Error(`the sweep ended with ${JSON.stringify(final.counts)}`);
+    const api1 = (await client.bus.jsm.getAccountInfo()).api;
+    const traffic = await connectionTraffic(monitorPort);
+    const perTrialOf = (x: { sent: number; received: number } | undefined) =>
+      x && { sent: x.sent / trials, received: x.received / trials };
+    const seq1 = await streamSeqs();
+    /** Per trial: JetStream API requests (and how many the server answered with an error, as a lost compare-and-set), and messages written to each stream. */
+    const perTrial = {
+      jsApiRequests: (api1.total - api0.total) / trials,
+      jsApiErrors: (api1.errors - api0.errors) / trials,
+      resultMessages: (seq1.results - seq0.results) / trials,
+      telemetryMessages: (seq1.telemetry - seq0.telemetry) / trials,
+      kvWrites: (seq1.kv - seq0.kv) / trials,
+      jobMessages: (seq1.jobs - seq0.jobs) / trials,
+      /** NATS messages per trial on each service's connection, since it started (requests, replies, acks, publishes). */
+      coordinatorMessages: perTrialOf(traffic.coordinator),
+      trainerMessages: perTrialOf(traffic.trainer),
+    };
+    const at = (fraction: number) =>
+      samples.find((s) => s.recorded >= fraction * trials) ?? samples[samples.length - 1]!;
+    const trainedAll = samples.find((s) => s.trained >= trials);
+    const last = samples[samples.length - 1]!;
+    return {
+      trials,
+      jobs: final.counts?.jobs,
+      submitS,
+      wallS,
+      trialsPerS: trials / wallS,
+      /** When the trainer had finished every trial (s after submit began), vs when the coordinator had recorded them. */
+      trainerDoneS: trainedAll ? trainedAll.t - (submitStart - t0) / 1000 : null,
+      maxBacklog: Math.max(...samples.map((s) => s.backlog)),
+      perTrial,
+      warnings: Object.fromEntries(warnings),
+      coordinatorRssMb: {
+        start: samples[0]!.coordinatorRssMb,
+        at10: at(0.1).coordinatorRssMb,
+        at100: last.coordinatorRssMb,
+        peak: Math.max(...samples.map((s) => s.coordinatorRssMb)),
+      },
+      cpuS: {
+        coordinator: last.coordinatorCpuS - samples[0]!.coordinatorCpuS,
+        trainer: last.trainerCpuS - samples[0]!.trainerCpuS,
+        nats: last.natsCpuS - samples[0]!.natsCpuS,
+      },
+      /** Mean time a trainer held a job (worker run, telemetry and result publishing, ack). */
+      trainerJobS:
+        metricSum(lastTrainer!, `${TrainerMetricNames.jobDuration}_sum`) /
+        metricSum(lastTrainer!, `${TrainerMetricNames.jobDuration}_count`),
+      samples: samples.map((s) => ({
+        ...s,
+        t: Number(s.t.toFixed(2)),
+        coordinatorRssMb: Number(s.coordinatorRssMb.toFixed(1)),
+      })),
+    };
+  } finally {
+    await client.close();
+    await cluster.stop();
+    await nats.cleanup();
+  }
+}
+
+async function engineAlone(trials: number) {
+  const backend = (await initBackend('auto')).name;
+  const sweep = compileSweep(spec(trials), { ...defaultLimits, maxTrials: Infinity });
+  const jobs = [...planJobs(expandSweep(sweep, 'sw-bench'), 'sw-bench', sweep.population)].map(
+    (j) => j.trials.map(trialToInput),
+  );
+  const pool = new Piscina({
+    filename: populationWorkerPath,
+    minThreads: config.threads,
+    maxThreads: config.threads,
+    env: { ...process.env, DYNLAB_BACKEND: backend },
+  });
+  try {
+    // Warm the workers (each loads its backend once, as the trainer's do before the first job).
+    await Promise.all(
+      Array.from({ length: config.threads }, () =>
+        pool.run({ trials: jobs[0]!.slice(0, 1), backend }),
+      ),
+    );
+    let chunks = 0;
+    const t0 = performance.now();
+    const outcomes = await Promise.all(
+      jobs.map(async (trialsOfJob) => {
+        const { port1, port2 } = new MessageChannel();
+        port2.on('message', () => chunks++);
+        try {
+          const r = (await pool.run(
+            { trials: trialsOfJob, backend, chunkPoints: 25, port: port1 },
+            { transferList: [port1] },
+          )) as { outcomes: { status: string }[] };
+          return r.outcomes;
+        } finally {
+          port2.close();
+        }
+      }),
+    );
+    const wallS = (performance.now() - t0) / 1000;
+    const ok = outcomes.flat().filter((o) => o.status === 'ok').length;
+    if (ok !== trials) throw new Error(`engine alone: ${ok} of ${trials} trials ok`);
+    // Mean time a job took in a worker here (jobs run `threads` at a time).
+    const jobS = (wallS * config.threads) / jobs.length;
+    return {
+      trials,
+      jobs: jobs.length,
+      backend,
+      wallS,
+      trialsPerS: trials / wallS,
+      jobS,
+      messages: chunks,
+    };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  console.log(
+    `load bench: ${config.trials} trials (and ${config.small}), ${config.threads} threads, population ${config.population}, ${config.steps} steps`,
+  );
+  const engine = await engineAlone(config.trials);
+  console.log(
+    `engine alone: ${engine.trialsPerS.toFixed(0)} trials/s (${engine.wallS.toFixed(2)} s, backend ${engine.backend})`,
+  );
+  const big = await distributed(config.trials);
+  console.log(
+    `distributed: ${big.trialsPerS.toFixed(0)} trials/s (${big.wallS.toFixed(2)} s end to end, submit ${big.submitS.toFixed(2)} s, trainer done at ${big.trainerDoneS?.toFixed(2) ?? '?'} s)`,
+  );
+  const small = config.small > 0 ? await distributed(config.small) : undefined;
+  if (small)
+    console.log(
+      `distributed, ${config.small} trials: ${small.trialsPerS.toFixed(0)} trials/s, coordinator RSS peak ${small.coordinatorRssMb.peak.toFixed(1)} MiB`,
+    );
+  const ratio = big.trialsPerS / engine.trialsPerS;
+  const results = {
+    bench: 'load',
+    started,
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      loadavg: os.loadavg(),
+      node: process.version,
+    },
+    config,
+    engineAlone: engine,
+    distributed: big,
+    distributedSmall: small,
+    summary: {
+      engineTrialsPerS: Number(engine.trialsPerS.toFixed(1)),
+      distributedTrialsPerS: Number(big.trialsPerS.toFixed(1)),
+      ratio: Number(ratio.toFixed(3)),
+      target: 0.9,
+      coordinatorRssMb: {
+        at10: big.coordinatorRssMb.at10,
+        at100: big.coordinatorRssMb.at100,
+        peakLarge: big.coordinatorRssMb.peak,
+        peakSmall: small?.coordinatorRssMb.peak,
+      },
+      cpuS: big.cpuS,
+      jobS: { engineAlone: engine.jobS, trainer: big.trainerJobS },
+      trainerDoneS: big.trainerDoneS,
+      maxResultBacklog: big.maxBacklog,
+      perTrial: big.perTrial,
+    },
+  };
+  const out = path.resolve(__dirname, '../../../../bench/results/load.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  console.log(JSON.stringify(results.summary, null, 2));
+  console.log(
+    `ratio distributed / engine alone: ${(ratio * 100).toFixed(1)}% (target 90%); written to ${out}`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
