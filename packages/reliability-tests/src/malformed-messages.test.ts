@@ -16,7 +16,7 @@ import { waitFor } from '@dynlab/testing';
 import { randomGarbage, truncated, undecodable } from './bad-payloads';
 import { metricSum, scrape } from './scrape-metrics';
 import { seededRng } from './spec-fuzzer';
-import { startTestCluster } from './test-cluster';
+import { analyzerCaughtUp, startTestCluster, stillRunning } from './test-cluster';
 import { tinySweep } from './tiny-sweep';
 
 const S = v1.SweepState;
@@ -179,93 +179,38 @@ test(
         );
       }
 
-      const count = (exp: Awaited<ReturnType<typeof scrape>>, name: string, kind: string) =>
-        metricSum(exp, name, { kind });
       const n = (subject: string) =>
         streamCases.find((c) => c.subject === subject)!.payloads.length;
       // The coordinator also reads every dead letter of a job: those whose bytes are not a job count there too.
       const undecodableJobs = streamCases[0]!.payloads.filter((p) => undecodable(v1.Job, p)).length;
+      const services = {
+        coordinator: [cluster.coordinator.metricsPort, CoordinatorMetricNames.malformedMessages],
+        trainer: [cluster.trainers[0]!.metricsPort, TrainerMetricNames.malformedMessages],
+        analyzer: [cluster.analyzer!.metricsPort, AnalyzerMetricNames.malformedMessages],
+      } as const;
+      const counted = (service: keyof typeof services, kind: string) => async () => {
+        const [port, name] = services[service];
+        return (
+          metricSum(await scrape(port), name, { kind }) - metricSum(before[service], name, { kind })
+        );
+      };
       const expected: [string, () => Promise<number>, number][] = [
-        [
-          'coordinator request',
-          async () =>
-            count(
-              await scrape(cluster.coordinator.metricsPort),
-              CoordinatorMetricNames.malformedMessages,
-              'request',
-            ) - count(before.coordinator, CoordinatorMetricNames.malformedMessages, 'request'),
-          undecodableRequests,
-        ],
-        [
-          'coordinator result',
-          async () =>
-            count(
-              await scrape(cluster.coordinator.metricsPort),
-              CoordinatorMetricNames.malformedMessages,
-              'result',
-            ) - count(before.coordinator, CoordinatorMetricNames.malformedMessages, 'result'),
-          n(subjects.results(sweepId)),
-        ],
-        [
-          'coordinator finding',
-          async () =>
-            count(
-              await scrape(cluster.coordinator.metricsPort),
-              CoordinatorMetricNames.malformedMessages,
-              'finding',
-            ) - count(before.coordinator, CoordinatorMetricNames.malformedMessages, 'finding'),
-          n(subjects.findings(sweepId)),
-        ],
+        ['coordinator request', counted('coordinator', 'request'), undecodableRequests],
+        ['coordinator result', counted('coordinator', 'result'), n(subjects.results(sweepId))],
+        ['coordinator finding', counted('coordinator', 'finding'), n(subjects.findings(sweepId))],
         [
           'coordinator deadletter',
-          async () =>
-            count(
-              await scrape(cluster.coordinator.metricsPort),
-              CoordinatorMetricNames.malformedMessages,
-              'deadletter',
-            ) - count(before.coordinator, CoordinatorMetricNames.malformedMessages, 'deadletter'),
+          counted('coordinator', 'deadletter'),
           n(subjects.deadLetter('test')) + undecodableJobs,
         ],
-        [
-          'trainer job',
-          async () =>
-            count(
-              await scrape(cluster.trainers[0]!.metricsPort),
-              TrainerMetricNames.malformedMessages,
-              'job',
-            ) - count(before.trainer, TrainerMetricNames.malformedMessages, 'job'),
-          n(subjects.jobs('sw-garbage')),
-        ],
-        [
-          'trainer control',
-          async () =>
-            count(
-              await scrape(cluster.trainers[0]!.metricsPort),
-              TrainerMetricNames.malformedMessages,
-              'control',
-            ) - count(before.trainer, TrainerMetricNames.malformedMessages, 'control'),
-          cancelBad.length,
-        ],
+        ['trainer job', counted('trainer', 'job'), n(subjects.jobs('sw-garbage'))],
+        ['trainer control', counted('trainer', 'control'), cancelBad.length],
         [
           'analyzer telemetry',
-          async () =>
-            count(
-              await scrape(cluster.analyzer!.metricsPort),
-              AnalyzerMetricNames.malformedMessages,
-              'telemetry',
-            ) - count(before.analyzer, AnalyzerMetricNames.malformedMessages, 'telemetry'),
+          counted('analyzer', 'telemetry'),
           n(subjects.telemetry(sweepId, trialId)),
         ],
-        [
-          'analyzer result',
-          async () =>
-            count(
-              await scrape(cluster.analyzer!.metricsPort),
-              AnalyzerMetricNames.malformedMessages,
-              'result',
-            ) - count(before.analyzer, AnalyzerMetricNames.malformedMessages, 'result'),
-          n(subjects.results(sweepId)),
-        ],
+        ['analyzer result', counted('analyzer', 'result'), n(subjects.results(sweepId))],
       ];
       const got: Record<string, number> = {};
       await waitFor(
@@ -327,23 +272,9 @@ test(
         timeoutMs: 60_000,
       });
       assert.equal(done.counts?.ok, 16);
-      await waitFor(
-        async () =>
-          (await bus.jsm.consumers.info(streams.results, 'analyzer-default-results'))
-            .num_pending === 0,
-        'the analyzer to read every result',
-        20_000,
-        250,
-      );
+      await analyzerCaughtUp(bus);
       for (const p of [cluster.coordinator, cluster.trainers[0]!, cluster.analyzer!])
-        assert.equal(
-          await Promise.race([
-            p.exited.then(() => 'exited'),
-            new Promise((res) => setTimeout(() => res('running'), 10)),
-          ]),
-          'running',
-          p.name,
-        );
+        assert.ok(await stillRunning(p), `${p.name} is still running`);
     } finally {
       await t.stop();
     }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { v1 } from '@dynlab/proto';
 import { waitFor } from '@dynlab/testing';
 import { auditSweep } from './sweep-audit';
-import { startTestCluster } from './test-cluster';
+import { analyzerCaughtUp, startTestCluster } from './test-cluster';
 import { tinySweep } from './tiny-sweep';
 
 const TRIALS = 320;
@@ -70,14 +70,7 @@ test(
       assert.equal(after.counts?.ok, 16);
       // The analyzer reconnected too: it finishes both sweeps (a finding per sweep is not guaranteed, so
       // read its consumer's progress instead).
-      await waitFor(
-        async () =>
-          (await client.bus.jsm.consumers.info('DYNLAB_RESULTS', 'analyzer-default-results'))
-            .num_pending === 0,
-        'the analyzer to read every result',
-        30_000,
-        200,
-      );
+      await analyzerCaughtUp(client.bus);
       process.stderr.write(
         `nats-restart: restarted at ${before.counts?.ok ?? 0} of ${TRIALS} trials done; ${audit.resultMessages} result messages\n`,
       );

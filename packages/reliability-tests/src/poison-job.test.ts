@@ -15,7 +15,7 @@ import { v1 } from '@dynlab/proto';
 import { waitFor } from '@dynlab/testing';
 import { auditSweep } from './sweep-audit';
 import { healthy, scrape, metricSum } from './scrape-metrics';
-import { startTestCluster } from './test-cluster';
+import { startTestCluster, stillRunning } from './test-cluster';
 import { tinySweep } from './tiny-sweep';
 
 const POISON_N = 2_000_000;
@@ -28,7 +28,9 @@ test(
       trainers: 1,
       threads: 2,
       noAnalyzer: true,
-      env: { DYNLAB_JOB_MAX_DELIVER: '3' },
+      // A long ack wait: on a loaded machine a worker's restart must not let JetStream redeliver
+      // on its own (that would end the job by the max-deliveries advisory, without this reason).
+      env: { DYNLAB_JOB_MAX_DELIVER: '3', DYNLAB_JOB_ACK_WAIT_S: '120' },
       serviceEnv: { trainer: { DYNLAB_WORKER_HEAP_MB: '32', DYNLAB_HEARTBEAT_S: '1' } },
     });
     try {
@@ -74,7 +76,16 @@ test(
       ))
         dead.push(d);
       const poisonJobs = dead.filter((d) => d.subject === subjects.jobs(id));
-      assert.equal(poisonJobs.length, 2, `dead letters: ${dead.map((d) => d.reason).join(' | ')}`);
+      const advisories: string[] = [];
+      for await (const a of client.read(streams.deadLetter, '$JS.EVENT.ADVISORY.>', (b) =>
+        Buffer.from(b).toString(),
+      ))
+        advisories.push(a);
+      assert.equal(
+        poisonJobs.length,
+        2,
+        `dead letters: ${dead.map((d) => d.reason).join(' | ')}; advisories: ${advisories.join(' | ')}`,
+      );
       for (const d of poisonJobs) {
         assert.equal(d.deliveries, 3);
         assert.match(d.reason, /^failed on delivery 3 of 3: .*memory limit/);
@@ -104,13 +115,7 @@ test(
       assert.equal(metricSum(exp, TrainerMetricNames.jobs, { outcome: 'failed' }), 6);
       assert.equal(metricSum(exp, TrainerMetricNames.redeliveries), 4);
       assert.equal(metricSum(exp, TrainerMetricNames.poolThreads), 2);
-      assert.equal(
-        await Promise.race([
-          trainer.exited.then(() => 'exited'),
-          new Promise((r) => setTimeout(() => r('running'), 10)),
-        ]),
-        'running',
-      );
+      assert.ok(await stillRunning(trainer), 'the trainer process is still up');
       assert.ok(await healthy(trainer.metricsPort));
       const sinceDone = Date.now();
       const beat = await waitFor(

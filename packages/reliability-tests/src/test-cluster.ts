@@ -4,7 +4,14 @@
  * faults into real processes, so nothing is mocked; what a test needs to observe from outside
  * (a service's /metrics, its pid) is read the way an operator would read it.
  */
-import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '@dynlab/cluster';
+import {
+  startLocalCluster,
+  type LocalCluster,
+  type LocalClusterOptions,
+  type ServiceProcess,
+} from '@dynlab/cluster';
+import { consumers, streams, type Bus } from '@dynlab/bus';
+import { waitFor } from '@dynlab/testing';
 import { DynlabClient } from '@dynlab/client';
 
 /** A running cluster and a client connected to it. */
@@ -45,4 +52,25 @@ export async function startTestCluster(o: LocalClusterOptions = {}): Promise<Tes
       await cluster.stop();
     },
   };
+}
+
+/** True while the service's process has not exited (checked without waiting for it). */
+export async function stillRunning(p: ServiceProcess): Promise<boolean> {
+  const exited = await Promise.race([
+    p.exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 10)),
+  ]);
+  return !exited;
+}
+
+/** Waits until the default analyzer group has taken every result (it is connected and consuming). */
+export async function analyzerCaughtUp(bus: Bus, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    async () =>
+      (await bus.jsm.consumers.info(streams.results, consumers.analyzerResults('default')))
+        .num_pending === 0,
+    'the analyzer to read every result',
+    timeoutMs,
+    200,
+  );
 }
