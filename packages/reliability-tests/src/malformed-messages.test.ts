@@ -223,6 +223,7 @@ test(
         250,
       ).catch(() => undefined);
       assert.deepEqual(got, Object.fromEntries(expected.map(([what, , want]) => [what, want])));
+      process.stderr.write(`malformed-messages: counted ${JSON.stringify(got)}\n`);
 
       // Every bad stream message is in the dead-letter stream with its subject, its bytes and a reason.
       const dead: v1.DeadLetter[] = [];

@@ -138,6 +138,9 @@ test(
       const instances = new Set<string>();
       for await (const r of client.results(next.status.sweepId)) instances.add(r.instance);
       assert.deepEqual([...instances], [trainer.instance]);
+      process.stderr.write(
+        `poison-job: 2 jobs dead-lettered after 3 deliveries each (${dead[0]?.reason}); 8 trials failed, 8 ok; the same trainer (pid ${trainer.pid}) then ran 32 more\n`,
+      );
       await waitFor(
         async () =>
           metricSum(await scrape(trainer.metricsPort), TrainerMetricNames.poolThreads) === 2,

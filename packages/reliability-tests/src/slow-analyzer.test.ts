@@ -77,6 +77,9 @@ test(
         consumers.analyzerTelemetry('default'),
       );
       assert.ok(later.num_pending < info.num_pending, 'the analyzer keeps reading');
+      process.stderr.write(
+        `slow-analyzer: sweep complete with ${unread} of ${chunks} chunks unread by the analyzer (it had handled ${handled}); lag gauge ${lag}\n`,
+      );
     } finally {
       await t.stop();
     }

@@ -29,7 +29,7 @@ test(
     try {
       const { cluster, client } = t;
       const { status } = await client.submit(
-        tinySweep({ trials: TRIALS, steps: Number(process.env.RT_STEPS ?? 80000), population: 4 }),
+        tinySweep({ trials: TRIALS, steps: Number(process.env.RT_STEPS ?? 140000), population: 4 }),
       );
       const id = status.sweepId;
       const t0 = Date.now();
