@@ -16,6 +16,8 @@ import { fixtureData, fixtureParams } from '../test-fixtures';
 export interface BenchJob {
   kind: 'train' | 'gemm';
   population: number;
+  /** BLAS threads of this worker (1 in a pool; 2 lets a lone P=1 program use both cores). */
+  blasThreads?: number;
   offset: number;
   samples: number;
   features: number;
@@ -33,6 +35,7 @@ export interface BenchReply {
 
 const job = workerData as BenchJob;
 const port = parentPort!;
+if (job.blasThreads) process.env.DYNLAB_BLAS_THREADS = String(job.blasThreads);
 
 function train(): () => BenchReply {
   const trial = compileTrial({

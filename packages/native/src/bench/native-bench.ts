@@ -4,17 +4,19 @@
  *
  * Workload (issue 9): D=100 features, N=1000 samples shared by the population, ReLU net with H=100
  * hidden units and biases, logistic loss, full-batch GD, 200 steps, the gradient share (with loss
- * and error) measured at every step; populations P=1, 16, 64; one and two worker threads, each with
- * its own addon and BLAS pinned to one thread. Figures are network-steps per second (P x steps /
- * seconds of the slowest worker), the best of BENCH_REPS runs (default 3; best, not median, as for
- * PyTorch, because the machine may be shared and a run can only be slowed down). Effective GFLOP/s
- * counts 4NDH (the two large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
- * PyTorch (Debian's python3-torch, autograd, OpenBLAS; bmm and folded matmul, the faster; best of BENCH_REPS runs) runs the same workload with
- * OMP_NUM_THREADS=1 and 2 (OPENBLAS_NUM_THREADS=1), and the best is the reference of the ratios.
- * The SGEMM peak of the machine (1024^3, one thread per worker, both workers at once) and the two
- * workload GEMM shapes in isolation say what is left between the figures and the hardware.
- * BENCH_TORCH=0 skips PyTorch; BENCH_TORCH_STEPS (default 50) sets its timed steps (its rate is
- * steady after two warm-up steps, and 200 steps at P=64 would take minutes).
+ * and error) measured at every step; populations P=1, 16, 64; one and two worker threads, each
+ * with its own addon and BLAS pinned to one thread (at P=1, which cannot be split, one worker whose
+ * BLAS has both cores instead). Figures are network-steps per second (P x steps / seconds of the
+ * slowest worker), the best of BENCH_REPS runs (default 3; the best, as for PyTorch, because the
+ * machine may be shared and a run can only be slowed down). Effective GFLOP/s counts 4NDH (the two
+ * large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
+ * PyTorch (Debian's python3-torch, autograd, OpenBLAS) runs the same workload in two formulations
+ * (bmm, folded matmul) with OMP_NUM_THREADS=1 and 2 (OPENBLAS_NUM_THREADS=1); the fastest is the
+ * reference of the ratios. PyTorch and native are measured population by population.
+ * The SGEMM rate of the machine (1024^3, one thread per worker, one and two workers at once) and
+ * of the two workload GEMM shapes in isolation say what is left between the figures and the
+ * hardware. BENCH_TORCH=0 skips PyTorch; BENCH_TORCH_STEPS (default 50) sets its timed steps (its
+ * rate is steady after two warm-up steps, and 200 steps at P=64 would take minutes).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -62,6 +64,7 @@ async function inWorkers(jobs: BenchJob[]): Promise<BenchReply[]> {
 interface NativeRow {
   population: number;
   workers: number;
+  blasThreads: number;
   networkStepsPerSec: number;
   runs: number[];
   effectiveGflops: number;
@@ -73,7 +76,11 @@ interface NativeRow {
   loadAverage: number;
 }
 
-async function nativeRow(population: number, workers: number): Promise<NativeRow> {
+async function nativeRow(
+  population: number,
+  workers: number,
+  blasThreads: number,
+): Promise<NativeRow> {
   const runs: number[] = [];
   let time = { gemm: 0, update: 0, fusedAndOther: 0 };
   let gemmRate = 0;
@@ -82,6 +89,7 @@ async function nativeRow(population: number, workers: number): Promise<NativeRow
     const jobs: BenchJob[] = Array.from({ length: workers }, (_, w) => ({
       kind: 'train',
       population: Math.min(share, population - w * share),
+      blasThreads,
       offset: w * share,
       samples: N,
       features: D,
@@ -104,6 +112,7 @@ async function nativeRow(population: number, workers: number): Promise<NativeRow
   return {
     population,
     workers,
+    blasThreads,
     networkStepsPerSec: rate,
     runs,
     effectiveGflops: (rate * flopsPerNetworkStep) / 1e9,
@@ -207,12 +216,23 @@ async function main(): Promise<void> {
           `pytorch P=${population} ${threads} thread(s): ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
         );
       }
-    for (const workers of population === 1 ? [1] : [1, 2]) {
-      const row = await nativeRow(population, workers);
+    // A lone network cannot be split over workers; it may give the BLAS both cores instead.
+    const configs =
+      population === 1
+        ? [
+            [1, 1],
+            [1, 2],
+          ]
+        : [
+            [1, 1],
+            [2, 1],
+          ];
+    for (const [workers, blasThreads] of configs as [number, number][]) {
+      const row = await nativeRow(population, workers, blasThreads);
       rows.push(row);
       const best = torchBest(population);
       console.log(
-        `native P=${population} workers=${workers}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s, ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
+        `native P=${population} workers=${workers} BLAS threads=${blasThreads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s, ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
           ` (GEMM ${(100 * row.time.gemm).toFixed(0)}% at ${row.gemmGflopsPerWorker.toFixed(1)} GFLOP/s per worker, update ${(100 * row.time.update).toFixed(0)}%, fused+other ${(100 * row.time.fusedAndOther).toFixed(0)}%)` +
           (best ? `, ${(row.networkStepsPerSec / best).toFixed(2)}x PyTorch` : ''),
       );
@@ -233,16 +253,23 @@ async function main(): Promise<void> {
   const ratios = rows.map((r) => ({
     population: r.population,
     workers: r.workers,
+    blasThreads: r.blasThreads,
     vsPytorchBest: torchBest(r.population) ? r.networkStepsPerSec / torchBest(r.population) : null,
   }));
   const targets = [
     { what: 'P=64, 2 workers >= 4x PyTorch', population: 64, workers: 2, want: 4 },
     { what: 'P=16, 2 workers >= 3.5x PyTorch', population: 16, workers: 2, want: 3.5 },
-    { what: 'P=1, 1 worker >= 2x PyTorch', population: 1, workers: 1, want: 2 },
+    {
+      what: 'P=1, 1 worker (BLAS 1 or 2 threads, the better) >= 2x PyTorch',
+      population: 1,
+      workers: 1,
+      want: 2,
+    },
   ].map((t) => {
-    const got =
-      ratios.find((r) => r.population === t.population && r.workers === t.workers)?.vsPytorchBest ??
-      null;
+    const candidates = ratios.filter(
+      (r) => r.population === t.population && r.workers === t.workers && r.vsPytorchBest !== null,
+    );
+    const got = candidates.length ? Math.max(...candidates.map((r) => r.vsPytorchBest!)) : null;
     return { ...t, got, met: got === null ? null : got >= t.want };
   });
   targets.forEach((t) =>
