@@ -6,7 +6,11 @@
  * failure becomes a reason string: the build's own reason from `build/status.json` when the
  * install could not build it, or the loader's error (`ERR_DLOPEN_FAILED` when the BLAS is missing).
  * On load the BLAS is pinned to one thread (`DYNLAB_BLAS_THREADS` overrides): each worker thread
- * runs its own population, and a threaded BLAS inside each worker oversubscribes the cores.
+ * runs its own population, and a threaded BLAS inside each worker oversubscribes the cores. It is
+ * pinned through the BLAS's own thread setter (see csrc/blas-threads.h), not by setting
+ * OPENBLAS_NUM_THREADS before the load: that would also cap every later setting (a lone program
+ * given both cores), since OpenBLAS sizes its thread pool once, at load. A BLAS without a known
+ * setter takes its usual environment variables from whoever starts the process.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +89,6 @@ export function loadAddon(): Loaded {
     return loaded;
   }
   try {
-    process.env.OPENBLAS_NUM_THREADS ??= '1';
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as Addon;
     const threads = Number(process.env.DYNLAB_BLAS_THREADS ?? 1);
