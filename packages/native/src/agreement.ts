@@ -25,7 +25,7 @@
  *   ReLU case of the matrix; float64 runs perturbed by 3e-8 stay within 1e-8).
  */
 import assert from 'node:assert/strict';
-import type { CompiledTrial, TrialInput } from '@dynlab/spec';
+import { quantities, type CompiledTrial, type Quantity, type TrialInput } from '@dynlab/spec';
 import type { ReferenceMeasurement } from '@dynlab/reference';
 
 /** One trial's recorded values at one step, from any backend. */
@@ -66,17 +66,6 @@ export const matrixOptimizers = {
   adamSmallEpsilon: { kind: 'adam', learningRate: 0.005, epsilon: 1e-8 },
 } as const;
 
-/** Every quantity a trial can record. */
-export const allQuantities = [
-  'loss',
-  'error',
-  'gradShare',
-  'probeOutputs',
-  'trainOutputs',
-  'paramNorms',
-  'deadUnits',
-] as const;
-
 /**
  * One cell of the matrix as a trial spec (200 steps, every quantity, two probes of dimension 3).
  * Momentum runs with the sum reduction (and a learning rate divided by n), so both reductions are
@@ -103,14 +92,14 @@ export function matrixTrial(
     steps: 200,
     record: {
       steps: agreementSteps,
-      quantities: [...allQuantities],
+      quantities: [...quantities],
       probes: [{ x: [1, 0, 0] }, { x: [0.5, -1, 0.25] }],
     },
   };
 }
 
 /** Columns of recorded quantities, one row per trial (a measurement) or per step (telemetry). */
-export type QuantityColumns = Record<(typeof allQuantities)[number], ArrayLike<number>>;
+export type QuantityColumns = Record<Quantity, ArrayLike<number>>;
 
 /** Row `row` of every quantity of `c`, with the widths trial `t` gives them. */
 export function rowValues(c: QuantityColumns, row: number, t: CompiledTrial): TrialValues {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { DynlabError, ErrorCode } from '@dynlab/core';
-import { compileTrial, type CompiledTrial, type TrialInput } from '@dynlab/spec';
+import { compileTrial, quantities, type CompiledTrial, type TrialInput } from '@dynlab/spec';
 import { batchRows, runReference } from '@dynlab/reference';
 import { createNativeProgram, nativeConfig, nativeStatus, type NativeData } from './index';
 import { loadAddon } from './native-addon';
@@ -24,15 +24,7 @@ function trialOf(extra: Partial<TrialInput> = {}): CompiledTrial {
     model: { kind: 'relu', hidden: [6], bias: true },
     steps: 50,
     record: {
-      quantities: [
-        'loss',
-        'error',
-        'gradShare',
-        'probeOutputs',
-        'trainOutputs',
-        'paramNorms',
-        'deadUnits',
-      ],
+      quantities: [...quantities],
       probes: [{ x: [1, 0, 0, 0] }],
     },
     ...extra,

@@ -5,7 +5,7 @@
  * garbage collector's finalizer. Run as a script (`node --expose-gc dist/sanitizer-workload.js`);
  * it prints one line and exits 0.
  */
-import { compileTrial, type TrialInput } from '@dynlab/spec';
+import { compileTrial, quantities, type TrialInput } from '@dynlab/spec';
 import { createNativeProgram } from './index';
 import { loadAddon } from './native-addon';
 import { nativeConfig } from './native-config';
@@ -15,15 +15,6 @@ const n = 12;
 const dim = 3;
 const data = fixtureData(3, n, dim);
 const other = fixtureData(4, n, dim);
-const quantities = [
-  'loss',
-  'error',
-  'gradShare',
-  'probeOutputs',
-  'trainOutputs',
-  'paramNorms',
-  'deadUnits',
-] as const;
 
 function trial(
   model: TrialInput['model'],
