@@ -156,7 +156,6 @@ function torchRun(threads: number, population: number): TorchRun {
     ...process.env,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: '1',
-    MKL_NUM_THREADS: '1',
   };
   const r = spawnSync(
     '/usr/bin/python3',
