@@ -337,6 +337,8 @@ export class Coordinator {
     const outcomes = await this.store.outcomesOf(id);
     for (const [trial, status] of outcomes)
       if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) {
+        // A cancelled run may have left part of a series: the re-run starts its telemetry afresh.
+        await this.bus.jsm.streams.purge(streams.telemetry, { filter: subjects.telemetry(id, trial) });
         await this.store.forgetOutcome(id, trial);
         outcomes.delete(trial);
       }
