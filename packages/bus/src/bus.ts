@@ -151,7 +151,17 @@ export class Bus {
     message: T | Record<string, unknown>,
     opts: PublishOptions = {},
   ): Promise<void> {
-    const data = this.fitting(subject, type, encode(type, message));
+    return this.publishEncoded(subject, type, encode(type, message), opts);
+  }
+
+  /** Publishes a message already encoded as `type` (checked against the max payload the same way). */
+  async publishEncoded<T>(
+    subject: string,
+    type: MessageType<T>,
+    bytes: Uint8Array,
+    opts: PublishOptions = {},
+  ): Promise<void> {
+    const data = this.fitting(subject, type, bytes);
     if (opts.jetstream === false) {
       this.nc.publish(subject, data);
       return;

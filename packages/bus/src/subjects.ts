@@ -52,6 +52,18 @@ export const consumers = {
 
 export const buckets = { sweeps: 'dynlab_sweeps' } as const;
 
+/** Trials per outcome shard in the sweeps bucket (a 16 KiB value: one status byte per trial). */
+export const outcomeShardSize = 16_384;
+
+/** Keys of the sweeps bucket (written by the coordinator, read by tests and tools). */
+export const sweepKeys = {
+  status: (sweepId: string) => `sweep.${sweepId}`,
+  spec: (sweepId: string) => `spec.${sweepId}`,
+  /** Recorded statuses of trials [shard * outcomeShardSize, ...) (an OutcomeShard). */
+  outcomes: (sweepId: string, shard: number) => `outcomes.${sweepId}.${shard}`,
+  finding: (sweepId: string, findingId: string) => `finding.${sweepId}.${findingId}`,
+} as const;
+
 /** Queue group of the coordinators' request handlers. */
 export const coordinatorQueue = 'coordinators';
 

@@ -185,8 +185,12 @@ export class DynlabClient {
     }
   }
 
-  results(sweepId: string): AsyncGenerator<v1.TrialResult> {
-    return this.read(streams.results, subjects.results(sweepId), (b) => v1.TrialResult.decode(b));
+  /** Every trial result of a sweep (trainers publish them a job at a time; each is yielded alone). */
+  async *results(sweepId: string): AsyncGenerator<v1.TrialResult> {
+    for await (const job of this.read(streams.results, subjects.results(sweepId), (b) =>
+      v1.JobResult.decode(b),
+    ))
+      for (const r of job.results) yield v1.TrialResult.fromObject(r);
   }
 
   telemetry(sweepId: string, trialId?: string): AsyncGenerator<v1.TelemetryChunk> {

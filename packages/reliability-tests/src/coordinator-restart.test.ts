@@ -55,7 +55,7 @@ test(
       assert.equal(final.counts?.ok, trials, `counts: ${JSON.stringify(final.counts)}`);
       const audit = await auditSweep(client, id, trials);
       assert.deepEqual(audit.problems.slice(0, 20), []);
-      assert.equal(audit.outcomeKeys, trials);
+      assert.equal(audit.recordedOutcomes, trials);
       assert.deepEqual(audit.statuses, { ok: trials });
       process.stderr.write(
         `coordinator-restart: restarted at ${restartedAt.join(' and ')} of ${trials} trials recorded\n`,
@@ -156,7 +156,7 @@ test(
 
       const audit = await auditSweep(client, id, trials, { telemetry: false });
       assert.deepEqual(audit.problems.slice(0, 20), []);
-      assert.equal(audit.outcomeKeys, trials);
+      assert.equal(audit.recordedOutcomes, trials);
       process.stderr.write(
         `coordinator-midsubmit: killed with ${published} of ${jobs} jobs published and ${atKill.counts?.ok} trials recorded\n`,
       );

@@ -53,7 +53,15 @@ test(
           shape: 's',
           trials: [{ id: trialId, steps: 10 }],
         }),
-        result: enc(v1.TrialResult, {
+        result: enc(v1.JobResult, {
+          sweepId,
+          jobId: 'x',
+          results: [
+            { sweepId, trialId, status: 1, finalLoss: 0.5, telemetryChunks: 1, jobId: 'x' },
+          ],
+        }),
+        // What trainers published before results went out a job at a time.
+        oldResult: enc(v1.TrialResult, {
           sweepId,
           trialId,
           status: 1,
@@ -107,7 +115,7 @@ test(
         },
         {
           subject: subjects.results(sweepId),
-          payloads: bad(v1.TrialResult, msgs.result, [msgs.cancel, msgs.submit]),
+          payloads: bad(v1.JobResult, msgs.result, [msgs.cancel, msgs.submit, msgs.oldResult]),
         },
         {
           subject: subjects.telemetry(sweepId, trialId),

@@ -56,7 +56,7 @@ test(
       const audit = await auditSweep(client, id, TRIALS);
       assert.deepEqual(audit.problems.slice(0, 20), []);
       assert.equal(audit.trialsWithResult, TRIALS);
-      assert.equal(audit.outcomeKeys, TRIALS);
+      assert.equal(audit.recordedOutcomes, TRIALS);
       assert.deepEqual(audit.statuses, { ok: TRIALS });
 
       // Every service is still connected and working: a second sweep runs end to end after the restart.

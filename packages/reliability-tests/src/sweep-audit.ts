@@ -1,11 +1,11 @@
 /**
  * The "nothing lost, nothing doubled" check every fault test ends with. It reads a finished
  * sweep back from where a user would read it (the results and telemetry streams through
- * DynlabClient, the sweep's outcome keys in KV) and lists every way it falls short of "each
+ * DynlabClient, the sweep's recorded outcomes in KV) and lists every way it falls short of "each
  * trial has exactly one result, one recorded outcome and one complete telemetry series", so a
  * failing test names the trials and what is wrong with them instead of a bare count.
  */
-import { TypedKv, buckets, type Bus } from '@dynlab/bus';
+import { TypedKv, buckets, outcomeShardSize, sweepKeys, type Bus } from '@dynlab/bus';
 import type { DynlabClient } from '@dynlab/client';
 import { v1 } from '@dynlab/proto';
 import { trialId } from '@dynlab/spec';
@@ -16,8 +16,8 @@ export interface SweepAudit {
   resultMessages: number;
   /** Trials with at least one result. */
   trialsWithResult: number;
-  /** Outcome keys in KV (one per recorded trial). */
-  outcomeKeys: number;
+  /** Trials with a recorded outcome in KV. */
+  recordedOutcomes: number;
   /** Final status of each trial, counted. */
   statuses: Record<string, number>;
   /** Every problem found, one line each (trial id first). */
@@ -67,10 +67,16 @@ export async function auditSweep(
   }
   for (const id of expected) if (!results.has(id)) problems.push(`${id}: no result`);
 
-  const outcomeKeys = await outcomeKeysOf(client.bus, sweepId);
-  for (const id of expected) if (!outcomeKeys.has(id)) problems.push(`${id}: no recorded outcome`);
-  for (const id of outcomeKeys)
-    if (!expected.has(id)) problems.push(`${id}: an outcome for a trial that is not in the sweep`);
+  const recorded = await recordedOutcomesOf(client.bus, sweepId, total);
+  for (const id of expected) {
+    const kept = recorded.get(id);
+    const r = results.get(id);
+    if (kept === undefined) problems.push(`${id}: no recorded outcome`);
+    else if (r && kept !== r.status)
+      problems.push(
+        `${id}: recorded as ${statusName(kept)}, its result says ${statusName(r.status)}`,
+      );
+  }
 
   const statuses: Record<string, number> = {};
   for (const r of results.values())
@@ -116,15 +122,25 @@ export async function auditSweep(
   return {
     resultMessages,
     trialsWithResult: results.size,
-    outcomeKeys: outcomeKeys.size,
+    recordedOutcomes: recorded.size,
     statuses,
     problems,
   };
 }
 
-/** Trial ids that have an outcome key in KV (the coordinator's record that a trial finished). */
-export async function outcomeKeysOf(bus: Bus, sweepId: string): Promise<Set<string>> {
-  const kv = await TypedKv.open(bus, buckets.sweeps, v1.TrialResult);
-  const prefix = `outcome.${sweepId}.`;
-  return new Set((await kv.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)));
+/** The recorded status of each trial of a sweep that has one, read from its outcome shards in KV. */
+export async function recordedOutcomesOf(
+  bus: Bus,
+  sweepId: string,
+  total: number,
+): Promise<Map<string, v1.TrialStatus>> {
+  const kv = await TypedKv.open(bus, buckets.sweeps, v1.OutcomeShard);
+  const out = new Map<string, v1.TrialStatus>();
+  for (let shard = 0; shard * outcomeShardSize < total; shard++) {
+    const statuses = (await kv.get(sweepKeys.outcomes(sweepId, shard)))?.value.statuses;
+    statuses?.forEach((s, i) => {
+      if (s !== 0) out.set(trialId(sweepId, shard * outcomeShardSize + i), s);
+    });
+  }
+  return out;
 }

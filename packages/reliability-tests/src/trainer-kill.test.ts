@@ -73,7 +73,7 @@ test(
       const audit = await auditSweep(client, id, TRIALS);
       assert.deepEqual(audit.problems.slice(0, 20), []);
       assert.equal(audit.trialsWithResult, TRIALS);
-      assert.equal(audit.outcomeKeys, TRIALS);
+      assert.equal(audit.recordedOutcomes, TRIALS);
       assert.equal(
         audit.resultMessages,
         TRIALS,

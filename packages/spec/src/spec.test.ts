@@ -4,7 +4,13 @@ import { ValidationError } from '@dynlab/core';
 import { v1, encode, decode } from '@dynlab/proto';
 import { compileSweep, expandSweep, planJobs, shapeKey, trialAt, trialIndex } from './sweep';
 import { compileTrial, trialToInput } from './compiled-trial';
-import { trialToProto, trialFromProto, sweepToProto, sweepFromProto } from './wire';
+import {
+  trialToProto,
+  trialFromProto,
+  trialsFromProto,
+  sweepToProto,
+  sweepFromProto,
+} from './wire';
 import { parseSpecText } from './load';
 
 const base = {
@@ -263,15 +269,68 @@ test('trialAt gives the same trial as the expansion, for every mode', () => {
       axes: [{ path: 'init.scale', range: { min: 0.01, max: 1 } }],
       seeds: 2,
     }),
+    // The data seed fixed by the base, or by an axis.
+    compileSweep({ base: { ...base, data: { ...base.data, seed: 77 } }, seeds: 3 }),
+    compileSweep({
+      base: { ...base, data: { ...base.data, seed: 77 } },
+      axes: [{ path: 'data.seed', values: [5, 6] }],
+      seeds: [1, 2, 3],
+    }),
+    // An axis over whole datasets, one with its own seed, one without.
+    compileSweep({
+      base,
+      axes: [{ path: 'data', values: [{ ...base.data, seed: 4 }, base.data] }],
+      seeds: 2,
+    }),
   ];
   for (const s of sweeps) {
     const all = [...expandSweep(s, 'w')];
     assert.equal(all.length, s.trialCount);
     all.forEach((t, i) => {
       assert.equal(trialIndex(t.id), i);
+      // Seeds after a point's first trial are derived from it; trialAt builds each in full.
+      assert.deepEqual(trialAt(s, 'w', i), t);
       assert.deepEqual(trialToInput(trialAt(s, 'w', i)!), trialToInput(t));
     });
     assert.equal(trialAt(s, 'w', s.trialCount), undefined);
   }
   assert.equal(trialIndex('nope'), -1);
+});
+
+test('a job decoded with one check per trial body equals each trial decoded alone', () => {
+  const s = compileSweep({
+    base,
+    axes: [
+      { path: 'init.scale', values: [0.1, 0.2] },
+      { path: 'data', values: [base.data, { ...base.data, seed: 11 }] },
+    ],
+    seeds: [3, 4, 5],
+  });
+  // One job holding every point and seed, from its encoded bytes as a trainer gets it.
+  const job = decode(
+    v1.Job,
+    encode(v1.Job, {
+      jobId: 'j',
+      sweepId: 'w',
+      trials: [...expandSweep(s, 'w')].map(trialToProto),
+    }),
+  );
+  const fast = trialsFromProto(job.trials);
+  assert.equal(fast.length, 12);
+  assert.deepEqual(
+    fast,
+    job.trials.map((t) => trialFromProto(t)),
+  );
+  assert.deepEqual(
+    fast.map((t) => t.data.seed),
+    [3, 4, 5, 11, 11, 11, 3, 4, 5, 11, 11, 11],
+  );
+  // An invalid trial after valid ones of the same job is still rejected, naming the field.
+  const bad = trialToProto(trialAt(s, 'w', 0)!);
+  bad.steps = 0;
+  bad.id = 'w-t000099';
+  assert.throws(
+    () => trialsFromProto([...job.trials, bad]),
+    (e: unknown) => e instanceof ValidationError && /steps/.test(e.message),
+  );
 });

@@ -76,6 +76,46 @@ export function trialFromProto(msg: v1.ITrialSpec): CompiledTrial {
   return trial;
 }
 
+/**
+ * A job's trials from the wire, validated like `trialFromProto` but each distinct trial body once:
+ * trials that differ only in id, seed, seed index and params (the seeds of one sweep point, what a
+ * job mostly holds) share one check. Those four fields cannot be invalid on the wire (strings and
+ * uint32s), and the only thing compiling does with the seed is to default the data seed to it.
+ */
+export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[] {
+  const checked = new Map<string, CompiledTrial>();
+  return msgs.map((m) => {
+    const msg =
+      m instanceof v1.TrialSpec ? m : v1.TrialSpec.fromObject(m as Record<string, unknown>);
+    // A data seed equal to the trial seed (how compiled trials are sent) is part of the seed.
+    const dataSeed = msg.data?.seed ?? msg.seed;
+    const data = msg.data && dataSeed === msg.seed ? { ...msg.data, seed: undefined } : msg.data;
+    const body = v1.TrialSpec.encode({
+      ...msg,
+      id: '',
+      seed: 0,
+      seedIndex: 0,
+      params: {},
+      data,
+    }).finish();
+    const key = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+    const first = checked.get(key);
+    if (!first) {
+      const trial = trialFromProto(msg);
+      checked.set(key, trial);
+      return trial;
+    }
+    return {
+      ...first,
+      id: msg.id,
+      seed: msg.seed,
+      seedIndex: msg.seedIndex,
+      params: { ...msg.params },
+      data: { ...first.data, seed: dataSeed },
+    };
+  });
+}
+
 /** A compiled sweep as its wire message (the base with defaults applied). */
 export function sweepToProto(s: CompiledSweep): v1.SweepSpec {
   return v1.SweepSpec.create({

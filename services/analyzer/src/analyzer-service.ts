@@ -319,25 +319,30 @@ export class AnalyzerService {
       await startDurableConsumer(bus, {
         stream: streams.results,
         durable: rDurable,
-        type: v1.TrialResult,
+        type: v1.JobResult,
         batch: 64,
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
-        handler: async (r) => {
-          checkTrialIds('result', r.sweepId, r.trialId);
-          this.metrics.results.inc({ sweep: r.sweepId });
-          await feeder.result(r);
+        handler: async (job) => {
+          // Checked whole before any is fed: a message with one bad entry is not taken at all.
+          if (job.results.length === 0)
+            throw new DynlabError(ErrorCode.Validation, 'job result without results');
+          const results = job.results.map((r) => v1.TrialResult.fromObject(r));
+          for (const r of results) checkTrialIds('result', r.sweepId, r.trialId);
+          for (const r of results) {
+            this.metrics.results.inc({ sweep: r.sweepId });
+            await feeder.result(r);
+          }
           // Chunks still missing after a while were acked before a restart: re-read them.
-          setTimeout(
-            () =>
+          setTimeout(() => {
+            for (const r of results)
               void feeder.settle(r.sweepId, r.trialId).catch((err) =>
                 logger.warn('cannot re-read telemetry', {
                   trial: r.trialId,
                   error: (err as Error).message,
                 }),
-              ),
-            settleMs,
-          ).unref();
+              );
+          }, settleMs).unref();
         },
       }),
     );

@@ -5,9 +5,10 @@
  * - on submit validates (every problem named, nothing enqueued on failure), expands the sweep as
  *   a stream, checks every job fits the server's max payload, records the sweep, then publishes
  *   the jobs with their ids as dedup ids;
- * - consumes trial results and records each trial once, completing the sweep when every trial
- *   has an outcome; dead-lettered jobs become `failed` results with the reason; findings are
- *   counted per sweep;
+ * - consumes job results (every trial outcome of a job in one message) and records each trial
+ *   once, in batched compare-and-sets of the sweep's outcome shards and counts, completing the
+ *   sweep when every trial has an outcome; dead-lettered jobs become `failed` results with the
+ *   reason; findings are counted per sweep;
  * - on start-up finishes any enqueue a previous coordinator left half done and recounts running
  *   sweeps, so a restart loses nothing.
  */
@@ -47,7 +48,13 @@ import {
   type PlannedJob,
   type SweepLimits,
 } from '@dynlab/spec';
-import { countField, finishedOf, SweepStore, type Status } from './sweep-store';
+import {
+  countField,
+  finishedOf,
+  SweepStore,
+  type Status,
+  type TrialOutcomeCode,
+} from './sweep-store';
 
 const S = v1.SweepState;
 
@@ -60,13 +67,17 @@ export interface CoordinatorOptions {
   queueProbeS?: number;
 }
 
+/** Whether a trial has a recorded outcome (`outcomes` by trial index, 0: none). */
+const recorded = (outcomes: Uint8Array, trial: { id: string }) =>
+  outcomes[trialIndex(trial.id)] !== 0;
+
 /** The sweep's trials that have no outcome yet, in order. */
 function* unfinished(
   sweep: CompiledSweep,
   id: string,
-  outcomes: Map<string, unknown>,
+  outcomes: Uint8Array,
 ): Generator<CompiledTrial> {
-  for (const t of expandSweep(sweep, id)) if (!outcomes.has(t.id)) yield t;
+  for (const t of expandSweep(sweep, id)) if (!recorded(outcomes, t)) yield t;
 }
 
 /**
@@ -74,11 +85,31 @@ function* unfinished(
  * finish an interrupted enqueue: re-planning only the unfinished trials would shift every job id,
  * and JetStream's dedup would then drop new jobs under ids already published, losing their trials.
  */
-function* withUnfinished(
-  jobs: Iterable<PlannedJob>,
-  outcomes: Map<string, unknown>,
-): Generator<PlannedJob> {
-  for (const j of jobs) if (j.trials.some((t) => !outcomes.has(t.id))) yield j;
+function* withUnfinished(jobs: Iterable<PlannedJob>, outcomes: Uint8Array): Generator<PlannedJob> {
+  for (const j of jobs) if (j.trials.some((t) => !recorded(outcomes, t))) yield j;
+}
+
+/** A planned job as its message bytes. */
+interface EncodedJob {
+  jobId: string;
+  trials: number;
+  bytes: Uint8Array;
+}
+
+/** Encoded jobs kept from a submit's size check for its enqueue, at most (bytes). */
+const keptJobBytes = 64 * 2 ** 20;
+
+function* encodeJobs(sweepId: string, jobs: Iterable<PlannedJob>): Generator<EncodedJob> {
+  for (const job of jobs) {
+    const msg: v1.IJob = {
+      jobId: job.jobId,
+      sweepId,
+      shape: job.shape,
+      trials: job.trials.map(trialToProto),
+      createdMs: Date.now(),
+    };
+    yield { jobId: job.jobId, trials: job.trials.length, bytes: encode(v1.Job, msg) };
+  }
 }
 
 /** A new sweep id: sortable by time, unique, one subject token. */
@@ -115,10 +146,12 @@ export class Coordinator {
   private readonly stops: (() => Promise<void> | void)[] = [];
   private probe?: NodeJS.Timeout;
   private readonly totals = new Map<string, number>();
-  private readonly pendingCounts = new Map<
+  /** Outcomes waiting for the next batched write, per sweep. */
+  private readonly pendingOutcomes = new Map<
     string,
     {
-      deltas: Record<'ok' | 'diverged' | 'failed' | 'cancelled', number>;
+      total: number;
+      outcomes: TrialOutcomeCode[];
       waiters: { resolve: () => void; reject: (e: unknown) => void }[];
     }
   >();
@@ -231,14 +264,20 @@ export class Coordinator {
         return { status: existing };
       }
       let jobs = 0;
-      for (const job of planJobs(expandSweep(sweep, id), id, sweep.population)) {
-        const bytes = encode(v1.Job, this.jobMessage(id, job)).length;
+      // The checked bytes are what gets published, kept up to a bound; a bigger sweep is encoded
+      // again as it is enqueued, so the coordinator's memory stays bounded in the trial count.
+      let kept: EncodedJob[] | undefined = [];
+      let keptBytes = 0;
+      for (const job of encodeJobs(id, planJobs(expandSweep(sweep, id), id, sweep.population))) {
+        const bytes = job.bytes.length;
+        if (kept && (keptBytes += bytes) <= keptJobBytes) kept.push(job);
+        else kept = undefined;
         if (bytes > this.bus.maxPayload)
           throw new ValidationError(
             [
               {
                 path: 'population',
-                message: `a job of ${job.trials.length} trials encodes to ${bytes} bytes, over the NATS max payload of ${this.bus.maxPayload}: lower the population (or the inline data)`,
+                message: `a job of ${job.trials} trials encodes to ${bytes} bytes, over the NATS max payload of ${this.bus.maxPayload}: lower the population (or the inline data)`,
               },
             ],
             { what: 'sweep spec' },
@@ -265,7 +304,10 @@ export class Coordinator {
         trials: sweep.trialCount,
         jobs,
       });
-      const after = await this.enqueue(id, planJobs(expandSweep(sweep, id), id, sweep.population));
+      const after = await this.enqueue(
+        id,
+        kept ?? encodeJobs(id, planJobs(expandSweep(sweep, id), id, sweep.population)),
+      );
       done('accepted');
       return { status: after };
     } catch (err) {
@@ -277,23 +319,13 @@ export class Coordinator {
     }
   }
 
-  private jobMessage(sweepId: string, job: PlannedJob): v1.IJob {
-    return {
-      jobId: job.jobId,
-      sweepId,
-      shape: job.shape,
-      trials: job.trials.map(trialToProto),
-      createdMs: Date.now(),
-    };
-  }
-
   /** Publishes jobs (dedup id = job id, so a repeated enqueue adds nothing) and marks the sweep enqueued. */
-  private async enqueue(id: string, jobs: Iterable<PlannedJob>): Promise<Status | null> {
+  private async enqueue(id: string, jobs: Iterable<EncodedJob>): Promise<Status | null> {
     const window: Promise<void>[] = [];
     let n = 0;
     for (const job of jobs) {
       window.push(
-        this.bus.publish(subjects.jobs(id), v1.Job, this.jobMessage(id, job), { msgId: job.jobId }),
+        this.bus.publishEncoded(subjects.jobs(id), v1.Job, job.bytes, { msgId: job.jobId }),
       );
       n++;
       if (window.length >= 32) await Promise.all(window.splice(0));
@@ -334,14 +366,18 @@ export class Coordinator {
     const specMsg = await this.store.spec(id);
     if (!specMsg) throw new NotFoundError(`sweep '${id}' has no stored spec`, { sweepId: id });
     const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
-    const outcomes = await this.store.outcomesOf(id);
-    for (const [trial, status] of outcomes)
-      if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) {
-        // A cancelled run may have left part of a series: the re-run starts its telemetry afresh.
-        await this.bus.jsm.streams.purge(streams.telemetry, { filter: subjects.telemetry(id, trial) });
-        await this.store.forgetOutcome(id, trial);
-        outcomes.delete(trial);
-      }
+    const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
+    const cancelled: number[] = [];
+    outcomes.forEach((status, i) => {
+      if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) cancelled.push(i);
+    });
+    // A cancelled run may have left part of a series: the re-run starts its telemetry afresh.
+    for (const i of cancelled)
+      await this.bus.jsm.streams.purge(streams.telemetry, {
+        filter: subjects.telemetry(id, trialId(id, i)),
+      });
+    await this.store.forgetOutcomes(id, sweep.trialCount, cancelled);
+    for (const i of cancelled) outcomes[i] = 0;
     const resumes = (st.counts?.resumes ?? 0) + 1;
     let requeued = 0;
     const counting = (function* () {
@@ -358,7 +394,10 @@ export class Coordinator {
       return s;
     });
     await this.store.recount(id);
-    await this.enqueue(id, planJobs(counting, `${id}-r${resumes}`, sweep.population));
+    await this.enqueue(
+      id,
+      encodeJobs(id, planJobs(counting, `${id}-r${resumes}`, sweep.population)),
+    );
     const after = await this.store.recount(id);
     this.log.info('sweep resumed', { sweep: id, requeued });
     return { status: after, requeuedTrials: requeued };
@@ -380,8 +419,8 @@ export class Coordinator {
     const results: RunningConsumer = await startDurableConsumer(this.bus, {
       stream: streams.results,
       durable: consumers.coordinatorResults,
-      type: v1.TrialResult,
-      // Many results in flight share one batched count update per sweep.
+      type: v1.JobResult,
+      // Many results in flight share one batched outcome and count update per sweep.
       concurrency: 64,
       batch: 64,
       logger: this.log,
@@ -425,27 +464,37 @@ export class Coordinator {
     );
   }
 
-  private async onResult(r: v1.TrialResult): Promise<void> {
-    if (!r.sweepId || !r.trialId)
-      throw new ValidationError([{ path: 'result', message: 'sweepId and trialId are required' }]);
-    if (r.status === v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED || !v1.TrialStatus[r.status])
-      throw new ValidationError([{ path: 'result.status', message: `no such status ${r.status}` }]);
-    // A message of another type can decode as a result: only a trial of a known sweep counts.
+  /** A job's results: checked whole (one bad entry rejects the message), then recorded in the next batch. */
+  private async onResult(r: v1.JobResult): Promise<void> {
+    if (!r.sweepId || !r.jobId || r.results.length === 0)
+      throw new ValidationError([
+        { path: 'result', message: 'sweepId, jobId and results are required' },
+      ]);
+    // A message of another type can decode as a result: only trials of a known sweep count.
     const total = await this.sweepTotal(r.sweepId);
     if (total === undefined)
       throw new ValidationError([{ path: 'result.sweepId', message: `no sweep '${r.sweepId}'` }]);
-    const index = trialIndex(r.trialId);
-    if (index < 0 || index >= total || trialId(r.sweepId, index) !== r.trialId)
-      throw new ValidationError([
-        {
-          path: 'result.trialId',
-          message: `'${r.trialId}' is not a trial of sweep '${r.sweepId}'`,
-        },
-      ]);
-    if (!(await this.store.recordOutcome(r))) return; // recorded before: a duplicate
-    const field = countField(r.status);
-    await this.countLater(r.sweepId, field);
-    this.metrics.trials.inc({ sweep: r.sweepId, outcome: field });
+    const outcomes = r.results.map((t, i): TrialOutcomeCode => {
+      const at = `result.results[${i}]`;
+      const status = t.status ?? v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED;
+      if (status === v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED || !v1.TrialStatus[status])
+        throw new ValidationError([{ path: `${at}.status`, message: `no such status ${status}` }]);
+      const index = trialIndex(t.trialId ?? '');
+      if (
+        t.sweepId !== r.sweepId ||
+        index < 0 ||
+        index >= total ||
+        trialId(r.sweepId, index) !== t.trialId
+      )
+        throw new ValidationError([
+          {
+            path: `${at}.trialId`,
+            message: `'${t.trialId}' is not a trial of sweep '${r.sweepId}'`,
+          },
+        ]);
+      return { index, status };
+    });
+    await this.recordLater(r.sweepId, total, outcomes);
   }
 
   /** A sweep's trial count (fixed at submit, so cached): undefined for an unknown sweep. */
@@ -459,47 +508,57 @@ export class Coordinator {
   }
 
   /**
-   * Adds one to a sweep's count in the next batched compare-and-set (one KV update per sweep
-   * every few milliseconds instead of one per trial, which under concurrency mostly conflicted).
-   * Resolves once the update landed, so the result is acked only after it is counted; if the
-   * update fails, the sweep is recounted from its outcome keys.
+   * Queues outcomes for the next batched write (every few milliseconds: one compare-and-set per
+   * outcome shard and one of the status per sweep, however many results arrived). Resolves once
+   * they are recorded and counted, so a result is acked only then; if the count update fails
+   * after the outcomes landed, the sweep is recounted from its outcome shards.
    */
-  private countLater(sweepId: string, field: ReturnType<typeof countField>): Promise<void> {
-    let batch = this.pendingCounts.get(sweepId);
+  private recordLater(sweepId: string, total: number, outcomes: TrialOutcomeCode[]): Promise<void> {
+    let batch = this.pendingOutcomes.get(sweepId);
     if (!batch) {
-      batch = { deltas: { ok: 0, diverged: 0, failed: 0, cancelled: 0 }, waiters: [] };
-      this.pendingCounts.set(sweepId, batch);
+      batch = { total, outcomes: [], waiters: [] };
+      this.pendingOutcomes.set(sweepId, batch);
     }
-    batch.deltas[field]++;
+    batch.outcomes.push(...outcomes);
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    this.countFlush ??= setTimeout(() => void this.flushCounts(), 20);
+    this.countFlush ??= setTimeout(() => void this.flushOutcomes(), 20);
     return done;
   }
 
-  private async flushCounts(): Promise<void> {
+  private async flushOutcomes(): Promise<void> {
     this.countFlush = undefined;
-    const batches = [...this.pendingCounts];
-    this.pendingCounts.clear();
+    const batches = [...this.pendingOutcomes];
+    this.pendingOutcomes.clear();
     await Promise.all(
       batches.map(async ([sweepId, b]) => {
         try {
-          const st = await this.store.modify(sweepId, (s) => {
-            const c = (s.counts ??= v1.SweepCounts.create());
-            for (const f of ['ok', 'diverged', 'failed', 'cancelled'] as const)
-              c[f] = (c[f] ?? 0) + b.deltas[f];
-            s.updatedMs = Date.now();
-            if (
-              s.state === S.SWEEP_STATE_RUNNING &&
-              c.enqueued &&
-              finishedOf(c) >= (c.total ?? 0)
-            ) {
-              s.state = S.SWEEP_STATE_COMPLETE;
-              s.finishedMs = Date.now();
-            }
-            return s;
-          });
+          const fresh = await this.store.recordOutcomes(sweepId, b.total, b.outcomes);
+          const deltas = { ok: 0, diverged: 0, failed: 0, cancelled: 0 };
+          for (const o of fresh) deltas[countField(o.status)]++;
+          const st =
+            fresh.length === 0
+              ? await this.store.status(sweepId)
+              : await this.store.modify(sweepId, (s) => {
+                  const c = (s.counts ??= v1.SweepCounts.create());
+                  for (const f of ['ok', 'diverged', 'failed', 'cancelled'] as const)
+                    c[f] = (c[f] ?? 0) + deltas[f];
+                  s.updatedMs = Date.now();
+                  if (
+                    s.state === S.SWEEP_STATE_RUNNING &&
+                    c.enqueued &&
+                    finishedOf(c) >= (c.total ?? 0)
+                  ) {
+                    s.state = S.SWEEP_STATE_COMPLETE;
+                    s.finishedMs = Date.now();
+                  }
+                  return s;
+                });
+          for (const field of ['ok', 'diverged', 'failed', 'cancelled'] as const)
+            if (deltas[field] > 0)
+              this.metrics.trials.inc({ sweep: sweepId, outcome: field }, deltas[field]);
           if (st) this.metrics.setSweepCounts(sweepId, countsOf(st));
           if (
+            fresh.length > 0 &&
             st?.state === S.SWEEP_STATE_COMPLETE &&
             st.finishedMs &&
             Date.now() - st.finishedMs < 1000
@@ -508,7 +567,8 @@ export class Coordinator {
           for (const w of b.waiters) w.resolve();
         } catch (err) {
           for (const w of b.waiters) w.reject(err);
-          // Their outcome keys exist, so the redelivered results will not count again: recount.
+          // Some outcomes may be recorded (a shard written before a failure), and their redelivered
+          // results will not count again: rebuild the counts from the shards.
           await this.store
             .recount(sweepId)
             .catch((e: unknown) =>
@@ -539,25 +599,28 @@ export class Coordinator {
       sweep: job.sweepId,
       reason: d.reason,
     });
-    for (const t of job.trials) {
-      await this.bus.publish(
-        subjects.results(job.sweepId),
-        v1.TrialResult,
-        {
+    const error = {
+      code: d.error?.code || ErrorCode.Unavailable,
+      message: d.reason,
+      retryable: false,
+    };
+    await this.bus.publish(
+      subjects.results(job.sweepId),
+      v1.JobResult,
+      {
+        sweepId: job.sweepId,
+        jobId: job.jobId,
+        results: job.trials.map((t) => ({
           sweepId: job.sweepId,
           trialId: t.id,
           status: v1.TrialStatus.TRIAL_STATUS_FAILED,
           jobId: job.jobId,
-          error: {
-            code: d.error?.code || ErrorCode.Unavailable,
-            message: d.reason,
-            retryable: false,
-          },
+          error,
           params: t.params ?? {},
-        },
-        { msgId: `${t.id}` },
-      );
-    }
+        })),
+      },
+      { msgId: `${job.jobId}:dead-letter` },
+    );
   }
 
   // ---- recovery and metrics ---------------------------------------------------------------
@@ -571,7 +634,7 @@ export class Coordinator {
         const specMsg = await this.store.spec(id);
         if (!specMsg) continue;
         const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
-        const outcomes = await this.store.outcomesOf(id);
+        const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
         this.log.info('finishing an interrupted enqueue', { sweep: id });
         // A first enqueue is planned again exactly as submit planned it (same job ids, so the
         // ones already published are deduplicated). A resume's plan depended on the outcomes at
@@ -583,7 +646,7 @@ export class Coordinator {
               sweep.population,
             )
           : withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes);
-        await this.enqueue(id, jobs);
+        await this.enqueue(id, encodeJobs(id, jobs));
       }
       await this.store.recount(id);
     }

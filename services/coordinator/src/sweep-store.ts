@@ -2,20 +2,30 @@
  * Sweep state in the JetStream KV bucket. Keys:
  * - `sweep.<id>`: the SweepStatus (state and counts), changed only by compare-and-set;
  * - `spec.<id>`: the SweepSpec as submitted (the authoritative copy analyzers and resume read);
- * - `outcome.<id>.<trialId>`: one per trial, created once: the create is what makes recording a
- *   trial idempotent (a redelivered or duplicated result finds the key and is ignored).
- * Counts in the status are a cache of the outcome keys; `recount` rebuilds them (at start-up,
- * so a coordinator that died between recording an outcome and counting it loses nothing).
+ * - `outcomes.<id>.<shard>`: the recorded status of each trial, one byte per trial in shards of
+ *   `outcomeShardSize` trials (16,384), changed only by compare-and-set. Setting a trial's byte once is what
+ *   makes recording it idempotent (a redelivered or duplicated result finds it set and is ignored),
+ *   and one write records every trial of a batch of results in the shard: a sweep of tiny trials
+ *   costs one KV write per shard per flush, not one per trial.
+ * Counts in the status are a cache of the outcome shards; `recount` rebuilds them (at start-up,
+ * so a coordinator that died between recording outcomes and counting them loses nothing).
  */
-import { ConflictError, TypedKv, buckets, type Bus } from '@dynlab/bus';
+import {
+  ConflictError,
+  TypedKv,
+  buckets,
+  outcomeShardSize,
+  sweepKeys,
+  type Bus,
+} from '@dynlab/bus';
 import { v1 } from '@dynlab/proto';
 
 export type Status = v1.SweepStatus;
 
-const statusKey = (id: string) => `sweep.${id}`;
-const specKey = (id: string) => `spec.${id}`;
-const outcomeKey = (id: string, trial: string) => `outcome.${id}.${trial}`;
-const findingKey = (id: string, finding: string) => `finding.${id}.${finding}`;
+const statusKey = sweepKeys.status;
+const specKey = sweepKeys.spec;
+const outcomeKey = sweepKeys.outcomes;
+const findingKey = sweepKeys.finding;
 
 /** Which count a trial status goes to. */
 export function countField(status: v1.TrialStatus): 'ok' | 'diverged' | 'failed' | 'cancelled' {
@@ -39,7 +49,7 @@ export class SweepStore {
   private constructor(
     private readonly statuses: TypedKv<v1.SweepStatus>,
     private readonly specs: TypedKv<v1.SweepSpec>,
-    private readonly outcomes: TypedKv<v1.TrialResult>,
+    private readonly outcomes: TypedKv<v1.OutcomeShard>,
     private readonly findings: TypedKv<v1.Finding>,
   ) {}
 
@@ -47,7 +57,7 @@ export class SweepStore {
     return new SweepStore(
       await TypedKv.open(bus, buckets.sweeps, v1.SweepStatus),
       await TypedKv.open(bus, buckets.sweeps, v1.SweepSpec),
-      await TypedKv.open(bus, buckets.sweeps, v1.TrialResult),
+      await TypedKv.open(bus, buckets.sweeps, v1.OutcomeShard),
       await TypedKv.open(bus, buckets.sweeps, v1.Finding),
     );
   }
@@ -79,21 +89,42 @@ export class SweepStore {
     );
   }
 
-  /** Records a trial's outcome once; false when it was recorded before. */
-  async recordOutcome(result: v1.ITrialResult): Promise<boolean> {
-    const slim = {
-      sweepId: result.sweepId,
-      trialId: result.trialId,
-      status: result.status,
-      error: result.error ?? null,
-    };
-    try {
-      await this.outcomes.create(outcomeKey(result.sweepId!, result.trialId!), slim);
-      return true;
-    } catch (err) {
-      if (err instanceof ConflictError) return false;
-      throw err;
+  /**
+   * Records outcomes (trial index and status) once each: returns those that were not recorded
+   * before, in one compare-and-set per shard touched. A conflicting writer (another coordinator)
+   * makes the shard be re-read and the batch applied again, so nothing counts twice.
+   */
+  async recordOutcomes(
+    id: string,
+    total: number,
+    outcomes: readonly TrialOutcomeCode[],
+  ): Promise<TrialOutcomeCode[]> {
+    const byShard = new Map<number, TrialOutcomeCode[]>();
+    for (const o of outcomes) {
+      const shard = Math.floor(o.index / outcomeShardSize);
+      const list = byShard.get(shard) ?? [];
+      list.push(o);
+      byShard.set(shard, list);
     }
+    const recorded: TrialOutcomeCode[] = [];
+    await Promise.all(
+      [...byShard].map(async ([shard, list]) => {
+        let fresh: TrialOutcomeCode[] = [];
+        await this.outcomes.modify(outcomeKey(id, shard), (cur) => {
+          const statuses = shardBytes(cur, shard, total);
+          fresh = [];
+          for (const o of list) {
+            const at = o.index - shard * outcomeShardSize;
+            if (statuses[at] !== 0) continue;
+            statuses[at] = o.status;
+            fresh.push(o);
+          }
+          return fresh.length > 0 ? { first: shard * outcomeShardSize, statuses } : undefined;
+        });
+        recorded.push(...fresh);
+      }),
+    );
+    return recorded;
   }
 
   /** Records a finding once; false when seen before. */
@@ -110,18 +141,31 @@ export class SweepStore {
     }
   }
 
-  /** Every recorded outcome of a sweep, by trial id. */
-  async outcomesOf(id: string): Promise<Map<string, v1.TrialStatus>> {
-    const out = new Map<string, v1.TrialStatus>();
-    for (const key of await this.outcomes.keys(outcomeKey(id, '*'))) {
-      const v = await this.outcomes.get(key);
-      if (v) out.set(key.slice(outcomeKey(id, '').length), v.value.status);
-    }
+  /** The recorded status of every trial of a sweep of `total` trials, by trial index (0: none yet). */
+  async outcomesOf(id: string, total: number): Promise<Uint8Array> {
+    const out = new Uint8Array(total);
+    const shards = Math.ceil(total / outcomeShardSize);
+    await Promise.all(
+      Array.from({ length: shards }, async (_, shard) => {
+        const cur = await this.outcomes.get(outcomeKey(id, shard));
+        if (cur) out.set(shardBytes(cur.value, shard, total), shard * outcomeShardSize);
+      }),
+    );
     return out;
   }
 
-  async forgetOutcome(id: string, trial: string): Promise<void> {
-    await this.outcomes.delete(outcomeKey(id, trial));
+  /** Clears the recorded outcomes of these trials (a resume re-runs them). */
+  async forgetOutcomes(id: string, total: number, indices: readonly number[]): Promise<void> {
+    const shards = new Set(indices.map((i) => Math.floor(i / outcomeShardSize)));
+    for (const shard of shards)
+      await this.outcomes.modify(outcomeKey(id, shard), (cur) => {
+        if (!cur) return undefined;
+        const statuses = shardBytes(cur, shard, total);
+        for (const i of indices)
+          if (Math.floor(i / outcomeShardSize) === shard)
+            statuses[i - shard * outcomeShardSize] = 0;
+        return { first: shard * outcomeShardSize, statuses };
+      });
   }
 
   async sweepIds(): Promise<string[]> {
@@ -130,9 +174,10 @@ export class SweepStore {
 
   /** Rebuilds the counts from the outcome keys (and completes the sweep when every trial has one). */
   async recount(id: string): Promise<Status | null> {
-    const outcomes = await this.outcomesOf(id);
+    const total = (await this.status(id))?.counts?.total ?? 0;
+    const outcomes = await this.outcomesOf(id, total);
     const counts = { ok: 0, diverged: 0, failed: 0, cancelled: 0 };
-    for (const s of outcomes.values()) counts[countField(s)]++;
+    for (const s of outcomes) if (s !== 0) counts[countField(s)]++;
     return this.modify(id, (st) => {
       Object.assign((st.counts ??= v1.SweepCounts.create()), counts);
       if (
@@ -146,4 +191,18 @@ export class SweepStore {
       return st;
     });
   }
+}
+
+/** A trial's index in its sweep and the status its result reports. */
+export interface TrialOutcomeCode {
+  index: number;
+  status: v1.TrialStatus;
+}
+
+/** A shard's bytes, sized to the trials it holds (a copy: the caller may change it). */
+function shardBytes(cur: v1.OutcomeShard | null, shard: number, total: number): Uint8Array {
+  const size = Math.max(0, Math.min(outcomeShardSize, total - shard * outcomeShardSize));
+  const out = new Uint8Array(size);
+  if (cur?.statuses) out.set(cur.statuses.subarray(0, size));
+  return out;
 }

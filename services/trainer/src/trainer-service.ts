@@ -7,7 +7,7 @@
  *   trial:chunk, so a redelivered job does not duplicate chunks inside the window),
  * - tells JetStream the job is alive (`working()`) on each progress report,
  * - stops the job's trials (as `cancelled`) when a cancel notice for its sweep arrives;
- * then publishes every trial's result (dedup id = trial id) and acks the job. A job that throws
+ * then publishes the results of all its trials in one message (dedup id = job id) and acks the job. A job that throws
  * (a crashed or out-of-memory worker) is nak'd with a delay and dead-lettered after the last
  * delivery; a diverging trial is a normal `diverged` result.
  */
@@ -30,7 +30,7 @@ import { initBackend, populationWorkerPath, type BackendName } from '@dynlab/eng
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
 import { encode, v1 } from '@dynlab/proto';
 import {
-  trialFromProto,
+  trialsFromProto,
   trialToInput,
   type TelemetryColumns,
   type TrialOutcome,
@@ -179,34 +179,39 @@ export class Trainer {
     return st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED;
   }
 
-  private async publishResult(
+  private trialResult(
     job: v1.Job,
     index: number,
     outcome: TrialOutcome,
     chunks: number,
     points: number,
-  ): Promise<void> {
+  ): v1.ITrialResult {
     const t = job.trials[index]!;
+    return {
+      sweepId: job.sweepId,
+      trialId: t.id,
+      status: statusOf[outcome.status],
+      finalLoss: outcome.finalLoss,
+      finalError: outcome.finalError,
+      stepsDone: outcome.stepsDone,
+      backend: outcome.backend,
+      wallS: outcome.wallS,
+      error: outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null,
+      telemetryChunks: chunks,
+      telemetryPoints: points,
+      jobId: job.jobId,
+      instance: this.o.instance,
+      params: t.params ?? {},
+    };
+  }
+
+  /** Every trial's result in one message: one publish and one coordinator record per job. */
+  private async publishResults(job: v1.Job, results: v1.ITrialResult[]): Promise<void> {
     await this.o.bus.publish(
       subjects.results(job.sweepId),
-      v1.TrialResult,
-      {
-        sweepId: job.sweepId,
-        trialId: t.id,
-        status: statusOf[outcome.status],
-        finalLoss: outcome.finalLoss,
-        finalError: outcome.finalError,
-        stepsDone: outcome.stepsDone,
-        backend: outcome.backend,
-        wallS: outcome.wallS,
-        error: outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null,
-        telemetryChunks: chunks,
-        telemetryPoints: points,
-        jobId: job.jobId,
-        instance: this.o.instance,
-        params: t.params ?? {},
-      },
-      { msgId: `${job.jobId}:${t.id}` },
+      v1.JobResult,
+      { sweepId: job.sweepId, jobId: job.jobId, results, instance: this.o.instance },
+      { msgId: job.jobId },
     );
   }
 
@@ -220,25 +225,22 @@ export class Trainer {
       ]);
     checkToken(sweep, 'job.sweepId');
     if (await this.isCancelled(sweep)) {
-      for (let i = 0; i < job.trials.length; i++)
-        await this.publishResult(
-          job,
-          i,
-          {
-            status: 'cancelled',
-            finalLoss: NaN,
-            finalError: NaN,
-            stepsDone: 0,
-            backend: this.backend,
-            wallS: 0,
-          },
-          0,
-          0,
-        );
+      const cancelled: TrialOutcome = {
+        status: 'cancelled',
+        finalLoss: NaN,
+        finalError: NaN,
+        stepsDone: 0,
+        backend: this.backend,
+        wallS: 0,
+      };
+      await this.publishResults(
+        job,
+        job.trials.map((_, i) => this.trialResult(job, i, cancelled, 0, 0)),
+      );
       this.metrics.jobs.inc({ outcome: 'cancelled' });
       return;
     }
-    const trials = job.trials.map((t) => trialFromProto(t)); // a malformed trial is not retryable: dead-lettered
+    const trials = trialsFromProto(job.trials); // a malformed trial is not retryable: dead-lettered
     this.metrics.initSweep(sweep, this.backend);
     const { port1, port2 } = new MessageChannel();
     const ports = this.running.get(sweep) ?? new Set<MessagePort>();
@@ -317,8 +319,9 @@ export class Trainer {
       if ('error' in res) throw fromErrorInfo(res.error);
       if (publishError) throw publishError;
       let steps = 0;
-      await Promise.all(
-        res.outcomes.map((o, i) => this.publishResult(job, i, o, chunkIndex[i]!, points[i]!)),
+      await this.publishResults(
+        job,
+        res.outcomes.map((o, i) => this.trialResult(job, i, o, chunkIndex[i]!, points[i]!)),
       );
       for (const o of res.outcomes) {
         this.metrics.trials.inc({ sweep, backend: o.backend || this.backend, outcome: o.status });
