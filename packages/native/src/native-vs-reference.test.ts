@@ -75,3 +75,27 @@ for (const [modelName, model] of Object.entries(models))
         );
       }
     });
+
+// The fused last-layer pass (lastLayer() in csrc/kernels.cc) runs over blocks of 131072 / H
+// samples: at H = 1101 that is 112, so N = 300 makes two full blocks and a partial one, and 1101
+// rows leave one row after the groups of four. The matrix above (N = 24, H <= 6) is one block.
+test('native = float64 reference when the fused last-layer pass runs in several sample blocks', () => {
+  const N = 300;
+  const wide = fixtureData(4, N, dim);
+  const base = matrixTrial(
+    { inline: { n: N, dim, x: [...wide.x], y: [...wide.y] as (1 | -1)[] } },
+    N,
+    { kind: 'relu', hidden: [1101], bias: true },
+    'logistic',
+    {},
+    optimizers.gd,
+  );
+  compare(
+    ['wide relu trial 0', 'wide relu trial 1'],
+    [
+      { ...base, seed: 31 },
+      { ...base, seed: 32, optimizer: { ...base.optimizer, learningRate: 0.05 } },
+    ] as TrialInput[],
+    [wide, wide],
+  );
+});
