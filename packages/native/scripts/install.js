@@ -181,15 +181,23 @@ function main() {
   if (build.status !== 0 || !fs.existsSync(addonFile))
     finish(false, explain(output), { log: output.slice(-4000) });
   // A build that links but cannot load (no BLAS at run time, wrong CPU) is reported here already.
-  const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addonFile)})`], {
-    encoding: 'utf8',
-  });
+  // The load also records the BLAS's own description with the kernels it picks by itself (without
+  // OPENBLAS_CORETYPE), from which the loader decides its environment defaults (src/blas-defaults.ts).
+  const probeEnv = { ...process.env };
+  delete probeEnv.OPENBLAS_CORETYPE;
+  const load = spawnSync(
+    process.execPath,
+    ['-e', `process.stdout.write(require(${JSON.stringify(addonFile)}).blasConfig())`],
+    { encoding: 'utf8', env: probeEnv },
+  );
   if (load.status !== 0)
     finish(
       false,
       `built but cannot be loaded: ${(load.stderr || '').split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`,
     );
-  finish(true, `compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  finish(true, `compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
+    blas: load.stdout.trim(),
+  });
 }
 
 main();

@@ -10,10 +10,13 @@
  * pinned through the BLAS's own thread setter (see csrc/blas-threads.h), not by setting
  * OPENBLAS_NUM_THREADS before the load: that would also cap every later setting (a lone program
  * given both cores), since OpenBLAS sizes its thread pool once, at load. A BLAS without a known
- * setter takes its usual environment variables from whoever starts the process.
+ * setter takes its usual environment variables from whoever starts the process. Before the load,
+ * the BLAS's environment defaults (src/blas-defaults.ts: OPENBLAS_CORETYPE=Haswell for OpenBLAS on
+ * an AMD CPU with AVX-512) are set through dynlab_env.node, where the user has not set them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { blasEnvDefaults } from './blas-defaults';
 
 /** The raw population object of the addon (see csrc/addon.cc); every call checks its arguments again. */
 export interface AddonPopulation {
@@ -64,15 +67,50 @@ interface Loaded {
 }
 let loaded: Loaded | undefined;
 
-function buildReason(): string | undefined {
+/** What the install script wrote to build/status.json (see scripts/install.js). */
+interface BuildStatus {
+  available?: boolean;
+  reason?: string;
+  /** The BLAS's own description at build time, with the kernels it picked by itself. */
+  blas?: string;
+}
+
+function buildStatus(): BuildStatus | undefined {
   try {
-    const status = JSON.parse(readFileSync(join(buildDir, 'status.json'), 'utf8')) as {
-      available?: boolean;
-      reason?: string;
-    };
-    return status.available === false ? status.reason : undefined;
+    return JSON.parse(readFileSync(join(buildDir, 'status.json'), 'utf8')) as BuildStatus;
   } catch {
     return undefined;
+  }
+}
+
+function buildReason(): string | undefined {
+  const status = buildStatus();
+  return status?.available === false ? status.reason : undefined;
+}
+
+/**
+ * Sets the BLAS's environment defaults (blas-defaults.ts) that the user has not set, natively:
+ * from a worker thread, process.env would not reach the BLAS. Returns a note for the status line.
+ */
+function setBlasDefaults(): string {
+  let cpuinfo = '';
+  try {
+    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    // Not Linux: no defaults.
+  }
+  const defaults = blasEnvDefaults(buildStatus()?.blas, cpuinfo, process.env);
+  const envAddon = join(buildDir, 'Release', 'dynlab_env.node');
+  if (Object.keys(defaults).length === 0 || !existsSync(envAddon)) return '';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { setDefault } = require(envAddon) as { setDefault(name: string, value: string): string };
+    const set = Object.entries(defaults).filter(([name, value]) => setDefault(name, value) === value);
+    return set.length
+      ? `; ${set.map(([name, value]) => `${name}=${value}`).join(' ')} by default (faster SGEMM than OpenBLAS's AVX-512 kernels on this AMD CPU; set it to choose)`
+      : '';
+  } catch {
+    return '';
   }
 }
 
@@ -89,12 +127,16 @@ export function loadAddon(): Loaded {
     return loaded;
   }
   try {
+    const defaults = setBlasDefaults();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as Addon;
     const threads = Number(process.env.DYNLAB_BLAS_THREADS ?? 1);
     const setter = addon.setBlasThreads(Number.isInteger(threads) && threads >= 1 ? threads : 1);
     const blas = addon.blasConfig() || 'CBLAS';
-    loaded = { addon, reason: `${blas}; BLAS threads set by ${setter || 'the environment'}` };
+    loaded = {
+      addon,
+      reason: `${blas}; BLAS threads set by ${setter || 'the environment'}${defaults}`,
+    };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     loaded = {

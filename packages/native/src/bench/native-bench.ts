@@ -17,6 +17,8 @@
  * of the two workload GEMM shapes in isolation say what is left between the figures and the
  * hardware. BENCH_TORCH=0 skips PyTorch; BENCH_TORCH_STEPS (default 50) sets its timed steps (its
  * rate is steady after two warm-up steps, and 200 steps at P=64 would take minutes).
+ * PyTorch runs with the environment this process was started with: the BLAS defaults the native
+ * loader sets in this process (OPENBLAS_CORETYPE, see src/blas-defaults.ts) are not passed on.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ const STEPS = 200;
 const reps = Number(process.env.BENCH_REPS ?? 3);
 const torchSteps = Number(process.env.BENCH_TORCH_STEPS ?? 50);
 const flopsPerNetworkStep = 4 * N * D * H + 8 * N * H;
+/** The environment as started, before the native loader sets its BLAS defaults in this process. */
+const startEnv = { ...process.env };
 const out =
   process.env.DYNLAB_BENCH_OUT ??
   join(__dirname, '..', '..', '..', '..', 'bench', 'results', 'native.json');
@@ -153,7 +157,7 @@ interface TorchRun {
 function torchRun(threads: number, population: number): TorchRun {
   const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
   const env = {
-    ...process.env,
+    ...startEnv,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: '1',
   };
