@@ -81,9 +81,16 @@ export async function startDurableConsumer<T>(
   const log = o.logger.child({ consumer: o.durable });
 
   let stopped = false;
+  /** Messages whose handler is running: what `concurrency` bounds. */
   const running = new Map<JsMsg, Promise<void>>();
+  /** Every message not yet settled (handled, then acked); `stop` waits for these. */
+  const unsettled = new Set<Promise<void>>();
   let wake: (() => void) | undefined;
   const freed = () => new Promise<void>((r) => (wake = r));
+  /** Frees a message's slot (its handler is done), so the next pull overlaps its ack. */
+  const release = (m: JsMsg) => {
+    if (running.delete(m)) wake?.();
+  };
 
   const deadLetter = async (m: JsMsg, reason: string, err?: DynlabError) => {
     const record: v1.IDeadLetter = {
@@ -155,6 +162,7 @@ export async function startDurableConsumer<T>(
       }
       return;
     }
+    release(m);
     try {
       await m.ackAck();
     } catch (err) {
@@ -168,10 +176,11 @@ export async function startDurableConsumer<T>(
     const p = handle(m)
       .catch((err) => log.error('unexpected consumer failure', { error: (err as Error).message }))
       .finally(() => {
-        running.delete(m);
-        wake?.();
+        release(m);
+        unsettled.delete(p);
       });
     running.set(m, p);
+    unsettled.add(p);
   };
 
   const loop = async () => {
@@ -213,7 +222,7 @@ export async function startDurableConsumer<T>(
       // never hands a message to an inbox nobody reads; whatever it yields meanwhile is nak'd.
       stopped = true;
       wake?.();
-      const all = Promise.all(running.values());
+      const all = Promise.all(unsettled);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([all, timer])) === 'timeout') {
         for (const m of running.keys()) m.nak();

@@ -17,7 +17,8 @@ export const subjects = {
   jobsAll: `${prefix}.jobs.>`,
   results: (sweepId: string) => `${prefix}.results.${sweepId}`,
   resultsAll: `${prefix}.results.>`,
-  telemetry: (sweepId: string, trialId: string) => `${prefix}.telemetry.${sweepId}.${trialId}`,
+  /** A job's telemetry batches (every trial's chunks of the job). */
+  telemetry: (sweepId: string, jobId: string) => `${prefix}.telemetry.${sweepId}.${jobId}`,
   telemetryOfSweep: (sweepId: string) => `${prefix}.telemetry.${sweepId}.>`,
   telemetryAll: `${prefix}.telemetry.>`,
   findings: (sweepId: string) => `${prefix}.findings.${sweepId}`,

@@ -4,7 +4,7 @@
  * - DYNLAB_JOBS: work queue; a job is removed when acked; dedup by job id; file storage so
  *   queued jobs survive a broker restart.
  * - DYNLAB_RESULTS / DYNLAB_FINDINGS / DYNLAB_TELEMETRY: limits-retention logs, replayable from
- *   the start (telemetry bounded by age and bytes, one subject per trial).
+ *   the start (telemetry bounded by age and bytes, one subject per job).
  * - DYNLAB_DEADLETTER: our own dead-letter records plus JetStream's max-deliveries advisories
  *   for the job stream.
  * - KV bucket `dynlab_sweeps` for sweep state (compare-and-set updates).

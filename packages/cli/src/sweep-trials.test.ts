@@ -9,21 +9,23 @@ import type { DynlabClient } from '@dynlab/client';
 import { v1 } from '@dynlab/proto';
 import { readSweepTrials } from './sweep-trials';
 
-const chunk = (trialId: string, chunkIndex: number, step: number) =>
+const chunk = (trialId: string, chunkIndex: number, step: number, jobId = 'j') =>
   v1.TelemetryChunk.create({
     sweepId: 'sw',
     trialId,
     chunkIndex,
     steps: [step],
     loss: [step / 10],
+    jobId,
   });
-const result = (trialId: string, telemetryChunks: number, finalLoss = 0.5) =>
+const result = (trialId: string, telemetryChunks: number, finalLoss = 0.5, jobId = 'j') =>
   v1.TrialResult.create({
     sweepId: 'sw',
     trialId,
     status: v1.TrialStatus.TRIAL_STATUS_OK,
     telemetryChunks,
     finalLoss,
+    jobId,
   });
 
 /** A client over fixed streams; `missFromSweepRead` chunks are only found by a per-trial read. */
@@ -39,11 +41,13 @@ function fakeClient(
   }
   const client = {
     results: () => (reads.push('results'), iter(results)),
-    telemetry: (_sweep: string, trialId?: string) => {
-      reads.push(trialId ? `telemetry ${trialId}` : 'telemetry');
+    telemetry: (_sweep: string, trial?: { trialId: string; jobId: string }) => {
+      reads.push(trial ? `telemetry ${trial.trialId} of ${trial.jobId}` : 'telemetry');
       return iter(
-        trialId
-          ? [...telemetry, ...missFromSweepRead].filter((c) => c.trialId === trialId)
+        trial
+          ? [...telemetry, ...missFromSweepRead].filter(
+              (c) => c.trialId === trial.trialId && c.jobId === trial.jobId,
+            )
           : telemetry,
       );
     },
@@ -98,7 +102,18 @@ void test('chunks the sweep-wide read missed are read again by trial; a real gap
     { trial: 'a', steps: [1, 10, 100], complete: true, finalLoss: 0.5 },
     { trial: 'b', steps: [1], complete: false, finalLoss: 0.5 },
   ]);
-  assert.deepEqual(reads, ['results', 'telemetry', 'telemetry a', 'telemetry b']);
+  assert.deepEqual(reads, ['results', 'telemetry', 'telemetry a of j', 'telemetry b of j']);
+});
+
+void test("a resumed trial's series is the chunks of its result's job, not the cancelled run's", async () => {
+  const { client } = fakeClient(
+    [result('a', 2, 0.5, 'j-r1')],
+    [chunk('a', 0, 1, 'j'), chunk('a', 1, 5, 'j'), chunk('a', 0, 2, 'j-r1')],
+    [chunk('a', 1, 20, 'j-r1')],
+  );
+  assert.deepEqual(await collect(client), [
+    { trial: 'a', steps: [2, 20], complete: true, finalLoss: 0.5 },
+  ]);
 });
 
 void test('a short read of the results is read again until the expected count', async () => {

@@ -3,9 +3,11 @@
  * and its telemetry chunks in index order. Results are read first (a few scalars per trial), then
  * the sweep's telemetry is streamed once and each trial is handed out as soon as its last chunk is
  * in, so memory holds only the trials whose chunks are still arriving, never the whole sweep.
- * A chunk index seen twice (a job redelivered after a trainer died) is dropped. A read that
+ * A trial's series is the chunks of the job that produced its result (a cancelled and resumed
+ * trial also has a partial series from its first job, which is skipped). A chunk index seen
+ * twice (a job redelivered after a trainer died) is dropped. A read that
  * comes back short is read again: results until there are as many as `expectedResults`, and the
- * telemetry of a trial still incomplete after the sweep's stream by its own subject; a trial whose
+ * telemetry of a trial still incomplete after the sweep's stream by its job's subject; a trial whose
  * stream really lost chunks is handed out at the end with what it has, in order up to the first gap.
  */
 import type { DynlabClient } from '@dynlab/client';
@@ -44,6 +46,7 @@ export async function* readSweepTrials(
   for await (const c of client.telemetry(sweepId)) {
     const result = results.get(c.trialId);
     if (!result) continue; // no outcome (a cancelled sweep) or already handed out
+    if (c.jobId !== result.jobId) continue; // an earlier, cancelled run of the trial
     let b = buffers.get(c.trialId);
     if (!b) buffers.set(c.trialId, (b = new Map()));
     if (!b.has(c.chunkIndex)) b.set(c.chunkIndex, c);
@@ -59,7 +62,7 @@ export async function* readSweepTrials(
     const b = buffers.get(trialId) ?? new Map<number, v1.TelemetryChunk>();
     buffers.delete(trialId);
     if (inOrder(b).length < result.telemetryChunks)
-      for await (const c of client.telemetry(sweepId, trialId))
+      for await (const c of client.telemetry(sweepId, { trialId, jobId: result.jobId }))
         if (!b.has(c.chunkIndex)) b.set(c.chunkIndex, c);
     const chunks = inOrder(b);
     yield { result, chunks, complete: chunks.length >= result.telemetryChunks };

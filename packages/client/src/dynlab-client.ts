@@ -193,12 +193,22 @@ export class DynlabClient {
       for (const r of job.results) yield v1.TrialResult.fromObject(r);
   }
 
-  telemetry(sweepId: string, trialId?: string): AsyncGenerator<v1.TelemetryChunk> {
-    return this.read(
-      streams.telemetry,
-      trialId ? subjects.telemetry(sweepId, trialId) : subjects.telemetryOfSweep(sweepId),
-      (b) => v1.TelemetryChunk.decode(b),
-    );
+  /**
+   * Telemetry chunks of a sweep, or of one trial as the job of its result recorded it (trainers
+   * publish a job's chunks in batches on the job's subject; each chunk is yielded alone).
+   */
+  async *telemetry(
+    sweepId: string,
+    trial?: { trialId: string; jobId: string },
+  ): AsyncGenerator<v1.TelemetryChunk> {
+    const subject = trial
+      ? subjects.telemetry(sweepId, trial.jobId)
+      : subjects.telemetryOfSweep(sweepId);
+    for await (const batch of this.read(streams.telemetry, subject, (b) =>
+      v1.TelemetryBatch.decode(b),
+    ))
+      for (const c of batch.chunks)
+        if (!trial || c.trialId === trial.trialId) yield v1.TelemetryChunk.fromObject(c);
   }
 
   async findings(sweepId: string): Promise<Finding[]> {

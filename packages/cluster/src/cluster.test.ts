@@ -55,16 +55,17 @@ async function withCluster(
   }
 }
 
-/** Results per trial id and the set of trials with telemetry, read back from the streams. */
+/** Results per trial id and chunks per trial and job (`trial/job`), read back from the streams. */
 async function readBack(client: DynlabClient, sweepId: string) {
   const results = new Map<string, v1.TrialResult[]>();
   for await (const r of client.results(sweepId))
     results.set(r.trialId, [...(results.get(r.trialId) ?? []), r]);
   const chunks = new Map<string, Map<number, v1.TelemetryChunk>>();
   for await (const c of client.telemetry(sweepId)) {
-    const m = chunks.get(c.trialId) ?? new Map<number, v1.TelemetryChunk>();
+    const key = `${c.trialId}/${c.jobId}`;
+    const m = chunks.get(key) ?? new Map<number, v1.TelemetryChunk>();
     m.set(c.chunkIndex, c);
-    chunks.set(c.trialId, m);
+    chunks.set(key, m);
   }
   return { results, chunks };
 }
@@ -86,7 +87,8 @@ function assertExactlyOnce(
       );
     const r = rs[rs.length - 1]!;
     if (r.status !== v1.TrialStatus.TRIAL_STATUS_OK) continue;
-    const chunks = back.chunks.get(trial);
+    // The series of a trial is its result's job's (a resumed trial has a partial earlier one).
+    const chunks = back.chunks.get(`${trial}/${r.jobId}`);
     assert.ok(chunks, `${trial}: no telemetry`);
     assert.equal(chunks.size, r.telemetryChunks, `${trial}: chunk count`);
     for (let i = 0; i < r.telemetryChunks; i++)

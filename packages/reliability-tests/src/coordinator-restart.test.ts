@@ -70,8 +70,10 @@ test(
   'coordinator SIGKILLed in the middle of a submit (sweep recorded, jobs half published, trials already done): the restarted one finishes the enqueue and the sweep completes',
   { timeout: 180_000 },
   async () => {
-    const trials = 4000;
-    const population = 8;
+    // Many small jobs, so that the enqueue (fast since it publishes the bytes its check encoded)
+    // is still running when a first result is recorded.
+    const trials = 8000;
+    const population = 2;
     const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
     try {
       const { cluster, client } = t;
@@ -89,8 +91,7 @@ test(
         );
       // Kill as soon as the sweep is recorded, its enqueue has begun, and a trainer's results are
       // recorded: the restarted coordinator must then finish an enqueue around trials that already
-      // have outcomes. (A result takes a few publish windows of 32 jobs to be recorded while the
-      // enqueue runs, so the sweep has many small jobs.)
+      // have outcomes.
       const seen = await waitFor(
         async () => {
           const st = (await kv.get(`sweep.${id}`))?.value;

@@ -46,6 +46,15 @@ test(
       // Valid messages of every type, to cut short or to send where another type is expected.
       const enc = <T>(type: MessageType<T>, m: Record<string, unknown>) =>
         (type as unknown as { encode(m: unknown): { finish(): Uint8Array } }).encode(m).finish();
+      const chunk = {
+        sweepId,
+        trialId,
+        chunkIndex: 0,
+        last: true,
+        steps: [1, 2],
+        loss: [0.5, 0.4],
+        jobId: 'x',
+      };
       const msgs = {
         job: enc(v1.Job, {
           jobId: `${sweepId}-j99999`,
@@ -69,15 +78,13 @@ test(
           telemetryChunks: 1,
           jobId: 'x',
         }),
-        chunk: enc(v1.TelemetryChunk, {
+        batch: enc(v1.TelemetryBatch, {
           sweepId,
-          trialId,
-          chunkIndex: 0,
-          last: true,
-          steps: [1, 2],
-          loss: [0.5, 0.4],
           jobId: 'x',
+          chunks: [chunk],
         }),
+        // What trainers published before telemetry went out a job at a time.
+        oldChunk: enc(v1.TelemetryChunk, chunk),
         finding: enc(v1.Finding, {
           analyzer: 'a',
           analyzerVersion: '1',
@@ -118,8 +125,12 @@ test(
           payloads: bad(v1.JobResult, msgs.result, [msgs.cancel, msgs.submit, msgs.oldResult]),
         },
         {
-          subject: subjects.telemetry(sweepId, trialId),
-          payloads: bad(v1.TelemetryChunk, msgs.chunk, [msgs.heartbeat, msgs.cancel]),
+          subject: subjects.telemetry(sweepId, 'x'),
+          payloads: bad(v1.TelemetryBatch, msgs.batch, [
+            msgs.heartbeat,
+            msgs.cancel,
+            msgs.oldChunk,
+          ]),
         },
         {
           subject: subjects.findings(sweepId),
@@ -216,7 +227,7 @@ test(
         [
           'analyzer telemetry',
           counted('analyzer', 'telemetry'),
-          n(subjects.telemetry(sweepId, trialId)),
+          n(subjects.telemetry(sweepId, 'x')),
         ],
         ['analyzer result', counted('analyzer', 'result'), n(subjects.results(sweepId))],
       ];

@@ -85,8 +85,10 @@ export async function auditSweep(
   if (o.telemetry ?? true) {
     const chunks = new Map<string, Map<number, v1.TelemetryChunk>>();
     for await (const c of client.telemetry(sweepId)) {
-      const byIndex = chunks.get(c.trialId) ?? new Map<number, v1.TelemetryChunk>();
-      chunks.set(c.trialId, byIndex);
+      // A trial's series is the chunks of its result's job (keyed `trial/job`).
+      const key = `${c.trialId}/${c.jobId}`;
+      const byIndex = chunks.get(key) ?? new Map<number, v1.TelemetryChunk>();
+      chunks.set(key, byIndex);
       const prev = byIndex.get(c.chunkIndex);
       if (prev && !sameChunk(prev, c))
         problems.push(`${c.trialId}: chunk ${c.chunkIndex} sent twice with different contents`);
@@ -98,7 +100,7 @@ export async function auditSweep(
         r.status !== v1.TrialStatus.TRIAL_STATUS_DIVERGED
       )
         continue;
-      const byIndex = chunks.get(id) ?? new Map<number, v1.TelemetryChunk>();
+      const byIndex = chunks.get(`${id}/${r.jobId}`) ?? new Map<number, v1.TelemetryChunk>();
       const n = r.telemetryChunks;
       if (n === 0) problems.push(`${id}: the result counts no telemetry chunk`);
       let points = 0;

@@ -8,6 +8,7 @@ import {
   trialToProto,
   trialFromProto,
   trialsFromProto,
+  trialsToProto,
   sweepToProto,
   sweepFromProto,
 } from './wire';
@@ -297,8 +298,9 @@ test('trialAt gives the same trial as the expansion, for every mode', () => {
   assert.equal(trialIndex('nope'), -1);
 });
 
-test('a job decoded with one check per trial body equals each trial decoded alone', () => {
-  const s = compileSweep({
+/** 2 scales x 2 datasets (one with its own data seed) x 3 seeds. */
+const twoPointsTwoDatasets = () =>
+  compileSweep({
     base,
     axes: [
       { path: 'init.scale', values: [0.1, 0.2] },
@@ -306,6 +308,9 @@ test('a job decoded with one check per trial body equals each trial decoded alon
     ],
     seeds: [3, 4, 5],
   });
+
+test('a job decoded with one check per trial body equals each trial decoded alone', () => {
+  const s = twoPointsTwoDatasets();
   // One job holding every point and seed, from its encoded bytes as a trainer gets it.
   const job = decode(
     v1.Job,
@@ -333,4 +338,15 @@ test('a job decoded with one check per trial body equals each trial decoded alon
     () => trialsFromProto([...job.trials, bad]),
     (e: unknown) => e instanceof ValidationError && /steps/.test(e.message),
   );
+});
+
+test('trials converted to the wire together encode exactly as each converted alone', () => {
+  const s = twoPointsTwoDatasets();
+  const trials = [...expandSweep(s, 'w')];
+  // Also a trial built on its own between seeds of one point (not derived: converted in full).
+  trials.splice(1, 0, trialAt(s, 'w', 7)!);
+  const together = trialsToProto(trials).map((m) => Buffer.from(encode(v1.TrialSpec, m)));
+  const alone = trials.map((t) => Buffer.from(encode(v1.TrialSpec, trialToProto(t))));
+  assert.equal(together.length, 13);
+  together.forEach((b, i) => assert.ok(b.equals(alone[i]!), `trial ${i}`));
 });

@@ -59,6 +59,44 @@ export function trialToProto(t: CompiledTrial): v1.TrialSpec {
   return parsedTrialToProto(trialToInput(t));
 }
 
+/**
+ * Compiled trials as wire messages, converting in full only a trial that differs from the last one
+ * converted in more than its id, seed, seed index, params and data seed (by identity of every other
+ * field: the seeds of one sweep point share them), and deriving the others from it.
+ */
+export function trialsToProto(trials: readonly CompiledTrial[]): v1.TrialSpec[] {
+  let first: CompiledTrial | undefined;
+  let firstMsg: v1.TrialSpec | undefined;
+  return trials.map((t) => {
+    if (first && firstMsg && sameButSeed(first, t))
+      return v1.TrialSpec.create({
+        ...firstMsg,
+        id: t.id,
+        seed: t.seed,
+        seedIndex: t.seedIndex,
+        params: t.params,
+        data: v1.DataSpec.create({ ...firstMsg.data, seed: t.data.seed }),
+      });
+    first = t;
+    firstMsg = trialToProto(t);
+    return firstMsg;
+  });
+}
+
+const seedFields = new Set(['id', 'seed', 'seedIndex', 'params', 'data']);
+
+/** Whether two trials are the same objects but for their seed fields (and the data's seed). */
+function sameButSeed(a: CompiledTrial, b: CompiledTrial): boolean {
+  const same = (x: object, y: object, skip: (k: string) => boolean) => {
+    const kx = Object.keys(x);
+    if (kx.length !== Object.keys(y).length) return false;
+    const rx = x as Record<string, unknown>;
+    const ry = y as Record<string, unknown>;
+    return kx.every((k) => skip(k) || rx[k] === ry[k]);
+  };
+  return same(a, b, (k) => seedFields.has(k)) && same(a.data, b.data, (k) => k === 'seed');
+}
+
 /** A parsed (defaulted, not compiled) trial as its wire message; `data.seed` stays unset when unset. */
 export function parsedTrialToProto(t: ParsedTrial): v1.TrialSpec {
   const plain = structuredClone(t) as unknown as Record<string, unknown>;

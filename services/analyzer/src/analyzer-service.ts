@@ -126,6 +126,8 @@ interface TrialState {
   ahead: Map<number, v1.TelemetryChunk>;
   outcome?: TrialOutcome;
   expected?: number;
+  /** The job of the trial's result: its series is that job's chunks. */
+  jobId?: string;
   ended: boolean;
 }
 interface SweepState {
@@ -142,7 +144,11 @@ export class SweepFeeder {
   constructor(
     private readonly host: AnalyzerHost,
     private readonly loadSweep: (sweepId: string) => Promise<CompiledSweep>,
-    private readonly refetch: (sweepId: string, trialId: string) => Promise<v1.TelemetryChunk[]>,
+    private readonly refetch: (
+      sweepId: string,
+      trialId: string,
+      jobId: string,
+    ) => Promise<v1.TelemetryChunk[]>,
   ) {}
 
   private sweep(id: string): Promise<SweepState> {
@@ -195,6 +201,7 @@ export class SweepFeeder {
     if (state.ended || state.outcome) return;
     state.outcome = resultOutcome(r);
     state.expected = r.telemetryChunks;
+    state.jobId = r.jobId;
     await this.maybeEnd(st, r.sweepId, r.trialId, trial, state);
   }
 
@@ -203,7 +210,7 @@ export class SweepFeeder {
     const st = await this.sweep(sweepId);
     const { trial, state } = this.trialOf(st, sweepId, trialId);
     if (state.ended || !state.outcome || state.next >= (state.expected ?? 0)) return;
-    const chunks = (await this.refetch(sweepId, trialId)).sort(
+    const chunks = (await this.refetch(sweepId, trialId, state.jobId ?? '')).sort(
       (a, b) => a.chunkIndex - b.chunkIndex,
     );
     for (const c of chunks) {
@@ -246,14 +253,15 @@ export interface AnalyzerServiceOptions {
   settleS?: number;
 }
 
-/** Reads every chunk of one trial from the telemetry stream. */
+/** Reads every chunk of one trial, as its job recorded it, from the telemetry stream. */
 export async function fetchTrialTelemetry(
   bus: Bus,
   sweepId: string,
   trialId: string,
+  jobId: string,
 ): Promise<v1.TelemetryChunk[]> {
   const out: v1.TelemetryChunk[] = [];
-  for await (const c of DynlabClient.over(bus).telemetry(sweepId, trialId)) out.push(c);
+  for await (const c of DynlabClient.over(bus).telemetry(sweepId, { trialId, jobId })) out.push(c);
   return out;
 }
 
@@ -295,7 +303,7 @@ export class AnalyzerService {
         this.metrics.initSweep(id);
         return compileSweep(sweepFromProto(spec.value), unlimited);
       },
-      (sweepId, trialId) => fetchTrialTelemetry(bus, sweepId, trialId),
+      (sweepId, trialId, jobId) => fetchTrialTelemetry(bus, sweepId, trialId, jobId),
     );
     const tDurable = consumers.analyzerTelemetry(group);
     const rDurable = consumers.analyzerResults(group);
@@ -306,14 +314,27 @@ export class AnalyzerService {
       await startDurableConsumer(bus, {
         stream: streams.telemetry,
         durable: tDurable,
-        type: v1.TelemetryChunk,
+        type: v1.TelemetryBatch,
         batch: 64,
         logger,
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'telemetry' }),
-        handler: async (c) => {
-          checkTrialIds('telemetry chunk', c.sweepId, c.trialId);
-          this.metrics.telemetryChunks.inc({ sweep: c.sweepId });
-          await feeder.chunk(c);
+        handler: async (b) => {
+          // Checked whole before any is fed: a message with one bad chunk is not taken at all.
+          if (b.chunks.length === 0)
+            throw new DynlabError(ErrorCode.Validation, 'telemetry batch without chunks');
+          const chunks = b.chunks.map((c) => v1.TelemetryChunk.fromObject(c));
+          for (const c of chunks) {
+            checkTrialIds('telemetry chunk', c.sweepId, c.trialId);
+            if (c.sweepId !== b.sweepId)
+              throw new DynlabError(
+                ErrorCode.Validation,
+                `telemetry batch of sweep '${b.sweepId}' holds a chunk of sweep '${c.sweepId}'`,
+              );
+          }
+          for (const c of chunks) {
+            this.metrics.telemetryChunks.inc({ sweep: c.sweepId });
+            await feeder.chunk(c);
+          }
         },
       }),
       await startDurableConsumer(bus, {

@@ -42,7 +42,7 @@ import {
   sweepToProto,
   trialId,
   trialIndex,
-  trialToProto,
+  trialsToProto,
   type CompiledSweep,
   type CompiledTrial,
   type PlannedJob,
@@ -105,7 +105,7 @@ function* encodeJobs(sweepId: string, jobs: Iterable<PlannedJob>): Generator<Enc
       jobId: job.jobId,
       sweepId,
       shape: job.shape,
-      trials: job.trials.map(trialToProto),
+      trials: trialsToProto(job.trials),
       createdMs: Date.now(),
     };
     yield { jobId: job.jobId, trials: job.trials.length, bytes: encode(v1.Job, msg) };
@@ -371,11 +371,8 @@ export class Coordinator {
     outcomes.forEach((status, i) => {
       if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) cancelled.push(i);
     });
-    // A cancelled run may have left part of a series: the re-run starts its telemetry afresh.
-    for (const i of cancelled)
-      await this.bus.jsm.streams.purge(streams.telemetry, {
-        filter: subjects.telemetry(id, trialId(id, i)),
-      });
+    // A cancelled run may have left part of a series under its job's subject; the re-run records
+    // a new one under a new job id, and readers take the series of the job of the trial's result.
     await this.store.forgetOutcomes(id, sweep.trialCount, cancelled);
     for (const i of cancelled) outcomes[i] = 0;
     const resumes = (st.counts?.resumes ?? 0) + 1;

@@ -9,6 +9,8 @@ export const TrainerConfigSchema = CommonConfigSchema.extend({
   backend: z.enum(['auto', 'tensorflow', 'native', 'wasm', 'cpu']).default('auto'),
   chunkPoints: z.number().int().positive().default(25),
   workerHeapMb: z.number().int().positive().default(2048),
+  /** Jobs held per worker beyond the one it runs (0: pull only for a free worker). */
+  prefetch: z.number().int().min(0).max(16).default(1),
   /** Seconds a job may take to finish after SIGTERM before it is handed back. */
   shutdownGraceS: z.number().nonnegative().default(30),
 }).strict();
@@ -23,6 +25,7 @@ export const trainerDefinition: ServiceDefinition<typeof TrainerConfigSchema> = 
     DYNLAB_BACKEND: 'backend',
     DYNLAB_CHUNK_POINTS: 'chunkPoints',
     DYNLAB_WORKER_HEAP_MB: 'workerHeapMb',
+    DYNLAB_TRAINER_PREFETCH: 'prefetch',
   },
   flags: {
     threads: { path: 'threads', help: 'worker threads (default: one per core)' },
@@ -42,6 +45,7 @@ export const trainerDefinition: ServiceDefinition<typeof TrainerConfigSchema> = 
       backend: config.backend,
       chunkPoints: config.chunkPoints,
       workerHeapMb: config.workerHeapMb,
+      prefetch: config.prefetch,
     });
     return { stop: () => t.stop(config.shutdownGraceS * 1000), load: () => t.load() };
   },

@@ -1,10 +1,12 @@
 /**
  * The trainer. NATS stays in the main thread; trajectories run in a piscina pool of engine
  * workers (one per core for wasm/cpu/native, one for the tensorflow backend, which threads
- * internally and is not safe to load twice in a process). It pulls a job only when a worker is
- * free, so queued jobs stay available to other trainers. While a job runs it
- * - streams each trial's telemetry chunks to the trial's subject as they are recorded (dedup id
- *   trial:chunk, so a redelivered job does not duplicate chunks inside the window),
+ * internally and is not safe to load twice in a process). It holds at most one job per worker
+ * plus `prefetch` more (default one each, queued in the pool so a worker never waits for a pull),
+ * so the rest of the queue stays available to other trainers. While a job runs it
+ * - streams the job's telemetry as it is recorded, chunk k of every trial in one batch on the
+ *   job's subject (dedup id job:chunk:part, so a redelivered job does not duplicate them inside
+ *   the window),
  * - tells JetStream the job is alive (`working()`) on each progress report,
  * - stops the job's trials (as `cancelled`) when a cancel notice for its sweep arrives;
  * then publishes the results of all its trials in one message (dedup id = job id) and acks the job. A job that throws
@@ -28,7 +30,8 @@ import {
 import { DynlabError, ErrorCode, ValidationError, fromErrorInfo, type Logger } from '@dynlab/core';
 import { initBackend, populationWorkerPath, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
-import { encode, v1 } from '@dynlab/proto';
+import { v1 } from '@dynlab/proto';
+import { TelemetryBatcher, type EncodedBatch } from './telemetry-batcher';
 import {
   trialsFromProto,
   trialToInput,
@@ -49,6 +52,13 @@ export interface TrainerOptions {
   chunkPoints?: number;
   /** Heap limit of a worker thread; a job that exceeds it fails, not the trainer. @default 2048 */
   workerHeapMb?: number;
+  /**
+   * Jobs held per worker beyond the one it runs, so a worker starts its next job the moment one
+   * ends instead of after an ack and a pull (for jobs of a few milliseconds that gap was as long
+   * as the job). Held jobs are kept alive with the server; 0 pulls only for a free worker.
+   * @default 1
+   */
+  prefetch?: number;
 }
 
 const statusOf: Record<TrialOutcome['status'], v1.TrialStatus> = {
@@ -89,7 +99,9 @@ export class Trainer {
   private pool!: Piscina;
   private consumer?: RunningConsumer;
   private readonly running = new Map<string, Set<MessagePort>>();
-  private busy = 0;
+  /** Jobs held: running in a worker or queued for one. */
+  private held = 0;
+  private keepAliveMs = 10_000;
   private threads = 1;
   backend = 'unknown';
   private statuses?: TypedKv<v1.SweepStatus>;
@@ -126,11 +138,14 @@ export class Trainer {
       (n, subject) => t.onCancel(n.sweepId, subject),
       () => t.metrics.malformedMessages.inc({ kind: 'control' }),
     ).stop;
+    const ackWaitNs = (await o.bus.jsm.consumers.info(streams.jobs, consumers.trainers)).config
+      .ack_wait;
+    if (ackWaitNs) t.keepAliveMs = Math.max(100, ackWaitNs / 1e6 / 3);
     t.consumer = await startDurableConsumer(o.bus, {
       stream: streams.jobs,
       durable: consumers.trainers,
       type: v1.Job,
-      concurrency: t.threads,
+      concurrency: t.threads * (1 + Math.max(0, o.prefetch ?? 1)),
       batch: 1,
       logger: t.log,
       onMalformed: () => t.metrics.malformedMessages.inc({ kind: 'job' }),
@@ -143,7 +158,12 @@ export class Trainer {
 
   /** Busy and total workers, for heartbeats. */
   load(): { busy: number; capacity: number; backend: string } {
-    return { busy: this.busy, capacity: this.pool.threads.length, backend: this.backend };
+    return { busy: this.busyWorkers(), capacity: this.pool.threads.length, backend: this.backend };
+  }
+
+  /** Workers running a job (held jobs not waiting in the pool's queue). */
+  private busyWorkers(): number {
+    return Math.max(0, this.held - this.pool.queueSize);
   }
 
   /**
@@ -167,7 +187,7 @@ export class Trainer {
   private updatePool(): void {
     this.metrics.setPool({
       threads: this.pool.threads.length,
-      busy: this.busy,
+      busy: this.busyWorkers(),
       queued: this.pool.queueSize,
     });
   }
@@ -248,9 +268,29 @@ export class Trainer {
     this.running.set(sweep, ports);
     const chunkIndex = new Array<number>(trials.length).fill(0);
     const points = new Array<number>(trials.length).fill(0);
-    // Chunk publishes are pipelined (not awaited one by one): readers order chunks by index.
+    // Chunk k of every trial goes out in one batch message on the job's subject; publishes are
+    // pipelined (not awaited one by one): readers order chunks by index.
+    const batcher = new TelemetryBatcher(sweep, job.jobId, trials.length, this.o.bus.maxPayload);
     const publishing: Promise<void>[] = [];
     let publishError: unknown;
+    const publish = (batches: EncodedBatch[]) => {
+      for (const b of batches)
+        publishing.push(
+          this.o.bus
+            .publishEncoded(subjects.telemetry(sweep, job.jobId), v1.TelemetryBatch, b.bytes, {
+              msgId: b.msgId,
+            })
+            .then(
+              () => {
+                this.metrics.telemetryChunks.inc({ sweep }, b.chunks);
+                this.metrics.telemetryBytes.inc({ sweep }, b.bytes.length);
+              },
+              (err: unknown) => {
+                publishError ??= err;
+              },
+            ),
+        );
+    };
     // Every trial ends with a `last` chunk, but the port and piscina's result are separate
     // channels: the last chunks may arrive after the result, and each result counts its chunks.
     let lastsToCome = trials.length;
@@ -268,31 +308,28 @@ export class Trainer {
       const trial = trials[m.trialIndex]!;
       const index = chunkIndex[m.trialIndex] ?? 0;
       chunkIndex[m.trialIndex] = index + 1;
-      const msg = {
-        sweepId: sweep,
-        trialId: trial.id,
-        chunkIndex: index,
-        last: m.last,
-        jobId: job.jobId,
-        ...m.chunk,
-      };
       points[m.trialIndex]! += m.chunk.steps.length;
-      if (m.last && --lastsToCome === 0) allLastsIn();
-      publishing.push(
-        (async () => {
-          try {
-            await this.o.bus.publish(subjects.telemetry(sweep, trial.id), v1.TelemetryChunk, msg, {
-              msgId: `${job.jobId}:${trial.id}:${msg.chunkIndex}`,
-            });
-            this.metrics.telemetryChunks.inc({ sweep });
-            this.metrics.telemetryBytes.inc({ sweep }, encode(v1.TelemetryChunk, msg).length);
-          } catch (err) {
-            publishError ??= err;
-          }
-        })(),
+      publish(
+        batcher.add(m.trialIndex, {
+          sweepId: sweep,
+          trialId: trial.id,
+          chunkIndex: index,
+          last: m.last,
+          jobId: job.jobId,
+          ...m.chunk,
+        }),
       );
+      if (m.last && --lastsToCome === 0) allLastsIn();
     });
-    this.busy++;
+    this.held++;
+    // A job queued behind another gets no progress reports: tell the server it is held.
+    const keepAlive = setInterval(() => {
+      try {
+        working();
+      } catch {
+        this.metrics.heartbeatFailures.inc();
+      }
+    }, this.keepAliveMs);
     this.updatePool();
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     try {
@@ -315,8 +352,9 @@ export class Trainer {
               `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`,
             ),
         );
-      await Promise.all(publishing);
       if ('error' in res) throw fromErrorInfo(res.error);
+      publish(batcher.flush()); // nothing normally: every trial's last chunk completed its batches
+      await Promise.all(publishing);
       if (publishError) throw publishError;
       let steps = 0;
       await this.publishResults(
@@ -330,7 +368,8 @@ export class Trainer {
       this.metrics.networkSteps.inc({ sweep, backend: this.backend }, steps);
       outcome = res.outcomes.every((o) => o.status === 'cancelled') ? 'cancelled' : 'ok';
     } finally {
-      this.busy--;
+      this.held--;
+      clearInterval(keepAlive);
       ports.delete(port2);
       if (ports.size === 0) this.running.delete(sweep);
       port2.close();

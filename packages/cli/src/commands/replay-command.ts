@@ -67,7 +67,7 @@ export const replayCommand = defineCommand({
       const feeder = new SweepFeeder(
         host,
         () => Promise.resolve(sweep),
-        (s, t) => fetchTrialTelemetry(client.bus, s, t),
+        (s, t, j) => fetchTrialTelemetry(client.bus, s, t, j),
       );
       let trials = 0;
       for await (const { result, chunks } of readSweepTrials(client, id)) {

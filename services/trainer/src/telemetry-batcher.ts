@@ -1,0 +1,101 @@
+/**
+ * Groups a job's telemetry chunks into batches: chunk k of every trial of the job goes out in one
+ * `TelemetryBatch` once each trial has either sent its chunk k or ended before it. A population
+ * records at the same steps, so the batch for k fills up within one step of the engine; a job of
+ * tiny trials sends one message instead of one per trial, and a long job still streams a batch per
+ * chunk. What a batch holds depends only on the chunks (not on timing), and a batch over the size
+ * limit is split the same way every time, so a redelivered job's batches have the same dedup ids.
+ */
+import { encode, v1 } from '@dynlab/proto';
+
+/** One message to publish: its bytes, the chunks in it, and its dedup id. */
+export interface EncodedBatch {
+  bytes: Uint8Array;
+  chunks: number;
+  msgId: string;
+}
+
+/** Room left in a message for the batch's own fields (ids and framing). */
+const envelopeBytes = 1024;
+
+export class TelemetryBatcher {
+  private readonly rounds = new Map<number, v1.ITelemetryChunk[]>();
+  /** Index of each trial's last chunk, once it has arrived. */
+  private readonly lastIndex: (number | undefined)[];
+
+  constructor(
+    private readonly sweepId: string,
+    private readonly jobId: string,
+    trialCount: number,
+    private readonly maxBytes: number,
+  ) {
+    this.lastIndex = new Array<number | undefined>(trialCount).fill(undefined);
+  }
+
+  /** Adds a trial's chunk; returns the batches it completed (usually none or one). */
+  add(trialIndex: number, chunk: v1.ITelemetryChunk): EncodedBatch[] {
+    const k = chunk.chunkIndex ?? 0;
+    const round = this.rounds.get(k) ?? [];
+    round.push(chunk);
+    this.rounds.set(k, round);
+    if (chunk.last) this.lastIndex[trialIndex] = k;
+    const out: EncodedBatch[] = [];
+    // A last chunk can complete later rounds too (this trial is no longer expected in them).
+    for (const [index, chunks] of [...this.rounds].sort((a, b) => a[0] - b[0]))
+      if (chunks.length === this.expected(index)) out.push(...this.take(index));
+    return out;
+  }
+
+  /** Whatever is still held (a job that ended without every trial's last chunk). */
+  flush(): EncodedBatch[] {
+    return [...this.rounds.keys()].sort((a, b) => a - b).flatMap((k) => this.take(k));
+  }
+
+  /** Trials that will send chunk k: all but those whose last chunk came before k. */
+  private expected(k: number): number {
+    let ended = 0;
+    for (const last of this.lastIndex) if (last !== undefined && last < k) ended++;
+    return this.lastIndex.length - ended;
+  }
+
+  private take(k: number): EncodedBatch[] {
+    const chunks = this.rounds.get(k) ?? [];
+    this.rounds.delete(k);
+    if (chunks.length === 0) return [];
+    // In trial order, so that the split (and each part's bytes) never depends on arrival order.
+    chunks.sort((a, b) => ((a.trialId ?? '') < (b.trialId ?? '') ? -1 : 1));
+    const whole = this.encodeBatch(k, 0, chunks);
+    if (whole.length <= this.maxBytes)
+      return [{ bytes: whole, chunks: chunks.length, msgId: this.msgId(k, 0) }];
+    const parts: v1.ITelemetryChunk[][] = [[]];
+    let size = 0;
+    for (const c of chunks) {
+      const n = encode(v1.TelemetryChunk, c).length + 8;
+      if (size + n > this.maxBytes - envelopeBytes && parts[parts.length - 1]!.length > 0) {
+        parts.push([]);
+        size = 0;
+      }
+      parts[parts.length - 1]!.push(c);
+      size += n;
+    }
+    return parts.map((part, p) => ({
+      bytes: this.encodeBatch(k, p, part),
+      chunks: part.length,
+      msgId: this.msgId(k, p),
+    }));
+  }
+
+  private encodeBatch(k: number, part: number, chunks: v1.ITelemetryChunk[]): Uint8Array {
+    return encode(v1.TelemetryBatch, {
+      sweepId: this.sweepId,
+      jobId: this.jobId,
+      chunkIndex: k,
+      part,
+      chunks,
+    });
+  }
+
+  private msgId(k: number, part: number): string {
+    return `${this.jobId}:c${k}:p${part}`;
+  }
+}
