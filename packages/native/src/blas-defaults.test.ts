@@ -1,7 +1,7 @@
 /**
  * The BLAS environment defaults: when OPENBLAS_CORETYPE defaults to Haswell (OpenBLAS with
- * DYNAMIC_ARCH choosing an Intel AVX-512 core on an AMD CPU with AVX-512, the user not having set
- * it), and that the loader's setting reaches the BLAS from a worker thread, where process.env is a
+ * DYNAMIC_ARCH choosing an Intel AVX-512 core on an AMD CPU with AVX-512, one BLAS thread, the user
+ * not having set it), and that the loader's setting reaches the BLAS from a worker thread, where process.env is a
  * copy native code never sees, while a user's setting wins.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +20,9 @@ const intel = 'vendor_id\t: GenuineIntel\nflags\t\t: fpu sse avx2 fma avx512f av
 
 test('OPENBLAS_CORETYPE defaults to Haswell only for OpenBLAS AVX-512 kernels on an AMD CPU with AVX-512, unless set', () => {
   assert.deepEqual(blasEnvDefaults(openblas, zen4, {}), { OPENBLAS_CORETYPE: 'Haswell' });
+  assert.deepEqual(blasEnvDefaults(openblas, zen4, { DYNLAB_BLAS_THREADS: '1' }), {
+    OPENBLAS_CORETYPE: 'Haswell',
+  });
   assert.deepEqual(
     blasEnvDefaults(openblas.replace(/Cooperlake/g, 'SkylakeX'), zen4, {}),
     { OPENBLAS_CORETYPE: 'Haswell' },
@@ -27,6 +30,7 @@ test('OPENBLAS_CORETYPE defaults to Haswell only for OpenBLAS AVX-512 kernels on
   for (const [why, blas, cpu, env] of [
     ['the user set it', openblas, zen4, { OPENBLAS_CORETYPE: 'SkylakeX' }],
     ['the user set it empty', openblas, zen4, { OPENBLAS_CORETYPE: '' }],
+    ['two BLAS threads at load', openblas, zen4, { DYNLAB_BLAS_THREADS: '2' }],
     ['an Intel CPU', openblas, intel, {}],
     ['no AVX-512', openblas.replace(/Cooperlake/g, 'Zen'), zen3, {}],
     ['OpenBLAS picked a Zen core', openblas.replace(/Cooperlake/g, 'Zen'), zen4, {}],
@@ -74,5 +78,6 @@ test(
     const expected = blasEnvDefaults(status.blas, cpuinfo, env).OPENBLAS_CORETYPE ?? picked;
     assert.equal(coreInWorker(env), expected);
     assert.equal(coreInWorker({ ...env, OPENBLAS_CORETYPE: 'Sandybridge' }), 'Sandybridge');
+    assert.equal(coreInWorker({ ...env, DYNLAB_BLAS_THREADS: '2' }), picked);
   },
 );

@@ -12,7 +12,7 @@
  * given both cores), since OpenBLAS sizes its thread pool once, at load. A BLAS without a known
  * setter takes its usual environment variables from whoever starts the process. Before the load,
  * the BLAS's environment defaults (src/blas-defaults.ts: OPENBLAS_CORETYPE=Haswell for OpenBLAS on
- * an AMD CPU with AVX-512) are set through dynlab_env.node, where the user has not set them.
+ * an AMD CPU with AVX-512, BLAS on one thread) are set through dynlab_env.node, where the user has not set them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -19,6 +19,9 @@
  * rate is steady after two warm-up steps, and 200 steps at P=64 would take minutes).
  * PyTorch runs with the environment this process was started with: the BLAS defaults the native
  * loader sets in this process (OPENBLAS_CORETYPE, see src/blas-defaults.ts) are not passed on.
+ * The row whose BLAS has two threads runs in a child process started with DYNLAB_BLAS_THREADS=2,
+ * as a lone program given both cores would be: the BLAS's kernels are chosen once per process, at
+ * load, and this process loads it pinned to one thread.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -126,6 +129,22 @@ async function nativeRow(
   };
 }
 
+/** nativeRow() in a child process whose BLAS is loaded with `blasThreads` threads. */
+function nativeRowInChild(population: number, workers: number, blasThreads: number): NativeRow {
+  const r = spawnSync(
+    process.execPath,
+    [__filename, '--row', JSON.stringify({ population, workers, blasThreads })],
+    {
+      encoding: 'utf8',
+      env: { ...startEnv, DYNLAB_BLAS_THREADS: String(blasThreads) },
+      timeout: 900_000,
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`bench row in a child process failed: ${r.stderr || r.error?.message}`);
+  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as NativeRow;
+}
+
 async function gemmGflops(
   m: number,
   n: number,
@@ -231,7 +250,10 @@ async function main(): Promise<void> {
             [2, 1],
           ];
     for (const [workers, blasThreads] of configs as [number, number][]) {
-      const row = await nativeRow(population, workers, blasThreads);
+      const row =
+        blasThreads > 1
+          ? nativeRowInChild(population, workers, blasThreads)
+          : await nativeRow(population, workers, blasThreads);
       rows.push(row);
       const best = torchBest(population);
       console.log(
@@ -319,7 +341,14 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-main().catch((err: unknown) => {
+const row = process.argv[2] === '--row' ? process.argv[3] : undefined;
+(row
+  ? (async () => {
+      const { population, workers, blasThreads } = JSON.parse(row) as Record<string, number>;
+      console.log(JSON.stringify(await nativeRow(population!, workers!, blasThreads!)));
+    })()
+  : main()
+).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
