@@ -63,6 +63,9 @@ export const sweepKeys = {
   /** Recorded statuses of trials [shard * outcomeShardSize, ...) (an OutcomeShard). */
   outcomes: (sweepId: string, shard: number) => `outcomes.${sweepId}.${shard}`,
   finding: (sweepId: string, findingId: string) => `finding.${sweepId}.${findingId}`,
+  /** The trials resume number `resume` re-runs (an OutcomeShard with 1 for each). */
+  resumePlan: (sweepId: string, resume: number, shard: number) =>
+    `resume.${sweepId}.${resume}.${shard}`,
 } as const;
 
 /** Queue group of the coordinators' request handlers. */

@@ -166,3 +166,89 @@ test(
     }
   },
 );
+
+test(
+  'coordinator SIGKILLed in the middle of a resume (jobs half published, re-run trials already done): the restarted one publishes the same jobs and the sweep completes',
+  { timeout: 180_000 },
+  async () => {
+    const trials = 8000;
+    const population = 2;
+    const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
+    try {
+      const { cluster, client } = t;
+      const kv = await TypedKv.open(client.bus, buckets.sweeps, v1.SweepStatus);
+      const id = 'sw-midresume';
+      const status = async () => (await kv.get(`sweep.${id}`))!.value;
+      await client.submit(tinySweep({ trials, steps: 10, population, name: 'mid-resume' }), {
+        sweepId: id,
+      });
+      await waitFor(
+        async () => ((await status()).counts?.ok ?? 0) > 100 || undefined,
+        'a hundred trials recorded',
+        60_000,
+        5,
+      );
+      await client.cancel(id);
+      // Let the trainer's stopped jobs report (their trials end cancelled) before resuming.
+      await waitFor(
+        async () =>
+          (await client.bus.jsm.consumers.info(streams.jobs, 'trainers')).num_ack_pending === 0 ||
+          undefined,
+        'the trainer to have no job in hand',
+        30_000,
+        50,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const before = await status();
+      const rerun = trials - (before.counts?.ok ?? 0);
+      const seqBefore = (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq;
+      const resuming = client.resume(id).then(
+        () => 'answered',
+        (err: { code?: string }) => err.code ?? 'error',
+      );
+      // Kill once the resume is enqueueing and a re-run trial has been recorded: a plan made
+      // again from the outcomes now would shift the job ids.
+      const seen = await waitFor(
+        async () => {
+          const st = await status();
+          return st.counts?.resumes === 1 &&
+            (st.counts.enqueued || (st.counts.ok ?? 0) > (before.counts?.ok ?? 0))
+            ? st
+            : undefined;
+        },
+        'the resume to be enqueueing, and a first re-run trial recorded',
+        60_000,
+        2,
+      );
+      assert.equal(seen.counts?.enqueued, false, 'the resume enqueued everything before a result');
+      await cluster.coordinator.kill('SIGKILL');
+      const published =
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore;
+      const jobs = Math.ceil(rerun / population);
+      assert.ok(published > 0 && published < jobs, `${published} of ${jobs} jobs published`);
+      // The resume request dies with the coordinator; its reply never comes (the client gives up
+      // after its own timeout, or when the test closes the connection).
+      void resuming;
+
+      await cluster.restartCoordinator();
+      const final = await client
+        .waitFor(id, { intervalMs: 250, timeoutMs: 60_000 })
+        .catch(async () => (await client.get(id)).status);
+      assert.equal(final.state, S.SWEEP_STATE_COMPLETE, `counts: ${JSON.stringify(final.counts)}`);
+      assert.equal(final.counts?.ok, trials);
+      assert.equal(
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore,
+        jobs,
+        'every job of the resume published once',
+      );
+      const audit = await auditSweep(client, id, trials, { telemetry: false });
+      assert.deepEqual(audit.problems.slice(0, 20), []);
+      assert.equal(audit.recordedOutcomes, trials);
+      process.stderr.write(
+        `coordinator-midresume: killed with ${published} of ${jobs} resume jobs published and ${(seen.counts?.ok ?? 0) - (before.counts?.ok ?? 0)} re-run trials recorded\n`,
+      );
+    } finally {
+      await t.stop();
+    }
+  },
+);

@@ -71,6 +71,11 @@ export interface CoordinatorOptions {
 const recorded = (outcomes: Uint8Array, trial: { id: string }) =>
   outcomes[trialIndex(trial.id)] !== 0;
 
+/** The sweep's trials marked in `rerun` (by index), in order. */
+function* marked(sweep: CompiledSweep, id: string, rerun: Uint8Array): Generator<CompiledTrial> {
+  for (const t of expandSweep(sweep, id)) if (rerun[trialIndex(t.id)]) yield t;
+}
+
 /** The sweep's trials that have no outcome yet, in order. */
 function* unfinished(
   sweep: CompiledSweep,
@@ -367,18 +372,22 @@ export class Coordinator {
     if (!specMsg) throw new NotFoundError(`sweep '${id}' has no stored spec`, { sweepId: id });
     const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
     const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
+    const CANCELLED = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
     const cancelled: number[] = [];
     outcomes.forEach((status, i) => {
-      if (status === v1.TrialStatus.TRIAL_STATUS_CANCELLED) cancelled.push(i);
+      if (status === CANCELLED) cancelled.push(i);
     });
+    const rerun = outcomes.map((status) => (status === 0 || status === CANCELLED ? 1 : 0));
+    const resumes = (st.counts?.resumes ?? 0) + 1;
+    // Stored before the sweep is marked as enqueueing: a coordinator that dies mid-way plans the
+    // same jobs from it (the outcomes by then differ, and a plan from them would shift job ids).
+    await this.store.saveResumePlan(id, resumes, rerun);
     // A cancelled run may have left part of a series under its job's subject; the re-run records
     // a new one under a new job id, and readers take the series of the job of the trial's result.
     await this.store.forgetOutcomes(id, sweep.trialCount, cancelled);
-    for (const i of cancelled) outcomes[i] = 0;
-    const resumes = (st.counts?.resumes ?? 0) + 1;
     let requeued = 0;
     const counting = (function* () {
-      for (const t of unfinished(sweep, id, outcomes)) {
+      for (const t of marked(sweep, id, rerun)) {
         requeued++;
         yield t;
       }
@@ -633,16 +642,19 @@ export class Coordinator {
         const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
         const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
         this.log.info('finishing an interrupted enqueue', { sweep: id });
-        // A first enqueue is planned again exactly as submit planned it (same job ids, so the
-        // ones already published are deduplicated). A resume's plan depended on the outcomes at
-        // resume time, which cannot be re-read; its unfinished trials are planned afresh.
-        const jobs = st.counts?.resumes
-          ? planJobs(
-              unfinished(sweep, id, outcomes),
-              `${id}-r${st.counts.resumes}`,
-              sweep.population,
-            )
-          : withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes);
+        // Planned again exactly as submit or the resume planned it (same job ids, so the ones
+        // already published are deduplicated), skipping jobs whose trials all have outcomes.
+        const resumes = st.counts?.resumes ?? 0;
+        const plan = resumes ? await this.store.resumePlan(id, resumes, sweep.trialCount) : null;
+        const jobs = !resumes
+          ? withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes)
+          : plan
+            ? withUnfinished(
+                planJobs(marked(sweep, id, plan), `${id}-r${resumes}`, sweep.population),
+                outcomes,
+              )
+            : // A resume from before plans were stored: its unfinished trials, planned afresh.
+              planJobs(unfinished(sweep, id, outcomes), `${id}-r${resumes}`, sweep.population);
         await this.enqueue(id, encodeJobs(id, jobs));
       }
       await this.store.recount(id);

@@ -120,3 +120,12 @@ test('forgotten outcomes can be recorded again (resume), and recount follows the
   assert.equal(st?.counts?.cancelled, 0);
   assert.equal(st?.state, v1.SweepState.SWEEP_STATE_COMPLETE, 'every trial has an outcome');
 });
+
+test('a resume plan reads back as stored, across a shard edge; none stored reads as null', async () => {
+  const total = outcomeShardSize + 3;
+  const rerun = new Uint8Array(total);
+  for (const i of [1, outcomeShardSize - 1, outcomeShardSize + 2]) rerun[i] = 1;
+  await store.saveResumePlan('sw-plan', 1, rerun);
+  assert.deepEqual(await store.resumePlan('sw-plan', 1, total), rerun);
+  assert.equal(await store.resumePlan('sw-plan', 2, total), null);
+});

@@ -7,6 +7,8 @@
  *   makes recording it idempotent (a redelivered or duplicated result finds it set and is ignored),
  *   and one write records every trial of a batch of results in the shard: a sweep of tiny trials
  *   costs one KV write per shard per flush, not one per trial.
+ * - `resume.<id>.<n>.<shard>`: the trials resume number n re-runs, stored before its enqueue, so a
+ *   coordinator that dies mid-way plans the same jobs again (same ids, deduplicated);
  * Counts in the status are a cache of the outcome shards; `recount` rebuilds them (at start-up,
  * so a coordinator that died between recording outcomes and counting them loses nothing).
  */
@@ -151,6 +153,26 @@ export class SweepStore {
         if (cur) out.set(shardBytes(cur.value, shard, total), shard * outcomeShardSize);
       }),
     );
+    return out;
+  }
+
+  /** Stores which trials (1 by index) resume number `resume` re-runs, before it enqueues any. */
+  async saveResumePlan(id: string, resume: number, rerun: Uint8Array): Promise<void> {
+    for (let first = 0; first < rerun.length; first += outcomeShardSize)
+      await this.outcomes.put(sweepKeys.resumePlan(id, resume, first / outcomeShardSize), {
+        first,
+        statuses: rerun.subarray(first, first + outcomeShardSize),
+      });
+  }
+
+  /** The trials resume number `resume` re-runs; null when it stored no plan. */
+  async resumePlan(id: string, resume: number, total: number): Promise<Uint8Array | null> {
+    const out = new Uint8Array(total);
+    for (let shard = 0; shard * outcomeShardSize < total; shard++) {
+      const cur = await this.outcomes.get(sweepKeys.resumePlan(id, resume, shard));
+      if (!cur) return null;
+      out.set(shardBytes(cur.value, shard, total), shard * outcomeShardSize);
+    }
     return out;
   }
 
