@@ -23,10 +23,9 @@ test('OPENBLAS_CORETYPE defaults to Haswell only for OpenBLAS AVX-512 kernels on
   assert.deepEqual(blasEnvDefaults(openblas, zen4, { DYNLAB_BLAS_THREADS: '1' }), {
     OPENBLAS_CORETYPE: 'Haswell',
   });
-  assert.deepEqual(
-    blasEnvDefaults(openblas.replace(/Cooperlake/g, 'SkylakeX'), zen4, {}),
-    { OPENBLAS_CORETYPE: 'Haswell' },
-  );
+  assert.deepEqual(blasEnvDefaults(openblas.replace(/Cooperlake/g, 'SkylakeX'), zen4, {}), {
+    OPENBLAS_CORETYPE: 'Haswell',
+  });
   for (const [why, blas, cpu, env] of [
     ['the user set it', openblas, zen4, { OPENBLAS_CORETYPE: 'SkylakeX' }],
     ['the user set it empty', openblas, zen4, { OPENBLAS_CORETYPE: '' }],

@@ -105,7 +105,9 @@ function setBlasDefaults(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { setDefault } = require(envAddon) as { setDefault(name: string, value: string): string };
-    const set = Object.entries(defaults).filter(([name, value]) => setDefault(name, value) === value);
+    const set = Object.entries(defaults).filter(
+      ([name, value]) => setDefault(name, value) === value,
+    );
     return set.length
       ? `; ${set.map(([name, value]) => `${name}=${value}`).join(' ')} by default (faster SGEMM than OpenBLAS's AVX-512 kernels on this AMD CPU; set it to choose)`
       : '';

@@ -75,9 +75,9 @@ interface NativeRow {
   networkStepsPerSec: number;
   runs: number[];
   effectiveGflops: number;
-  /** Shares of the workers' time: in the GEMMs, in the optimizer update, and the rest (fused passes, measurements, overhead). */
+  /** Shares of the workers' time in the best run: in the GEMMs, in the optimizer update, and the rest (fused passes, measurements, overhead). */
   time: { gemm: number; update: number; fusedAndOther: number };
-  /** GFLOP/s the GEMM calls ran at inside the workload (per worker). */
+  /** GFLOP/s the GEMM calls ran at inside the workload (per worker), in the best run. */
   gemmGflopsPerWorker: number;
   /** One-minute load average after the row: above the worker count, other work shared the cores. */
   loadAverage: number;
@@ -104,7 +104,10 @@ async function nativeRow(
       steps: STEPS,
     }));
     const replies = await inWorkers(jobs);
-    runs.push((population * STEPS) / Math.max(...replies.map((x) => x.seconds)));
+    const run = (population * STEPS) / Math.max(...replies.map((x) => x.seconds));
+    runs.push(run);
+    // The time split and GEMM rate reported are those of the best run, the one the row reports.
+    if (run < Math.max(...runs)) continue;
     const total = replies.reduce((s, x) => s + x.profile!.totalSeconds, 0);
     const gemm = replies.reduce((s, x) => s + x.profile!.gemmSeconds, 0);
     const update = replies.reduce((s, x) => s + x.profile!.updateSeconds, 0);
