@@ -134,6 +134,32 @@ const examples: [MessageType<unknown>, Record<string, unknown>][] = [
     },
   ],
   [
+    v1.JobResult,
+    {
+      sweepId: 's',
+      jobId: 'j',
+      instance: 'i',
+      results: [
+        { sweepId: 's', trialId: 't1', status: 'TRIAL_STATUS_OK', jobId: 'j', params: { a: '1' } },
+        { sweepId: 's', trialId: 't2', status: 'TRIAL_STATUS_FAILED', error: { code: 'X' } },
+      ],
+    },
+  ],
+  [
+    v1.TelemetryBatch,
+    {
+      sweepId: 's',
+      jobId: 'j',
+      chunkIndex: 1,
+      part: 2,
+      chunks: [
+        { sweepId: 's', trialId: 't1', chunkIndex: 1, steps: [3], loss: [0.5] },
+        { sweepId: 's', trialId: 't2', chunkIndex: 1, last: true, steps: [3], loss: [0.25] },
+      ],
+    },
+  ],
+  [v1.OutcomeShard, { first: 16384, statuses: new Uint8Array([0, 1, 2, 3, 4]) }],
+  [
     v1.Job,
     { jobId: 'j', sweepId: 's', trials: [{ id: 't1', steps: 3 }], shape: '[1]', createdMs: 12 },
   ],

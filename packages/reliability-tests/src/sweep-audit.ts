@@ -3,7 +3,8 @@
  * sweep back from where a user would read it (the results and telemetry streams through
  * DynlabClient, the sweep's recorded outcomes in KV) and lists every way it falls short of "each
  * trial has exactly one result, one recorded outcome and one complete telemetry series", so a
- * failing test names the trials and what is wrong with them instead of a bare count.
+ * failing test names the trials and what is wrong with them instead of a bare count. (A trial
+ * cancelled and then resumed has one result per run; the last one, from the resume's job, counts.)
  */
 import { TypedKv, buckets, outcomeShardSize, sweepKeys, type Bus } from '@dynlab/bus';
 import type { DynlabClient } from '@dynlab/client';
@@ -56,7 +57,14 @@ export async function auditSweep(
       problems.push(`${r.trialId}: a result for a trial that is not in the sweep`);
     const prev = results.get(r.trialId);
     if (!prev) results.set(r.trialId, r);
-    else if (
+    else if (prev.jobId !== r.jobId) {
+      // A later job (a resume) supersedes, but only a trial that was cancelled is run again.
+      if (prev.status !== v1.TrialStatus.TRIAL_STATUS_CANCELLED)
+        problems.push(
+          `${r.trialId}: run again by ${r.jobId} after it ended ${statusName(prev.status)} in ${prev.jobId}`,
+        );
+      results.set(r.trialId, r);
+    } else if (
       prev.status !== r.status ||
       prev.finalLoss !== r.finalLoss ||
       prev.telemetryChunks !== r.telemetryChunks

@@ -163,7 +163,8 @@ export class Trainer {
 
   /** Workers running a job (held jobs not waiting in the pool's queue). */
   private busyWorkers(): number {
-    return Math.max(0, this.held - this.pool.queueSize);
+    // Clamped: a job just taken is counted as held before the pool has queued it.
+    return Math.min(this.pool.threads.length, Math.max(0, this.held - this.pool.queueSize));
   }
 
   /**
