@@ -208,6 +208,20 @@ test('limits: trial count and population are enforced before expansion', () => {
   assert.deepEqual(issues, ['axes: the sweep expands to 200000 trials, over the limit of 100000']);
 });
 
+test('a sweep over the trial limit is rejected for its size alone; its values are checked once it fits', () => {
+  const limits = { maxTrials: 1000, maxPopulation: 1024, maxSteps: 1e6, maxJobBytes: 2 ** 31 };
+  // Steps of 0 are invalid: reported when the sweep fits, not when it is too big anyway.
+  const spec = (n: number) => ({
+    base,
+    axes: [{ path: 'steps', values: [0, ...Array.from({ length: n - 1 }, (_, i) => i + 1)] }],
+  });
+  assert.deepEqual(
+    issuesOf(() => compileSweep(spec(2000), limits)),
+    ['axes: the sweep expands to 2000 trials, over the limit of 1000'],
+  );
+  assert.match(issuesOf(() => compileSweep(spec(10), limits)).join('\n'), /axes\[0\]\.values\[0\]/);
+});
+
 test('trials and sweeps round-trip through their protobuf form', () => {
   const t = compileTrial({
     ...base,

@@ -204,8 +204,10 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
     trialCount,
   };
   // Every axis value must give a valid trial, and the biggest job must fit: check each axis value
-  // once against the base (not the whole product, which may be huge).
-  for (const [k, a] of axes.entries()) {
+  // once against the base (not the whole product, which may be huge). A sweep over the trial limit
+  // is rejected anyway: its values are not checked (200,000 values took the coordinator's event
+  // loop 12 s to list problems nobody could act on before shrinking the sweep).
+  for (const [k, a] of trialCount > limits.maxTrials ? [] : axes.entries()) {
     if (!hasPath(baseParsed, a.parts) || a.parts.length === 0) continue;
     const probe = a.range ? [a.range.min, a.range.max] : a.values;
     for (const [j, v] of probe.entries()) {
