@@ -115,34 +115,44 @@ export function trialFromProto(msg: v1.ITrialSpec): CompiledTrial {
 }
 
 /**
- * A job's trials from the wire, validated like `trialFromProto` but each distinct trial body once:
- * trials that differ only in id, seed, seed index and params (the seeds of one sweep point, what a
- * job mostly holds) share one check. Those four fields cannot be invalid on the wire (strings and
+ * A job's trials from the wire, validated like `trialFromProto` but each distinct trial body once
+ * (a body seen in a recent job is not checked again): trials that differ only in id, seed, seed
+ * index and params (the seeds of one sweep point, what a job mostly holds) share one check. Those four fields cannot be invalid on the wire (strings and
  * uint32s), and the only thing compiling does with the seed is to default the data seed to it.
  */
 export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[] {
-  const checked = new Map<string, CompiledTrial>();
+  const checked = recentBodies;
+  // The last trial and the first of its body: the seeds of one point come one after another,
+  // and comparing with it field by field is cheaper than encoding a key.
+  let last: { msg: v1.TrialSpec; first: CompiledTrial } | undefined;
   return msgs.map((m) => {
     const msg =
       m instanceof v1.TrialSpec ? m : v1.TrialSpec.fromObject(m as Record<string, unknown>);
     // A data seed equal to the trial seed (how compiled trials are sent) is part of the seed.
     const dataSeed = msg.data?.seed ?? msg.seed;
-    const data = msg.data && dataSeed === msg.seed ? { ...msg.data, seed: undefined } : msg.data;
-    const body = v1.TrialSpec.encode({
-      ...msg,
-      id: '',
-      seed: 0,
-      seedIndex: 0,
-      params: {},
-      data,
-    }).finish();
-    const key = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-    const first = checked.get(key);
+    let first = last && sameBody(last.msg, msg) ? last.first : undefined;
     if (!first) {
-      const trial = trialFromProto(msg);
-      checked.set(key, trial);
-      return trial;
+      const data = msg.data && dataSeed === msg.seed ? { ...msg.data, seed: undefined } : msg.data;
+      const body = v1.TrialSpec.encode({
+        ...msg,
+        id: '',
+        seed: 0,
+        seedIndex: 0,
+        params: {},
+        data,
+      }).finish();
+      const key = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+      first = checked.get(key);
+      if (!first) {
+        const trial = trialFromProto(msg);
+        checked.set(key, trial);
+        // Bounded: the oldest body goes first (a Map iterates in insertion order).
+        if (checked.size > recentBodiesMax) checked.delete(checked.keys().next().value!);
+        last = { msg, first: trial };
+        return trial;
+      }
     }
+    last = { msg, first };
     return {
       ...first,
       id: msg.id,
@@ -152,6 +162,48 @@ export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[]
       data: { ...first.data, seed: dataSeed },
     };
   });
+}
+
+/**
+ * Trial bodies checked lately, across calls: the jobs of one sweep point follow each other, and a
+ * full check of a trial costs about a millisecond (a tenth of a small job). Compiled trials are
+ * never changed once built, so sharing them is safe.
+ */
+const recentBodies = new Map<string, CompiledTrial>();
+const recentBodiesMax = 256;
+
+const perTrialFields = new Set(['id', 'seed', 'seedIndex', 'params', 'data']);
+
+/**
+ * Whether two wire trials have the same body: equal but for id, seed, seed index and params,
+ * with data equal but for its seed, which either follows each trial's seed or is the same fixed
+ * value. False when unsure (the caller then compares encoded bodies).
+ */
+function sameBody(a: v1.TrialSpec, b: v1.TrialSpec): boolean {
+  if (!a.data || !b.data) return false;
+  const followsA = (a.data.seed ?? a.seed) === a.seed;
+  const followsB = (b.data.seed ?? b.seed) === b.seed;
+  if (followsA !== followsB || (!followsA && a.data.seed !== b.data.seed)) return false;
+  return (
+    sameFields(a, b, (k) => perTrialFields.has(k)) &&
+    sameFields(a.data, b.data, (k) => k === 'seed')
+  );
+}
+
+function sameFields(a: object, b: object, skip: (k: string) => boolean): boolean {
+  const ka = Object.keys(a).filter((k) => !skip(k));
+  const kb = Object.keys(b).filter((k) => !skip(k));
+  if (ka.length !== kb.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(ra[k], rb[k]));
+}
+
+function deepEqual(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  return sameFields(x, y, () => false);
 }
 
 /** A compiled sweep as its wire message (the base with defaults applied). */
