@@ -15,6 +15,8 @@
  * network-steps/s, OpenBLAS's split of the small products suits its AVX-512 kernels better), so a
  * process started with DYNLAB_BLAS_THREADS above 1 keeps OpenBLAS's own choice. Nothing here applies
  * to another BLAS (MKL, BLIS), to Intel CPUs, or to an OpenBLAS that picks another core by itself.
+ * The variable is set for the whole process, so programs it starts afterwards inherit it (the
+ * benchmark hands PyTorch the environment it started with instead).
  */
 
 /** Cores of OpenBLAS's DYNAMIC_ARCH builds that use Intel's AVX-512 kernels. */
