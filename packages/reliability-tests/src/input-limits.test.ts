@@ -93,13 +93,21 @@ test(
     });
 
     await ctx.test('a job over the NATS max payload', async () => {
-      // 100,000 points of inline data are 800 kB per trial: a job of 16 trials cannot be one message.
+      // 100,000 points of inline data are 800 kB per trial body. Seeds of one point share their
+      // body in a job, so here every trial has its own (a learning-rate axis): a job of 16 trials
+      // cannot be one message.
       const n = 100_000;
       const x = Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 1 : -1) * ((i % 7) + 1));
       const y = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : -1));
       const spec = {
         base: { data: { inline: { n, dim: 2, x, y } }, model: { kind: 'linear' }, steps: 5 },
-        seeds: 16,
+        axes: [
+          {
+            path: 'optimizer.learningRate',
+            values: Array.from({ length: 16 }, (_, i) => 0.01 * (i + 1)),
+          },
+        ],
+        seeds: 1,
         population: 16,
       };
       const err = await rejection(t, wireOf(spec));

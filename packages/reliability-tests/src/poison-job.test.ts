@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { streams, subjects } from '@dynlab/bus';
 import { TrainerMetricNames } from '@dynlab/metrics';
 import { v1 } from '@dynlab/proto';
+import { jobTrialMessages } from '@dynlab/spec';
 import { waitFor } from '@dynlab/testing';
 import { auditSweep } from './sweep-audit';
 import { healthy, scrape, metricSum } from './scrape-metrics';
@@ -91,8 +92,9 @@ test(
         assert.match(d.reason, /^failed on delivery 3 of 3: .*memory limit/);
         assert.equal(d.error?.code, 'INTERNAL');
         const job = v1.Job.decode(d.payload);
-        assert.equal(job.trials.length, 4);
-        for (const tr of job.trials) assert.equal(tr.data?.features?.n, POISON_N);
+        const trials = jobTrialMessages(job);
+        assert.equal(trials.length, 4);
+        for (const tr of trials) assert.equal(tr.data?.features?.n, POISON_N);
       }
 
       // The poison trials ended failed with the reason; the others ok, each recorded once.

@@ -9,6 +9,9 @@ import {
   trialFromProto,
   trialsFromProto,
   trialsToProto,
+  compactJobTrials,
+  jobTrialsFromProto,
+  jobTrialMessages,
   sweepToProto,
   sweepFromProto,
 } from './wire';
@@ -363,4 +366,50 @@ test('trials converted to the wire together encode exactly as each converted alo
   const alone = trials.map((t) => Buffer.from(encode(v1.TrialSpec, trialToProto(t))));
   assert.equal(together.length, 13);
   together.forEach((b, i) => assert.ok(b.equals(alone[i]!), `trial ${i}`));
+});
+
+test('a job in the compact form (templates and refs) decodes to the same trials as in full', () => {
+  const s = twoPointsTwoDatasets();
+  const trials = [...expandSweep(s, 'w')];
+  trials.splice(1, 0, trialAt(s, 'w', 7)!); // a trial of another point between seeds of one
+  const compact = compactJobTrials(trials);
+  assert.equal(compact.templates.length, 6, 'one per run of seeds of a point');
+  const job = decode(v1.Job, encode(v1.Job, { jobId: 'j', sweepId: 'w', ...compact }));
+  const full = decode(
+    v1.Job,
+    encode(v1.Job, { jobId: 'j', sweepId: 'w', trials: trialsToProto(trials) }),
+  );
+  const expected = full.trials.map((t) => trialFromProto(t));
+  assert.deepEqual(jobTrialsFromProto(job), expected);
+  assert.deepEqual(jobTrialsFromProto(full), expected, 'the full form still decodes');
+  assert.deepEqual(
+    jobTrialMessages(job).map((t) => trialFromProto(t)),
+    expected,
+    'materialized messages (dead letters) carry the same trials',
+  );
+  // 64 seeds of one point: one body instead of 64.
+  const seeds = [...expandSweep(compileSweep({ base, seeds: 64 }), 'w')];
+  const compactBytes = encode(v1.Job, { jobId: 'j', ...compactJobTrials(seeds) }).length;
+  const fullBytes = encode(v1.Job, { jobId: 'j', trials: trialsToProto(seeds) }).length;
+  assert.ok(compactBytes * 4 < fullBytes, `${compactBytes} bytes compact, ${fullBytes} in full`);
+});
+
+test('a compact job that points at a missing template, mixes forms or holds a bad body is rejected', () => {
+  const s = twoPointsTwoDatasets();
+  const compact = compactJobTrials([...expandSweep(s, 'w')]);
+  const bad = (job: Record<string, unknown>) =>
+    issuesOf(() => jobTrialsFromProto(v1.Job.fromObject({ jobId: 'j', sweepId: 'w', ...job })));
+  assert.match(
+    bad({ ...compact, refs: [{ ...compact.refs[0], template: 99 }] }).join('\n'),
+    /job\.refs\[0\]\.template: no template 99/,
+  );
+  assert.match(
+    bad({ ...compact, trials: [trialToProto(trialAt(s, 'w', 0)!)] }).join('\n'),
+    /job\.trials/,
+  );
+  const broken = v1.TrialSpec.fromObject({ ...compact.templates[0], steps: 0 });
+  assert.match(
+    bad({ ...compact, templates: [broken, ...compact.templates.slice(1)] }).join('\n'),
+    /steps/,
+  );
 });

@@ -145,9 +145,7 @@ export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[]
       first = checked.get(key);
       if (!first) {
         const trial = trialFromProto(msg);
-        checked.set(key, trial);
-        // Bounded: the oldest body goes first (a Map iterates in insertion order).
-        if (checked.size > recentBodiesMax) checked.delete(checked.keys().next().value!);
+        remember(key, trial);
         last = { msg, first: trial };
         return trial;
       }
@@ -171,6 +169,12 @@ export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[]
  */
 const recentBodies = new Map<string, CompiledTrial>();
 const recentBodiesMax = 256;
+
+function remember(key: string, trial: CompiledTrial): void {
+  recentBodies.set(key, trial);
+  // Bounded: the oldest body goes first (a Map iterates in insertion order).
+  if (recentBodies.size > recentBodiesMax) recentBodies.delete(recentBodies.keys().next().value!);
+}
 
 const perTrialFields = new Set(['id', 'seed', 'seedIndex', 'params', 'data']);
 
@@ -204,6 +208,122 @@ function deepEqual(x: unknown, y: unknown): boolean {
   if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
   if (Array.isArray(x) !== Array.isArray(y)) return false;
   return sameFields(x, y, () => false);
+}
+
+/**
+ * A job's trials in the compact wire form: one template per run of trials that differ only in
+ * id, seed, seed index, data seed and params values (the seeds of one sweep point), one ref each.
+ */
+export function compactJobTrials(trials: readonly CompiledTrial[]): {
+  templates: v1.TrialSpec[];
+  refs: v1.ITrialRef[];
+} {
+  const templates: v1.TrialSpec[] = [];
+  const refs: v1.ITrialRef[] = [];
+  let first: CompiledTrial | undefined;
+  for (const t of trials) {
+    const sameKeys = first && Object.keys(first.params).every((k) => k in t.params);
+    if (!first || !sameKeys || !sameButSeed(first, t)) {
+      first = t;
+      const msg = trialToProto(t);
+      templates.push(
+        v1.TrialSpec.create({
+          ...msg,
+          id: '',
+          seed: 0,
+          seedIndex: 0,
+          data: v1.DataSpec.create({ ...msg.data, seed: undefined }),
+        }),
+      );
+    }
+    const base = first.params;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(t.params)) if (base[k] !== v) params[k] = v;
+    refs.push({
+      template: templates.length - 1,
+      id: t.id,
+      seed: t.seed,
+      seedIndex: t.seedIndex,
+      dataSeed: t.data.seed,
+      params,
+    });
+  }
+  return { templates, refs };
+}
+
+/**
+ * A job's trials from the wire, validated, in either form: in full (`trialsFromProto`) or compact
+ * (each template checked once, with its first trial's own fields; the rest derived from it, as
+ * their own fields are strings and uint32s that cannot be invalid). Throws a ValidationError
+ * naming the job field at fault.
+ */
+export function jobTrialsFromProto(job: v1.IJob): CompiledTrial[] {
+  const templates = job.templates ?? [];
+  const refs = job.refs ?? [];
+  if (templates.length === 0 && refs.length === 0) return trialsFromProto(job.trials ?? []);
+  if ((job.trials ?? []).length > 0)
+    throw new ValidationError(
+      [{ path: 'job.trials', message: 'a job has trials or templates and refs, not both' }],
+      { what: 'job message' },
+    );
+  const firsts: (CompiledTrial | undefined)[] = [];
+  return refs.map((ref, i) => {
+    const k = ref.template ?? 0;
+    const template = templates[k];
+    if (!template)
+      throw new ValidationError(
+        [
+          {
+            path: `job.refs[${i}].template`,
+            message: `no template ${k} (${templates.length} sent)`,
+          },
+        ],
+        { what: 'job message' },
+      );
+    const params = { ...(template.params ?? {}), ...(ref.params ?? {}) };
+    const dataSeed = ref.dataSeed ?? 0;
+    const own = {
+      id: ref.id ?? '',
+      seed: ref.seed ?? 0,
+      seedIndex: ref.seedIndex ?? 0,
+      params,
+    };
+    let first = firsts[k];
+    if (!first) {
+      // Checked once per template, and not again for a template seen in a recent job.
+      const bytes = v1.TrialSpec.encode(template).finish();
+      const key = `template:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+      first = recentBodies.get(key);
+      if (!first) {
+        first = trialFromProto({
+          ...template,
+          ...own,
+          data: { ...(template.data ?? {}), seed: dataSeed },
+        });
+        remember(key, first);
+      }
+      firsts[k] = first;
+    }
+    return { ...first, ...own, data: { ...first.data, seed: dataSeed } };
+  });
+}
+
+/** A job's trials as full wire messages, whatever form the job came in (for dead letters and tools). */
+export function jobTrialMessages(job: v1.IJob): v1.ITrialSpec[] {
+  const templates = job.templates ?? [];
+  const refs = job.refs ?? [];
+  if (refs.length === 0) return job.trials ?? [];
+  return refs.map((ref) => {
+    const template = templates[ref.template ?? 0] ?? {};
+    return {
+      ...template,
+      id: ref.id,
+      seed: ref.seed,
+      seedIndex: ref.seedIndex,
+      params: { ...(template.params ?? {}), ...(ref.params ?? {}) },
+      data: { ...(template.data ?? {}), seed: ref.dataSeed },
+    };
+  });
 }
 
 /** A compiled sweep as its wire message (the base with defaults applied). */

@@ -42,7 +42,8 @@ import {
   sweepToProto,
   trialId,
   trialIndex,
-  trialsToProto,
+  compactJobTrials,
+  jobTrialMessages,
   type CompiledSweep,
   type CompiledTrial,
   type PlannedJob,
@@ -110,7 +111,7 @@ function* encodeJobs(sweepId: string, jobs: Iterable<PlannedJob>): Generator<Enc
       jobId: job.jobId,
       sweepId,
       shape: job.shape,
-      trials: trialsToProto(job.trials),
+      ...compactJobTrials(job.trials),
       createdMs: Date.now(),
     };
     yield { jobId: job.jobId, trials: job.trials.length, bytes: encode(v1.Job, msg) };
@@ -616,7 +617,7 @@ export class Coordinator {
       {
         sweepId: job.sweepId,
         jobId: job.jobId,
-        results: job.trials.map((t) => ({
+        results: jobTrialMessages(job).map((t) => ({
           sweepId: job.sweepId,
           trialId: t.id,
           status: v1.TrialStatus.TRIAL_STATUS_FAILED,

@@ -33,7 +33,8 @@ import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from 
 import { v1 } from '@dynlab/proto';
 import { TelemetryBatcher, type EncodedBatch } from './telemetry-batcher';
 import {
-  trialsFromProto,
+  jobTrialsFromProto,
+  type CompiledTrial,
   trialToInput,
   type TelemetryColumns,
   type TrialOutcome,
@@ -202,15 +203,14 @@ export class Trainer {
 
   private trialResult(
     job: v1.Job,
-    index: number,
+    trial: CompiledTrial,
     outcome: TrialOutcome,
     chunks: number,
     points: number,
   ): v1.ITrialResult {
-    const t = job.trials[index]!;
     return {
       sweepId: job.sweepId,
-      trialId: t.id,
+      trialId: trial.id,
       status: statusOf[outcome.status],
       finalLoss: outcome.finalLoss,
       finalError: outcome.finalError,
@@ -222,7 +222,7 @@ export class Trainer {
       telemetryPoints: points,
       jobId: job.jobId,
       instance: this.o.instance,
-      params: t.params ?? {},
+      params: trial.params,
     };
   }
 
@@ -240,11 +240,12 @@ export class Trainer {
     const started = process.hrtime.bigint();
     const sweep = job.sweepId;
     // A message of another type can decode as a job: one without ids or trials is dead-lettered.
-    if (!job.jobId || !sweep || job.trials.length === 0)
+    if (!job.jobId || !sweep || (job.trials.length === 0 && job.refs.length === 0))
       throw new ValidationError([
         { path: 'job', message: 'jobId, sweepId and trials are required' },
       ]);
     checkToken(sweep, 'job.sweepId');
+    const trials = jobTrialsFromProto(job); // a malformed trial is not retryable: dead-lettered
     if (await this.isCancelled(sweep)) {
       const cancelled: TrialOutcome = {
         status: 'cancelled',
@@ -256,12 +257,11 @@ export class Trainer {
       };
       await this.publishResults(
         job,
-        job.trials.map((_, i) => this.trialResult(job, i, cancelled, 0, 0)),
+        trials.map((t) => this.trialResult(job, t, cancelled, 0, 0)),
       );
       this.metrics.jobs.inc({ outcome: 'cancelled' });
       return;
     }
-    const trials = trialsFromProto(job.trials); // a malformed trial is not retryable: dead-lettered
     this.metrics.initSweep(sweep, this.backend);
     const { port1, port2 } = new MessageChannel();
     const ports = this.running.get(sweep) ?? new Set<MessagePort>();
@@ -360,7 +360,9 @@ export class Trainer {
       let steps = 0;
       await this.publishResults(
         job,
-        res.outcomes.map((o, i) => this.trialResult(job, i, o, chunkIndex[i]!, points[i]!)),
+        res.outcomes.map((o, i) =>
+          this.trialResult(job, trials[i]!, o, chunkIndex[i]!, points[i]!),
+        ),
       );
       for (const o of res.outcomes) {
         this.metrics.trials.inc({ sweep, backend: o.backend || this.backend, outcome: o.status });
