@@ -105,9 +105,13 @@ void test('chunks the sweep-wide read missed are read again by trial; a real gap
   assert.deepEqual(reads, ['results', 'telemetry', 'telemetry a of j', 'telemetry b of j']);
 });
 
-void test("a resumed trial's series is the chunks of its result's job, not the cancelled run's", async () => {
+void test("a resumed trial's result and series are its last run's, not the cancelled run's", async () => {
+  const cancelled = v1.TrialResult.create({
+    ...result('a', 2, NaN, 'j'),
+    status: v1.TrialStatus.TRIAL_STATUS_CANCELLED,
+  });
   const { client } = fakeClient(
-    [result('a', 2, 0.5, 'j-r1')],
+    [cancelled, result('a', 2, 0.5, 'j-r1')],
     [chunk('a', 0, 1, 'j'), chunk('a', 1, 5, 'j'), chunk('a', 0, 2, 'j-r1')],
     [chunk('a', 1, 20, 'j-r1')],
   );

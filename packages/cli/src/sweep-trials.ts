@@ -3,15 +3,16 @@
  * and its telemetry chunks in index order. Results are read first (a few scalars per trial), then
  * the sweep's telemetry is streamed once and each trial is handed out as soon as its last chunk is
  * in, so memory holds only the trials whose chunks are still arriving, never the whole sweep.
- * A trial's series is the chunks of the job that produced its result (a cancelled and resumed
- * trial also has a partial series from its first job, which is skipped). A chunk index seen
+ * A trial's result is its last run's (a resume's result supersedes a cancelled one), and its series
+ * is the chunks of the job that produced that result (a cancelled and resumed trial also has a
+ * partial series from its first job, which is skipped). A chunk index seen
  * twice (a job redelivered after a trainer died) is dropped. A read that
  * comes back short is read again: results until there are as many as `expectedResults`, and the
  * telemetry of a trial still incomplete after the sweep's stream by its job's subject; a trial whose
  * stream really lost chunks is handed out at the end with what it has, in order up to the first gap.
  */
 import type { DynlabClient } from '@dynlab/client';
-import type { v1 } from '@dynlab/proto';
+import { v1 } from '@dynlab/proto';
 
 /** One trial as read back: its result and its chunks (index order, no duplicates, no gaps). */
 export interface SweepTrial {
@@ -40,8 +41,15 @@ export async function* readSweepTrials(
     attempt < 3 && (attempt === 0 || results.size < (opts.expectedResults ?? 0));
     attempt++
   )
-    for await (const r of client.results(sweepId))
-      if (!results.has(r.trialId)) results.set(r.trialId, r);
+    for await (const r of client.results(sweepId)) {
+      const prev = results.get(r.trialId);
+      // A later run (a resume) supersedes a cancelled result; a redelivery's copy changes nothing.
+      if (
+        !prev ||
+        (prev.status === v1.TrialStatus.TRIAL_STATUS_CANCELLED && prev.jobId !== r.jobId)
+      )
+        results.set(r.trialId, r);
+    }
   const buffers = new Map<string, Map<number, v1.TelemetryChunk>>();
   for await (const c of client.telemetry(sweepId)) {
     const result = results.get(c.trialId);

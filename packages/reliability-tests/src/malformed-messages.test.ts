@@ -15,6 +15,7 @@ import { decode, v1, type MessageType } from '@dynlab/proto';
 import { waitFor } from '@dynlab/testing';
 import { randomGarbage, truncated, undecodable } from './bad-payloads';
 import { metricSum, scrape } from './scrape-metrics';
+import { jobTrialMessages } from '@dynlab/spec';
 import { seededRng } from './spec-fuzzer';
 import { analyzerCaughtUp, startTestCluster, stillRunning } from './test-cluster';
 import { tinySweep } from './tiny-sweep';
@@ -200,8 +201,13 @@ test(
 
       const n = (subject: string) =>
         streamCases.find((c) => c.subject === subject)!.payloads.length;
-      // The coordinator also reads every dead letter of a job: those whose bytes are not a job count there too.
-      const undecodableJobs = streamCases[0]!.payloads.filter((p) => undecodable(v1.Job, p)).length;
+      // The coordinator also reads every dead letter of a job: those whose bytes are not a job
+      // (undecodable, or no trials or sweep to mark failed) count there too.
+      const notJobs = streamCases[0]!.payloads.filter((p) => {
+        if (undecodable(v1.Job, p)) return true;
+        const job = v1.Job.decode(p);
+        return jobTrialMessages(job).length === 0 || !/^[A-Za-z0-9_-]{1,128}$/.test(job.sweepId);
+      }).length;
       const services = {
         coordinator: [cluster.coordinator.metricsPort, CoordinatorMetricNames.malformedMessages],
         trainer: [cluster.trainers[0]!.metricsPort, TrainerMetricNames.malformedMessages],
@@ -220,7 +226,7 @@ test(
         [
           'coordinator deadletter',
           counted('coordinator', 'deadletter'),
-          n(subjects.deadLetter('test')) + undecodableJobs,
+          n(subjects.deadLetter('test')) + notJobs,
         ],
         ['trainer job', counted('trainer', 'job'), n(subjects.jobs('sw-garbage'))],
         ['trainer control', counted('trainer', 'control'), cancelBad.length],

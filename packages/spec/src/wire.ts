@@ -170,7 +170,11 @@ export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[]
 const recentBodies = new Map<string, CompiledTrial>();
 const recentBodiesMax = 256;
 
+/** Bodies larger than this (inline data) are not kept: 256 of them could fill the heap. */
+const recentBodyMaxBytes = 16 * 1024;
+
 function remember(key: string, trial: CompiledTrial): void {
+  if (key.length > recentBodyMaxBytes) return;
   recentBodies.set(key, trial);
   // Bounded: the oldest body goes first (a Map iterates in insertion order).
   if (recentBodies.size > recentBodiesMax) recentBodies.delete(recentBodies.keys().next().value!);

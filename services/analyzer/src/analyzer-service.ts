@@ -126,7 +126,11 @@ interface TrialState {
   ahead: Map<number, v1.TelemetryChunk>;
   outcome?: TrialOutcome;
   expected?: number;
-  /** The job of the trial's result: its series is that job's chunks. */
+  /**
+   * The job this trial is read from: the job of its first chunk or result. Chunks and results of
+   * another job (a cancelled run and its resume) are not mixed in; the trial is analyzed as the
+   * first job the analyzer saw ran it.
+   */
   jobId?: string;
   ended: boolean;
 }
@@ -185,6 +189,7 @@ export class SweepFeeder {
     if (st.done) return;
     const { trial, state } = this.trialOf(st, c.sweepId, c.trialId);
     if (state.ended || c.chunkIndex < state.next) return; // seen before (a redelivery)
+    if ((state.jobId ??= c.jobId) !== c.jobId) return; // another run of the trial
     state.ahead.set(c.chunkIndex, c);
     for (let next = state.ahead.get(state.next); next; next = state.ahead.get(state.next)) {
       state.ahead.delete(state.next);
@@ -199,9 +204,9 @@ export class SweepFeeder {
     if (st.done) return;
     const { trial, state } = this.trialOf(st, r.sweepId, r.trialId);
     if (state.ended || state.outcome) return;
+    if ((state.jobId ??= r.jobId) !== r.jobId) return; // another run of the trial
     state.outcome = resultOutcome(r);
     state.expected = r.telemetryChunks;
-    state.jobId = r.jobId;
     await this.maybeEnd(st, r.sweepId, r.trialId, trial, state);
   }
 

@@ -52,6 +52,7 @@ import {
 import {
   countField,
   finishedOf,
+  runOfJob,
   SweepStore,
   type Status,
   type TrialOutcomeCode,
@@ -374,18 +375,11 @@ export class Coordinator {
     const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
     const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
     const CANCELLED = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
-    const cancelled: number[] = [];
-    outcomes.forEach((status, i) => {
-      if (status === CANCELLED) cancelled.push(i);
-    });
     const rerun = outcomes.map((status) => (status === 0 || status === CANCELLED ? 1 : 0));
     const resumes = (st.counts?.resumes ?? 0) + 1;
     // Stored before the sweep is marked as enqueueing: a coordinator that dies mid-way plans the
     // same jobs from it (the outcomes by then differ, and a plan from them would shift job ids).
     await this.store.saveResumePlan(id, resumes, rerun);
-    // A cancelled run may have left part of a series under its job's subject; the re-run records
-    // a new one under a new job id, and readers take the series of the job of the trial's result.
-    await this.store.forgetOutcomes(id, sweep.trialCount, cancelled);
     let requeued = 0;
     const counting = (function* () {
       for (const t of marked(sweep, id, rerun)) {
@@ -400,6 +394,11 @@ export class Coordinator {
       s.counts!.enqueued = false;
       return s;
     });
+    // The re-run trials' `cancelled` outcomes go (also any recorded since the snapshot above),
+    // and late `cancelled` results of the stopped run are refused from now on. A cancelled run
+    // may have left part of a series under its job's subject; the re-run records a new one under
+    // a new job id, and readers take the series of the job of the trial's result.
+    await this.store.startRun(id, sweep.trialCount, resumes, rerun);
     await this.store.recount(id);
     await this.enqueue(
       id,
@@ -481,6 +480,7 @@ export class Coordinator {
     const total = await this.sweepTotal(r.sweepId);
     if (total === undefined)
       throw new ValidationError([{ path: 'result.sweepId', message: `no sweep '${r.sweepId}'` }]);
+    const run = runOfJob(r.jobId);
     const outcomes = r.results.map((t, i): TrialOutcomeCode => {
       const at = `result.results[${i}]`;
       const status = t.status ?? v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED;
@@ -499,7 +499,7 @@ export class Coordinator {
             message: `'${t.trialId}' is not a trial of sweep '${r.sweepId}'`,
           },
         ]);
-      return { index, status };
+      return { index, status, run };
     });
     await this.recordLater(r.sweepId, total, outcomes);
   }
@@ -600,6 +600,18 @@ export class Coordinator {
       this.log.warn('undecodable job dead-lettered', { reason: d.reason });
       return;
     }
+    const trials = jobTrialMessages(job);
+    let sweepOk = true;
+    try {
+      checkToken(job.sweepId, 'job.sweepId');
+    } catch {
+      sweepOk = false;
+    }
+    if (trials.length === 0 || !sweepOk) {
+      this.metrics.malformedMessages.inc({ kind: 'deadletter' });
+      this.log.warn('dead-lettered job without trials or sweep', { reason: d.reason });
+      return;
+    }
     this.metrics.jobsDeadLettered.inc();
     this.log.warn('job dead-lettered; its trials are marked failed', {
       job: job.jobId,
@@ -617,7 +629,7 @@ export class Coordinator {
       {
         sweepId: job.sweepId,
         jobId: job.jobId,
-        results: jobTrialMessages(job).map((t) => ({
+        results: trials.map((t) => ({
           sweepId: job.sweepId,
           trialId: t.id,
           status: v1.TrialStatus.TRIAL_STATUS_FAILED,
@@ -647,6 +659,7 @@ export class Coordinator {
         // already published are deduplicated), skipping jobs whose trials all have outcomes.
         const resumes = st.counts?.resumes ?? 0;
         const plan = resumes ? await this.store.resumePlan(id, resumes, sweep.trialCount) : null;
+        if (plan) await this.store.startRun(id, sweep.trialCount, resumes, plan); // idempotent
         const jobs = !resumes
           ? withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes)
           : plan

@@ -44,13 +44,13 @@ async function newSweep(id: string, total: number): Promise<void> {
 }
 
 const ok = (...indices: number[]): TrialOutcomeCode[] =>
-  indices.map((index) => ({ index, status: OK }));
+  indices.map((index) => ({ index, status: OK, run: 0 }));
 
 test('a trial is recorded once: a duplicate in the same batch or a later one is not returned', async () => {
   await newSweep('sw-once', 10);
   const first = await store.recordOutcomes('sw-once', 10, [
     ...ok(0, 3, 3),
-    { index: 4, status: FAILED },
+    { index: 4, status: FAILED, run: 0 },
   ]);
   assert.deepEqual(
     first.map((o) => o.index),
@@ -58,7 +58,7 @@ test('a trial is recorded once: a duplicate in the same batch or a later one is 
   );
   const again = await store.recordOutcomes('sw-once', 10, [
     ...ok(3, 5),
-    { index: 0, status: CANCELLED },
+    { index: 0, status: CANCELLED, run: 0 },
   ]);
   assert.deepEqual(
     again.map((o) => o.index),
@@ -103,21 +103,29 @@ test('two stores writing one shard at once: compare-and-set keeps every trial, e
   );
 });
 
-test('forgotten outcomes can be recorded again (resume), and recount follows the shards', async () => {
-  await newSweep('sw-forget', 6);
-  await store.recordOutcomes('sw-forget', 6, [
+test('a resume clears the cancelled outcomes it re-runs and refuses late cancelled ones of the stopped run', async () => {
+  await newSweep('sw-rerun', 6);
+  await store.recordOutcomes('sw-rerun', 6, [
     ...ok(0, 1),
-    { index: 2, status: CANCELLED },
-    { index: 3, status: CANCELLED },
+    { index: 2, status: CANCELLED, run: 0 },
+    { index: 3, status: CANCELLED, run: 0 },
   ]);
-  assert.deepEqual((await store.recount('sw-forget'))?.counts?.cancelled, 2);
-  await store.forgetOutcomes('sw-forget', 6, [2, 3]);
-  assert.deepEqual([...(await store.outcomesOf('sw-forget', 6))], [OK, OK, 0, 0, 0, 0]);
-  const back = await store.recordOutcomes('sw-forget', 6, ok(2, 3, 4, 5));
+  assert.deepEqual((await store.recount('sw-rerun'))?.counts?.cancelled, 2);
+  const rerun = Uint8Array.from([0, 0, 1, 1, 1, 1]); // the plan: no outcome or cancelled
+  // A stopped job of run 0 reports after the plan was made, before the resume starts its run.
+  await store.recordOutcomes('sw-rerun', 6, [{ index: 4, status: CANCELLED, run: 0 }]);
+  await store.startRun('sw-rerun', 6, 1, rerun);
+  assert.deepEqual([...(await store.outcomesOf('sw-rerun', 6))], [OK, OK, 0, 0, 0, 0]);
+  // Another one after: refused, so it cannot take the byte of the re-run's result.
+  const late = await store.recordOutcomes('sw-rerun', 6, [{ index: 5, status: CANCELLED, run: 0 }]);
+  assert.deepEqual(late, []);
+  const back = await store.recordOutcomes('sw-rerun', 6, [
+    ...ok(2, 3, 4).map((o) => ({ ...o, run: 1 })),
+    { index: 5, status: CANCELLED, run: 1 }, // the re-run itself cancelled: recorded
+  ]);
   assert.equal(back.length, 4);
-  const st = await store.recount('sw-forget');
-  assert.equal(st?.counts?.ok, 6);
-  assert.equal(st?.counts?.cancelled, 0);
+  const st = await store.recount('sw-rerun');
+  assert.deepEqual([st?.counts?.ok, st?.counts?.cancelled], [5, 1]);
   assert.equal(st?.state, v1.SweepState.SWEEP_STATE_COMPLETE, 'every trial has an outcome');
 });
 

@@ -114,14 +114,18 @@ export class SweepStore {
         let fresh: TrialOutcomeCode[] = [];
         await this.outcomes.modify(outcomeKey(id, shard), (cur) => {
           const statuses = shardBytes(cur, shard, total);
+          const run = cur?.run ?? 0;
           fresh = [];
           for (const o of list) {
             const at = o.index - shard * outcomeShardSize;
             if (statuses[at] !== 0) continue;
+            // A run stopped by a cancel that a resume has since re-planned: its late `cancelled`
+            // results must not take the bytes the resume's own results are to set.
+            if (o.status === v1.TrialStatus.TRIAL_STATUS_CANCELLED && o.run < run) continue;
             statuses[at] = o.status;
             fresh.push(o);
           }
-          return fresh.length > 0 ? { first: shard * outcomeShardSize, statuses } : undefined;
+          return fresh.length > 0 ? { first: shard * outcomeShardSize, statuses, run } : undefined;
         });
         recorded.push(...fresh);
       }),
@@ -176,17 +180,21 @@ export class SweepStore {
     return out;
   }
 
-  /** Clears the recorded outcomes of these trials (a resume re-runs them). */
-  async forgetOutcomes(id: string, total: number, indices: readonly number[]): Promise<void> {
-    const shards = new Set(indices.map((i) => Math.floor(i / outcomeShardSize)));
-    for (const shard of shards)
+  /**
+   * Starts run `run` (a resume) in every shard: clears the `cancelled` outcomes of the trials it
+   * re-runs (`rerun`, 1 by index), also those recorded since the plan was made, and from then on
+   * refuses `cancelled` outcomes from jobs of earlier runs (each shard's compare-and-set orders
+   * this against concurrent recording).
+   */
+  async startRun(id: string, total: number, run: number, rerun: Uint8Array): Promise<void> {
+    for (let shard = 0; shard * outcomeShardSize < total; shard++)
       await this.outcomes.modify(outcomeKey(id, shard), (cur) => {
-        if (!cur) return undefined;
         const statuses = shardBytes(cur, shard, total);
-        for (const i of indices)
-          if (Math.floor(i / outcomeShardSize) === shard)
-            statuses[i - shard * outcomeShardSize] = 0;
-        return { first: shard * outcomeShardSize, statuses };
+        const first = shard * outcomeShardSize;
+        statuses.forEach((s, i) => {
+          if (s === v1.TrialStatus.TRIAL_STATUS_CANCELLED && rerun[first + i]) statuses[i] = 0;
+        });
+        return { first, statuses, run };
       });
   }
 
@@ -219,6 +227,14 @@ export class SweepStore {
 export interface TrialOutcomeCode {
   index: number;
   status: v1.TrialStatus;
+  /** The sweep run of the job that produced it (0, or the resume number). */
+  run: number;
+}
+
+/** The run a job belongs to, from its id (`<sweep>-j…` is run 0, `<sweep>-r<n>-j…` run n). */
+export function runOfJob(jobId: string): number {
+  const m = /-r(\d+)-j\d+$/.exec(jobId);
+  return m ? Number(m[1]) : 0;
 }
 
 /** A shard's bytes, sized to the trials it holds (a copy: the caller may change it). */

@@ -7,6 +7,7 @@
  * limit is split the same way every time, so a redelivered job's batches have the same dedup ids.
  */
 import { encode, v1 } from '@dynlab/proto';
+import { splitBySize } from './split-by-size';
 
 /** One message to publish: its bytes, the chunks in it, and its dedup id. */
 export interface EncodedBatch {
@@ -67,17 +68,11 @@ export class TelemetryBatcher {
     const whole = this.encodeBatch(k, 0, chunks);
     if (whole.length <= this.maxBytes)
       return [{ bytes: whole, chunks: chunks.length, msgId: this.msgId(k, 0) }];
-    const parts: v1.ITelemetryChunk[][] = [[]];
-    let size = 0;
-    for (const c of chunks) {
-      const n = encode(v1.TelemetryChunk, c).length + 8;
-      if (size + n > this.maxBytes - envelopeBytes && parts[parts.length - 1]!.length > 0) {
-        parts.push([]);
-        size = 0;
-      }
-      parts[parts.length - 1]!.push(c);
-      size += n;
-    }
+    const parts = splitBySize(
+      chunks,
+      (c) => encode(v1.TelemetryChunk, c).length,
+      this.maxBytes - envelopeBytes,
+    );
     return parts.map((part, p) => ({
       bytes: this.encodeBatch(k, p, part),
       chunks: part.length,

@@ -30,7 +30,8 @@ import {
 import { DynlabError, ErrorCode, ValidationError, fromErrorInfo, type Logger } from '@dynlab/core';
 import { initBackend, populationWorkerPath, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
-import { v1 } from '@dynlab/proto';
+import { encode, v1 } from '@dynlab/proto';
+import { splitBySize } from './split-by-size';
 import { TelemetryBatcher, type EncodedBatch } from './telemetry-batcher';
 import {
   jobTrialsFromProto,
@@ -217,7 +218,9 @@ export class Trainer {
       stepsDone: outcome.stepsDone,
       backend: outcome.backend,
       wallS: outcome.wallS,
-      error: outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null,
+      error: outcome.error
+        ? { code: outcome.error.code, message: outcome.error.message.slice(0, 2000) }
+        : null,
       telemetryChunks: chunks,
       telemetryPoints: points,
       jobId: job.jobId,
@@ -228,12 +231,24 @@ export class Trainer {
 
   /** Every trial's result in one message: one publish and one coordinator record per job. */
   private async publishResults(job: v1.Job, results: v1.ITrialResult[]): Promise<void> {
-    await this.o.bus.publish(
-      subjects.results(job.sweepId),
-      v1.JobResult,
-      { sweepId: job.sweepId, jobId: job.jobId, results, instance: this.o.instance },
-      { msgId: job.jobId },
+    const message = (part: v1.ITrialResult[]) =>
+      encode(v1.JobResult, {
+        sweepId: job.sweepId,
+        jobId: job.jobId,
+        results: part,
+        instance: this.o.instance,
+      });
+    const whole = message(results);
+    const publish = (bytes: Uint8Array, msgId: string) =>
+      this.o.bus.publishEncoded(subjects.results(job.sweepId), v1.JobResult, bytes, { msgId });
+    if (whole.length <= this.o.bus.maxPayload) return publish(whole, job.jobId);
+    // A big population with long error messages: in parts, split the same way every time.
+    const parts = splitBySize(
+      results,
+      (r) => encode(v1.TrialResult, r).length,
+      this.o.bus.maxPayload - 1024,
     );
+    await Promise.all(parts.map((p, k) => publish(message(p), `${job.jobId}:p${k}`)));
   }
 
   private async runJob(job: v1.Job, working: () => void): Promise<void> {
@@ -264,6 +279,15 @@ export class Trainer {
     }
     this.metrics.initSweep(sweep, this.backend);
     const { port1, port2 } = new MessageChannel();
+    // A job queued behind another gets no progress reports: tell the server it is held.
+    const keepAlive = setInterval(() => {
+      try {
+        working();
+      } catch {
+        this.metrics.heartbeatFailures.inc();
+      }
+    }, this.keepAliveMs);
+
     const ports = this.running.get(sweep) ?? new Set<MessagePort>();
     ports.add(port2);
     this.running.set(sweep, ports);
@@ -298,6 +322,9 @@ export class Trainer {
     let allLastsIn: () => void = () => undefined;
     const lastsIn = new Promise<void>((r) => (allLastsIn = r));
     port2.on('message', (m: WorkerMessage) => {
+      // The worker has started the job: from now on its progress reports keep it alive (a hung
+      // worker then stops them, and JetStream redelivers the job after the ack wait).
+      clearInterval(keepAlive);
       if (m.kind === 'progress') {
         try {
           working();
@@ -323,14 +350,6 @@ export class Trainer {
       if (m.last && --lastsToCome === 0) allLastsIn();
     });
     this.held++;
-    // A job queued behind another gets no progress reports: tell the server it is held.
-    const keepAlive = setInterval(() => {
-      try {
-        working();
-      } catch {
-        this.metrics.heartbeatFailures.inc();
-      }
-    }, this.keepAliveMs);
     this.updatePool();
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     try {
