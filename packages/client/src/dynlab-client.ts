@@ -159,7 +159,10 @@ export class DynlabClient {
     }
   }
 
-  /** Every message of `stream` on `filter`, decoded, in stream order. */
+  /** Messages `read` skipped because they did not decode (see `read`). */
+  undecodable = 0;
+
+  /** Every message of `stream` on `filter`, decoded, in stream order; undecodable ones skipped. */
   async *read<T>(stream: string, filter: string, decode: (b: Uint8Array) => T): AsyncGenerator<T> {
     // One filter as a string: a list needs nats-server 2.10 (2.9 would ignore it and read the whole stream).
     const consumer = await this.bus.js.consumers.get(stream, { filterSubjects: filter });
@@ -174,7 +177,16 @@ export class DynlabClient {
         for await (const m of batch) {
           got++;
           pending--;
-          yield decode(m.data);
+          let value: T;
+          try {
+            value = decode(m.data);
+          } catch {
+            // Not this type (garbage, or a message from an older version): skipped and counted,
+            // so that one bad message does not end the read of a whole sweep.
+            this.undecodable++;
+            continue;
+          }
+          yield value;
         }
         if (got > 0 && pending > 0) continue;
         pending = (await consumer.info()).num_pending;

@@ -163,6 +163,10 @@ export class Coordinator {
     }
   >();
   private countFlush?: NodeJS.Timeout;
+  /** Each sweep's last queued flush or recount (see `serially`). */
+  private readonly sweepWork = new Map<string, Promise<void>>();
+  /** Sweeps whose recount failed: retried at each queue probe. */
+  private readonly recountLater = new Set<string>();
 
   private constructor(
     private readonly store: SweepStore,
@@ -399,12 +403,12 @@ export class Coordinator {
     // may have left part of a series under its job's subject; the re-run records a new one under
     // a new job id, and readers take the series of the job of the trial's result.
     await this.store.startRun(id, sweep.trialCount, resumes, rerun);
-    await this.store.recount(id);
+    await this.recount(id);
     await this.enqueue(
       id,
       encodeJobs(id, planJobs(counting, `${id}-r${resumes}`, sweep.population)),
     );
-    const after = await this.store.recount(id);
+    const after = await this.recount(id);
     this.log.info('sweep resumed', { sweep: id, requeued });
     return { status: after, requeuedTrials: requeued };
   }
@@ -537,53 +541,81 @@ export class Coordinator {
     const batches = [...this.pendingOutcomes];
     this.pendingOutcomes.clear();
     await Promise.all(
-      batches.map(async ([sweepId, b]) => {
-        try {
-          const fresh = await this.store.recordOutcomes(sweepId, b.total, b.outcomes);
-          const deltas = { ok: 0, diverged: 0, failed: 0, cancelled: 0 };
-          for (const o of fresh) deltas[countField(o.status)]++;
-          const st =
-            fresh.length === 0
-              ? await this.store.status(sweepId)
-              : await this.store.modify(sweepId, (s) => {
-                  const c = (s.counts ??= v1.SweepCounts.create());
-                  for (const f of ['ok', 'diverged', 'failed', 'cancelled'] as const)
-                    c[f] = (c[f] ?? 0) + deltas[f];
-                  s.updatedMs = Date.now();
-                  if (
-                    s.state === S.SWEEP_STATE_RUNNING &&
-                    c.enqueued &&
-                    finishedOf(c) >= (c.total ?? 0)
-                  ) {
-                    s.state = S.SWEEP_STATE_COMPLETE;
-                    s.finishedMs = Date.now();
-                  }
-                  return s;
-                });
-          for (const field of ['ok', 'diverged', 'failed', 'cancelled'] as const)
-            if (deltas[field] > 0)
-              this.metrics.trials.inc({ sweep: sweepId, outcome: field }, deltas[field]);
-          if (st) this.metrics.setSweepCounts(sweepId, countsOf(st));
-          if (
-            fresh.length > 0 &&
-            st?.state === S.SWEEP_STATE_COMPLETE &&
-            st.finishedMs &&
-            Date.now() - st.finishedMs < 1000
-          )
-            this.log.info('sweep complete', { sweep: sweepId, counts: st.counts });
-          for (const w of b.waiters) w.resolve();
-        } catch (err) {
-          for (const w of b.waiters) w.reject(err);
-          // Some outcomes may be recorded (a shard written before a failure), and their redelivered
-          // results will not count again: rebuild the counts from the shards.
-          await this.store
-            .recount(sweepId)
-            .catch((e: unknown) =>
-              this.log.warn('recount failed', { sweep: sweepId, error: (e as Error).message }),
-            );
-        }
-      }),
+      batches.map(([sweepId, b]) =>
+        this.serially(sweepId, async () => {
+          try {
+            const fresh = await this.store.recordOutcomes(sweepId, b.total, b.outcomes);
+            const deltas = { ok: 0, diverged: 0, failed: 0, cancelled: 0 };
+            for (const o of fresh) deltas[countField(o.status)]++;
+            const st =
+              fresh.length === 0
+                ? await this.store.status(sweepId)
+                : await this.store.modify(sweepId, (s) => {
+                    const c = (s.counts ??= v1.SweepCounts.create());
+                    for (const f of ['ok', 'diverged', 'failed', 'cancelled'] as const)
+                      c[f] = (c[f] ?? 0) + deltas[f];
+                    s.updatedMs = Date.now();
+                    if (
+                      s.state === S.SWEEP_STATE_RUNNING &&
+                      c.enqueued &&
+                      finishedOf(c) >= (c.total ?? 0)
+                    ) {
+                      s.state = S.SWEEP_STATE_COMPLETE;
+                      s.finishedMs = Date.now();
+                    }
+                    return s;
+                  });
+            for (const field of ['ok', 'diverged', 'failed', 'cancelled'] as const)
+              if (deltas[field] > 0)
+                this.metrics.trials.inc({ sweep: sweepId, outcome: field }, deltas[field]);
+            if (st) this.metrics.setSweepCounts(sweepId, countsOf(st));
+            if (
+              fresh.length > 0 &&
+              st?.state === S.SWEEP_STATE_COMPLETE &&
+              st.finishedMs &&
+              Date.now() - st.finishedMs < 1000
+            )
+              this.log.info('sweep complete', { sweep: sweepId, counts: st.counts });
+            for (const w of b.waiters) w.resolve();
+          } catch (err) {
+            for (const w of b.waiters) w.reject(err);
+            // Some outcomes may be recorded (a shard written before a failure), and their redelivered
+            // results will not count again: rebuild the counts from the shards (now, or later).
+            await this.store.recount(sweepId).catch((e: unknown) => {
+              this.recountLater.add(sweepId);
+              this.log.warn('recount failed, will retry', {
+                sweep: sweepId,
+                error: (e as Error).message,
+              });
+            });
+          }
+        }),
+      ),
     );
+  }
+
+  /**
+   * Runs `fn` after the sweep's earlier work in this coordinator: a recount (absolute counts from
+   * the shards) interleaved with a flush (shards, then count deltas) could count a trial twice
+   * or not at all.
+   */
+  private serially<T>(sweepId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.sweepWork.get(sweepId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sweepWork.set(sweepId, settled);
+    void settled.then(() => {
+      if (this.sweepWork.get(sweepId) === settled) this.sweepWork.delete(sweepId);
+    });
+    return next;
+  }
+
+  /** Rebuilds a sweep's counts from its outcome shards, in turn with its flushes. */
+  private recount(sweepId: string): Promise<Status | null> {
+    return this.serially(sweepId, () => this.store.recount(sweepId));
   }
 
   /** A dead-lettered job: its trials without an outcome become failed results, with the reason. */
@@ -671,11 +703,16 @@ export class Coordinator {
               planJobs(unfinished(sweep, id, outcomes), `${id}-r${resumes}`, sweep.population);
         await this.enqueue(id, encodeJobs(id, jobs));
       }
-      await this.store.recount(id);
+      await this.recount(id);
     }
   }
 
   private async probeQueue(): Promise<void> {
+    for (const id of [...this.recountLater])
+      await this.recount(id).then(
+        () => this.recountLater.delete(id),
+        () => undefined,
+      );
     try {
       const [stream, consumer] = await Promise.all([
         this.bus.jsm.streams.info(streams.jobs),

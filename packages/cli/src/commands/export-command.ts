@@ -22,14 +22,24 @@ export const exportCommand = defineCommand({
     const { createLogger } = await import('@dynlab/core');
     const id = a.positionals[0]!;
     const out = resolve(stringFlag(a, 'out', `dynlab-out/${id}`)!);
-    const files = await withClient(natsUrlOf(a), (c) =>
-      exportSweep(c, id, out, { logger: createLogger({ level: 'warn', pretty: true }) }),
-    );
+    let skipped = 0;
+    const files = await withClient(natsUrlOf(a), async (c) => {
+      const f = await exportSweep(c, id, out, {
+        logger: createLogger({ level: 'warn', pretty: true }),
+      });
+      skipped = c.undecodable;
+      return f;
+    });
     process.stdout.write(
       [
         `exported ${files.trials} trials, ${files.telemetryRows} telemetry rows and ${files.findings} findings to ${files.dir}`,
         ...(files.incompleteTelemetry > 0
           ? [`warning: ${files.incompleteTelemetry} trials had incomplete telemetry in the stream`]
+          : []),
+        ...(skipped > 0
+          ? [
+              `warning: ${skipped} messages in the sweep's streams did not decode (garbage, or written by an older dynlab) and were skipped`,
+            ]
           : []),
         `report: ${files.reportHtml}`,
       ].join('\n') + '\n',
