@@ -158,7 +158,21 @@ const examples: [MessageType<unknown>, Record<string, unknown>][] = [
       ],
     },
   ],
-  [v1.OutcomeShard, { first: 16384, statuses: new Uint8Array([0, 1, 2, 3, 4]) }],
+  [v1.OutcomeShard, { first: 16384, statuses: new Uint8Array([0, 1, 2, 3, 4]), run: 2 }],
+  [
+    v1.TrialRef,
+    { template: 1, id: 't2', seed: 7, seedIndex: 3, dataSeed: 7, params: { seed: '7' } },
+  ],
+  [
+    v1.Job,
+    {
+      jobId: 'j2',
+      sweepId: 's',
+      shape: '[1]',
+      templates: [{ steps: 3, params: { lr: '0.1' } }],
+      refs: [{ template: 0, id: 't1', seed: 1, dataSeed: 1, params: { seed: '1' } }],
+    },
+  ],
   [
     v1.Job,
     { jobId: 'j', sweepId: 's', trials: [{ id: 't1', steps: 3 }], shape: '[1]', createdMs: 12 },
