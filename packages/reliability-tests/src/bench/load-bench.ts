@@ -14,11 +14,12 @@
  * DYNLAB_LOAD_POPULATION (default 64), DYNLAB_LOAD_STEPS (default 40). DYNLAB_LOAD_QUICK=1 runs
  * 2000 and 400 trials, once, without the heavier scenarios; DYNLAB_LOAD_REPS (default 3) sets the runs
  * per scenario (engine alone and distributed in turn; the median ratio is reported);
- * DYNLAB_LOAD_HEAVY=0 skips the heavier trials (400 and 2000 steps); DYNLAB_LOAD_PROFILE=<dir>
+ * DYNLAB_LOAD_HEAVY=0 skips the heavier trials (400 and 2000 steps, each in a fresh process);
+ * DYNLAB_LOAD_PROFILE=<dir>
  * writes V8 CPU profiles of the coordinator and the
  * trainer there. Figures go to bench/results/load.json at the repository root.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -356,7 +357,44 @@ async function compare(trials: number, steps: number, reps: number) {
   return { trials, steps, ratios, medianRatio: median(ratios), bestRatio, ...mid };
 }
 
+type Comparison = Awaited<ReturnType<typeof compare>>;
+
+/**
+ * `compare` in a fresh process: engine-alone runs late in a long-lived bench process came out up
+ * to 2x slower than in a new one (the same 2,000-step runs gave 459-856 trials/s after the other
+ * scenarios, 1,062-1,106 alone), so each heavier scenario gets its own process.
+ */
+async function compareInChild(trials: number, steps: number, reps: number): Promise<Comparison> {
+  const out = path.join(os.tmpdir(), `dynlab-load-${process.pid}-${steps}.json`);
+  await new Promise<void>((resolve, reject) => {
+    const child = fork(__filename, [], {
+      env: {
+        ...process.env,
+        DYNLAB_LOAD_SCENARIO_OUT: out,
+        DYNLAB_LOAD_TRIALS: String(trials),
+        DYNLAB_LOAD_STEPS: String(steps),
+        DYNLAB_LOAD_REPS: String(reps),
+      },
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`scenario ${steps} steps exited ${code}`)),
+    );
+  });
+  const result = JSON.parse(fs.readFileSync(out, 'utf8')) as Comparison;
+  fs.rmSync(out, { force: true });
+  return result;
+}
+
 async function main(): Promise<void> {
+  const scenarioOut = process.env.DYNLAB_LOAD_SCENARIO_OUT;
+  if (scenarioOut) {
+    // A child of compareInChild: one scenario, its figures to the file.
+    const r = await compare(config.trials, config.steps, num('DYNLAB_LOAD_REPS', 3));
+    fs.writeFileSync(scenarioOut, JSON.stringify(r));
+    return;
+  }
   const started = new Date().toISOString();
   const reps = num('DYNLAB_LOAD_REPS', quick ? 1 : 3);
   // Heavier trials, where the fixed cost per trial weighs less (0 skips them).
@@ -372,7 +410,10 @@ async function main(): Promise<void> {
       `distributed, ${config.small} trials: ${small.trialsPerS.toFixed(0)} trials/s, coordinator RSS peak ${small.coordinatorRssMb.peak.toFixed(1)} MiB`,
     );
   const heavier = heavy
-    ? [await compare(Math.min(config.trials, 8000), 400, reps), await compare(4000, 2000, reps)]
+    ? [
+        await compareInChild(Math.min(config.trials, 8000), 400, reps),
+        await compareInChild(4000, 2000, reps),
+      ]
     : [];
   const results = {
     bench: 'load',
