@@ -194,7 +194,24 @@ test('cancel drops queued jobs and stops the sweep; resume re-enqueues only what
     const after = (await client.get(id)).status;
     const done = (after.counts?.ok ?? 0) + (after.counts?.diverged ?? 0);
     assert.ok(done < 32, `cancel stopped the sweep early (done ${done})`);
-    const resumed = await client.resume(id);
+    // Six resumes at once: one takes the next resume number, the others are refused (they read
+    // the same number and would plan under the same job ids).
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        client.resume(id).then(
+          (r) => r,
+          (err: { code?: string }) => err.code ?? 'error',
+        ),
+      ),
+    );
+    const wins = replies.filter((r) => typeof r !== 'string');
+    assert.equal(
+      wins.length,
+      1,
+      `replies: ${JSON.stringify(replies.map((r) => (typeof r === 'string' ? r : 'ok')))}`,
+    );
+    assert.ok(replies.every((r) => typeof r !== 'string' || r === ErrorCode.Conflict));
+    const resumed = wins[0]!;
     assert.equal(
       resumed.requeued,
       32 - done,

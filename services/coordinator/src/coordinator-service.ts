@@ -26,7 +26,7 @@ import {
   type Bus,
   type RunningConsumer,
 } from '@dynlab/bus';
-import { ErrorCode, NotFoundError, ValidationError, type Logger } from '@dynlab/core';
+import { DynlabError, ErrorCode, NotFoundError, ValidationError, type Logger } from '@dynlab/core';
 import {
   createCoordinatorMetrics,
   type CoordinatorMetrics,
@@ -76,15 +76,6 @@ const recorded = (outcomes: Uint8Array, trial: { id: string }) =>
 /** The sweep's trials marked in `rerun` (by index), in order. */
 function* marked(sweep: CompiledSweep, id: string, rerun: Uint8Array): Generator<CompiledTrial> {
   for (const t of expandSweep(sweep, id)) if (rerun[trialIndex(t.id)]) yield t;
-}
-
-/** The sweep's trials that have no outcome yet, in order. */
-function* unfinished(
-  sweep: CompiledSweep,
-  id: string,
-  outcomes: Uint8Array,
-): Generator<CompiledTrial> {
-  for (const t of expandSweep(sweep, id)) if (!recorded(outcomes, t)) yield t;
 }
 
 /**
@@ -377,13 +368,23 @@ export class Coordinator {
     const specMsg = await this.store.spec(id);
     if (!specMsg) throw new NotFoundError(`sweep '${id}' has no stored spec`, { sweepId: id });
     const sweep = compileSweep(sweepFromProto(specMsg), this.opts.limits);
-    const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
-    const CANCELLED = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
-    const rerun = outcomes.map((status) => (status === 0 || status === CANCELLED ? 1 : 0));
     const resumes = (st.counts?.resumes ?? 0) + 1;
-    // Stored before the sweep is marked as enqueueing: a coordinator that dies mid-way plans the
-    // same jobs from it (the outcomes by then differ, and a plan from them would shift job ids).
-    await this.store.saveResumePlan(id, resumes, rerun);
+    // The resume number is claimed first, by compare-and-set: a concurrent resume of the sweep
+    // read the same count and is refused, instead of planning under the same job ids.
+    await this.store.modify(id, (s) => {
+      if ((s.counts?.resumes ?? 0) !== resumes - 1)
+        throw new DynlabError(
+          ErrorCode.Conflict,
+          `sweep '${id}' was resumed by another request meanwhile (resume ${s.counts?.resumes ?? 0})`,
+          { details: { sweepId: id } },
+        );
+      s.state = S.SWEEP_STATE_RUNNING;
+      s.finishedMs = 0;
+      s.counts!.resumes = resumes;
+      s.counts!.enqueued = false;
+      return s;
+    });
+    const rerun = await this.planResume(id, sweep, resumes);
     let requeued = 0;
     const counting = (function* () {
       for (const t of marked(sweep, id, rerun)) {
@@ -391,13 +392,6 @@ export class Coordinator {
         yield t;
       }
     })();
-    await this.store.modify(id, (s) => {
-      s.state = S.SWEEP_STATE_RUNNING;
-      s.finishedMs = 0;
-      s.counts!.resumes = resumes;
-      s.counts!.enqueued = false;
-      return s;
-    });
     // The re-run trials' `cancelled` outcomes go (also any recorded since the snapshot above),
     // and late `cancelled` results of the stopped run are refused from now on. A cancelled run
     // may have left part of a series under its job's subject; the re-run records a new one under
@@ -411,6 +405,19 @@ export class Coordinator {
     const after = await this.recount(id);
     this.log.info('sweep resumed', { sweep: id, requeued });
     return { status: after, requeuedTrials: requeued };
+  }
+
+  /**
+   * The trials resume number `resume` re-runs (those without an outcome, or cancelled), stored
+   * before any of its jobs is published: a coordinator that dies mid-enqueue plans the same jobs
+   * from it (the outcomes by then differ, and a plan from them would shift job ids).
+   */
+  private async planResume(id: string, sweep: CompiledSweep, resume: number): Promise<Uint8Array> {
+    const CANCELLED = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
+    const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
+    const rerun = outcomes.map((status) => (status === 0 || status === CANCELLED ? 1 : 0));
+    await this.store.saveResumePlan(id, resume, rerun);
+    return rerun;
   }
 
   // ---- streams --------------------------------------------------------------------------
@@ -690,17 +697,18 @@ export class Coordinator {
         // Planned again exactly as submit or the resume planned it (same job ids, so the ones
         // already published are deduplicated), skipping jobs whose trials all have outcomes.
         const resumes = st.counts?.resumes ?? 0;
-        const plan = resumes ? await this.store.resumePlan(id, resumes, sweep.trialCount) : null;
+        // A resume that died before storing its plan had published none of its jobs: plan now.
+        const plan = resumes
+          ? ((await this.store.resumePlan(id, resumes, sweep.trialCount)) ??
+            (await this.planResume(id, sweep, resumes)))
+          : null;
         if (plan) await this.store.startRun(id, sweep.trialCount, resumes, plan); // idempotent
-        const jobs = !resumes
-          ? withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes)
-          : plan
-            ? withUnfinished(
-                planJobs(marked(sweep, id, plan), `${id}-r${resumes}`, sweep.population),
-                outcomes,
-              )
-            : // A resume from before plans were stored: its unfinished trials, planned afresh.
-              planJobs(unfinished(sweep, id, outcomes), `${id}-r${resumes}`, sweep.population);
+        const jobs = plan
+          ? withUnfinished(
+              planJobs(marked(sweep, id, plan), `${id}-r${resumes}`, sweep.population),
+              outcomes,
+            )
+          : withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes);
         await this.enqueue(id, encodeJobs(id, jobs));
       }
       await this.recount(id);
