@@ -38,6 +38,19 @@ export function findingFromMessage(f: v1.Finding): Finding {
   };
 }
 
+/**
+ * Limits of the client's own check: loose, since the coordinator enforces the configured ones,
+ * but finite, so that a typo like `seeds: 300000000` is refused here instead of running the
+ * calling process out of memory while the sweep is compiled.
+ */
+export const clientLimits: SweepLimits = {
+  ...defaultLimits,
+  maxTrials: 10_000_000,
+  maxPopulation: Infinity,
+  maxSteps: Infinity,
+  maxJobBytes: Infinity,
+};
+
 export class DynlabClient {
   private constructor(readonly bus: Bus) {}
 
@@ -49,21 +62,15 @@ export class DynlabClient {
     return new DynlabClient(bus);
   }
 
-  /** Validates locally (early, every problem named) and submits; the coordinator validates again. */
+  /**
+   * Validates locally (early, every problem named) and submits; the coordinator validates again,
+   * against its own configured limits. The local check is loose (see `clientLimits`).
+   */
   async submit(
     spec: unknown,
     opts: { sweepId?: string; limits?: SweepLimits; timeoutMs?: number } = {},
   ): Promise<{ status: SweepStatus; sweep: CompiledSweep }> {
-    const sweep = compileSweep(
-      spec,
-      opts.limits ?? {
-        ...defaultLimits,
-        maxTrials: Infinity,
-        maxPopulation: Infinity,
-        maxSteps: Infinity,
-        maxJobBytes: Infinity,
-      },
-    );
+    const sweep = compileSweep(spec, opts.limits ?? clientLimits);
     const rep = await this.bus.request(
       subjects.sweepSubmit,
       v1.SubmitSweepRequest,
