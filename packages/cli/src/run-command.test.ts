@@ -6,16 +6,19 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  chromiumPath,
+  hasChromium,
+  loadReport,
+  withChromium,
+} from '@dynlab/report/dist/report-browser.fixture';
 import { compileSweep, loadSpecFile } from '@dynlab/spec';
 import { readParquetRows, repoRoot, runDynlab } from './dynlab-process.fixture';
 
-const chromiumPath = '/usr/bin/chromium';
 const artifacts = join(repoRoot, 'test-artifacts');
 const knockedOut = 'data.features.features[0].knockedOut';
 let dir = '';
@@ -139,56 +142,15 @@ void test('findings.jsonl: feature 1 is starved in every trial with feature 0 pr
 });
 
 void test('report.html in headless Chromium: no console error, every expected plot drawn; screenshot kept', async (t) => {
-  if (!existsSync(chromiumPath)) {
+  if (!hasChromium()) {
     t.skip(`${chromiumPath} not found (apt-get install -y chromium)`);
     return;
   }
   await mkdir(artifacts, { recursive: true });
-  const profile = await mkdtemp(join(tmpdir(), 'dynlab-cli-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1300, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  try {
-    const url = pathToFileURL(join(out, 'report.html')).href;
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(url, { waitUntil: 'load' });
-    const drawn = await page.$$eval('figure[data-plot]', (figs) =>
-      figs.map((f) => {
-        const box = f.querySelector('svg')?.getBoundingClientRect();
-        const marks = [...f.querySelectorAll('svg g.role-mark > path')].filter(
-          (p) => (p.getAttribute('d') ?? '').length > 10,
-        );
-        const painted = marks.filter((p) => {
-          const b = (p as unknown as { getBBox(): { width: number; height: number } }).getBBox();
-          return b.width > 0 || b.height > 0;
-        });
-        return {
-          id: f.getAttribute('data-plot'),
-          width: box?.width ?? 0,
-          height: box?.height ?? 0,
-          marks: marks.length,
-          painted: painted.length,
-          caption: f.querySelector('figcaption')?.textContent ?? '',
-        };
-      }),
+  await withChromium(async (browser) => {
+    const { page, url, problems, requests, drawn } = await loadReport(
+      browser,
+      join(out, 'report.html'),
     );
     assert.deepEqual(
       drawn.map((d) => d.id),
@@ -218,8 +180,5 @@ void test('report.html in headless Chromium: no console error, every expected pl
     await page.screenshot({ path: join(artifacts, 'cli-run-starvation.png'), fullPage: true });
     assert.deepEqual(problems, []);
     assert.deepEqual(requests, [url], 'only the page itself is loaded');
-  } finally {
-    await browser.close();
-    await rm(profile, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,11 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { openResults, type ResultFiles } from './index';
 import {
   phaseSweep,
@@ -13,8 +10,8 @@ import {
   starvationSweep,
   type SyntheticSweep,
 } from './synthetic-sweeps.fixture';
+import { chromiumPath, hasChromium, loadReport, withChromium } from './report-browser.fixture';
 
-const chromiumPath = '/usr/bin/chromium';
 const artifacts = resolve(__dirname, '../../../test-artifacts');
 const sweeps = [starvationSweep(), speedSweep(), phaseSweep()];
 const written = new Map<string, { sweep: SyntheticSweep; files: ResultFiles; html: string }>();
@@ -148,62 +145,16 @@ void test('the findings table lists alerts first and names the starved feature',
 });
 
 void test('report.html in headless Chromium: no console error, no network request, every plot drawn', async (t) => {
-  if (!existsSync(chromiumPath)) {
+  if (!hasChromium()) {
     t.skip(
       `${chromiumPath} not found (apt-get install -y chromium); the DOM-level test above still checks the page`,
     );
     return;
   }
   await mkdir(artifacts, { recursive: true });
-  const profile = await mkdtemp(join(tmpdir(), 'dynlab-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1300, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  try {
+  await withChromium(async (browser) => {
     for (const { sweep, files } of written.values()) {
-      const url = pathToFileURL(files.reportHtml).href;
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning')
-          problems.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('request', (r) => requests.push(r.url()));
-      await page.goto(url, { waitUntil: 'load' });
-      const drawn = await page.$$eval('figure[data-plot]', (figs) =>
-        figs.map((f) => {
-          const svg = f.querySelector('svg');
-          const box = svg?.getBoundingClientRect();
-          const marks = [...f.querySelectorAll('svg g.role-mark > path')].filter(
-            (p) => (p.getAttribute('d') ?? '').length > 10,
-          );
-          const painted = marks.filter((p) => {
-            const b = (p as unknown as { getBBox(): { width: number; height: number } }).getBBox();
-            return b.width > 0 || b.height > 0;
-          });
-          return {
-            id: f.getAttribute('data-plot'),
-            width: box?.width ?? 0,
-            height: box?.height ?? 0,
-            marks: marks.length,
-            painted: painted.length,
-            caption: f.querySelector('figcaption')?.textContent ?? '',
-          };
-        }),
-      );
+      const { page, url, problems, requests, drawn } = await loadReport(browser, files.reportHtml);
       assert.deepEqual(
         drawn.map((d) => d.id),
         sweep.expectedFigures,
@@ -228,8 +179,5 @@ void test('report.html in headless Chromium: no console error, no network reques
       assert.deepEqual(requests, [url], `${sweep.sweepId}: only the page itself is loaded`);
       await page.close();
     }
-  } finally {
-    await browser.close();
-    await rm(profile, { recursive: true, force: true });
-  }
+  });
 });
