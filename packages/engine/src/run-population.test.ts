@@ -10,6 +10,7 @@ import { runReference } from '@dynlab/reference';
 import {
   appendColumns,
   emptyColumns,
+  quantities,
   type CompiledTrial,
   type TelemetryColumns,
 } from '@dynlab/spec';
@@ -20,16 +21,6 @@ import { prepareData } from './prepare-data';
 import { createTfjsProgram } from './tfjs-program';
 import { assertClose, makeTrial } from './test-support';
 
-const series = [
-  'loss',
-  'error',
-  'gradShare',
-  'probeOutputs',
-  'trainOutputs',
-  'paramNorms',
-  'deadUnits',
-] as const;
-
 function assertSameSeries(
   a: TelemetryColumns,
   b: TelemetryColumns,
@@ -37,7 +28,7 @@ function assertSameSeries(
   what: string,
 ): void {
   assert.deepEqual(a.steps, b.steps, `${what}: steps`);
-  for (const k of series) assertClose(a[k], b[k], tol, `${what}.${k}`);
+  for (const k of quantities) assertClose(a[k], b[k], tol, `${what}.${k}`);
 }
 
 describe('runPopulation on wasm', () => {

@@ -1,3 +1,5 @@
+import { quantities } from './trial-schema';
+
 /**
  * The recorded time series of a trial, columnar, in the same field names as the
  * `dynlab.v1.TelemetryChunk` message so that the engine's output, the wire and the analyzers share
@@ -66,16 +68,7 @@ export function emptyColumns(
 
 /** Appends `b` to `a` in place (widths must agree). */
 export function appendColumns(a: TelemetryColumns, b: TelemetryColumns): TelemetryColumns {
-  for (const k of [
-    'steps',
-    'loss',
-    'error',
-    'gradShare',
-    'probeOutputs',
-    'paramNorms',
-    'deadUnits',
-    'trainOutputs',
-  ] as const) {
+  for (const k of ['steps', ...quantities] as const) {
     const src = b[k];
     for (let i = 0; i < src.length; i++) a[k].push(src[i]!);
   }
