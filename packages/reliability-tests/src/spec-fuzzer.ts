@@ -13,17 +13,8 @@ import { toEnumName } from '@dynlab/spec';
 /** A seeded PRNG (mulberry32): a function returning uniform numbers in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32 from `seed`. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 from `seed` (the sweep sampler's own generator). */
+export { seededRng } from '@dynlab/spec';
 
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

@@ -321,8 +321,8 @@ export function estimateJobBytes(t: CompiledTrial, population: number): number {
   return 4 * (n * (t.inputDim + 1) + population * (3 * acts + 4 * params));
 }
 
-/** Deterministic PRNG (mulberry32) for random-mode sampling. */
-function rng(seed: number): () => number {
+/** Deterministic PRNG (mulberry32): random-mode sampling here, seeded fuzzing in tests. */
+export function seededRng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -345,7 +345,7 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
     return;
   }
   if (s.mode === 'random') {
-    const r = rng(s.randomSeed);
+    const r = seededRng(s.randomSeed);
     for (let i = 0; i < s.samples; i++) {
       yield s.axes.map((a) => {
         if (!a.range) return a.values[Math.floor(r() * a.values.length)];
