@@ -8,7 +8,6 @@ import {
   trialToProto,
   trialFromProto,
   trialsFromProto,
-  trialsToProto,
   compactJobTrials,
   jobTrialsFromProto,
   jobTrialMessages,
@@ -357,12 +356,14 @@ test('a job decoded with one check per trial body equals each trial decoded alon
   );
 });
 
-test('trials converted to the wire together encode exactly as each converted alone', () => {
+test('trials sent together in the compact form come back as each trial converted alone, byte for byte', () => {
   const s = twoPointsTwoDatasets();
   const trials = [...expandSweep(s, 'w')];
   // Also a trial built on its own between seeds of one point (not derived: converted in full).
   trials.splice(1, 0, trialAt(s, 'w', 7)!);
-  const together = trialsToProto(trials).map((m) => Buffer.from(encode(v1.TrialSpec, m)));
+  const together = jobTrialMessages(compactJobTrials(trials)).map((m) =>
+    Buffer.from(encode(v1.TrialSpec, m)),
+  );
   const alone = trials.map((t) => Buffer.from(encode(v1.TrialSpec, trialToProto(t))));
   assert.equal(together.length, 13);
   together.forEach((b, i) => assert.ok(b.equals(alone[i]!), `trial ${i}`));
@@ -377,7 +378,7 @@ test('a job in the compact form (templates and refs) decodes to the same trials 
   const job = decode(v1.Job, encode(v1.Job, { jobId: 'j', sweepId: 'w', ...compact }));
   const full = decode(
     v1.Job,
-    encode(v1.Job, { jobId: 'j', sweepId: 'w', trials: trialsToProto(trials) }),
+    encode(v1.Job, { jobId: 'j', sweepId: 'w', trials: trials.map(trialToProto) }),
   );
   const expected = full.trials.map((t) => trialFromProto(t));
   assert.deepEqual(jobTrialsFromProto(job), expected);
@@ -390,7 +391,7 @@ test('a job in the compact form (templates and refs) decodes to the same trials 
   // 64 seeds of one point: one body instead of 64.
   const seeds = [...expandSweep(compileSweep({ base, seeds: 64 }), 'w')];
   const compactBytes = encode(v1.Job, { jobId: 'j', ...compactJobTrials(seeds) }).length;
-  const fullBytes = encode(v1.Job, { jobId: 'j', trials: trialsToProto(seeds) }).length;
+  const fullBytes = encode(v1.Job, { jobId: 'j', trials: seeds.map(trialToProto) }).length;
   assert.ok(compactBytes * 4 < fullBytes, `${compactBytes} bytes compact, ${fullBytes} in full`);
 });
 

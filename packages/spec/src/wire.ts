@@ -59,30 +59,6 @@ export function trialToProto(t: CompiledTrial): v1.TrialSpec {
   return parsedTrialToProto(trialToInput(t));
 }
 
-/**
- * Compiled trials as wire messages, converting in full only a trial that differs from the last one
- * converted in more than its id, seed, seed index, params and data seed (by identity of every other
- * field: the seeds of one sweep point share them), and deriving the others from it.
- */
-export function trialsToProto(trials: readonly CompiledTrial[]): v1.TrialSpec[] {
-  let first: CompiledTrial | undefined;
-  let firstMsg: v1.TrialSpec | undefined;
-  return trials.map((t) => {
-    if (first && firstMsg && sameButSeed(first, t))
-      return v1.TrialSpec.create({
-        ...firstMsg,
-        id: t.id,
-        seed: t.seed,
-        seedIndex: t.seedIndex,
-        params: t.params,
-        data: v1.DataSpec.create({ ...firstMsg.data, seed: t.data.seed }),
-      });
-    first = t;
-    firstMsg = trialToProto(t);
-    return firstMsg;
-  });
-}
-
 const seedFields = new Set(['id', 'seed', 'seedIndex', 'params', 'data']);
 
 /** Whether two trials are the same objects but for their seed fields (and the data's seed). */
@@ -115,42 +91,22 @@ export function trialFromProto(msg: v1.ITrialSpec): CompiledTrial {
 }
 
 /**
- * A job's trials from the wire, validated like `trialFromProto` but each distinct trial body once
+ * Trials in the full wire form, validated like `trialFromProto` but each distinct trial body once
  * (a body seen in a recent job is not checked again): trials that differ only in id, seed, seed
- * index and params (the seeds of one sweep point, what a job mostly holds) share one check. Those four fields cannot be invalid on the wire (strings and
+ * index and params share one check. Those four fields cannot be invalid on the wire (strings and
  * uint32s), and the only thing compiling does with the seed is to default the data seed to it.
  */
 export function trialsFromProto(msgs: readonly v1.ITrialSpec[]): CompiledTrial[] {
-  const checked = recentBodies;
-  // The last trial and the first of its body: the seeds of one point come one after another,
-  // and comparing with it field by field is cheaper than encoding a key.
-  let last: { msg: v1.TrialSpec; first: CompiledTrial } | undefined;
   return msgs.map((m) => {
     const msg =
       m instanceof v1.TrialSpec ? m : v1.TrialSpec.fromObject(m as Record<string, unknown>);
     // A data seed equal to the trial seed (how compiled trials are sent) is part of the seed.
     const dataSeed = msg.data?.seed ?? msg.seed;
-    let first = last && sameBody(last.msg, msg) ? last.first : undefined;
-    if (!first) {
-      const data = msg.data && dataSeed === msg.seed ? { ...msg.data, seed: undefined } : msg.data;
-      const body = v1.TrialSpec.encode({
-        ...msg,
-        id: '',
-        seed: 0,
-        seedIndex: 0,
-        params: {},
-        data,
-      }).finish();
-      const key = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-      first = checked.get(key);
-      if (!first) {
-        const trial = trialFromProto(msg);
-        remember(key, trial);
-        last = { msg, first: trial };
-        return trial;
-      }
-    }
-    last = { msg, first };
+    const data = msg.data && dataSeed === msg.seed ? { ...msg.data, seed: undefined } : msg.data;
+    const first = checkedBody(
+      v1.TrialSpec.encode({ ...msg, id: '', seed: 0, seedIndex: 0, params: {}, data }).finish(),
+      () => trialFromProto(msg),
+    );
     return {
       ...first,
       id: msg.id,
@@ -173,45 +129,17 @@ const recentBodiesMax = 256;
 /** Bodies larger than this (inline data) are not kept: 256 of them could fill the heap. */
 const recentBodyMaxBytes = 16 * 1024;
 
-function remember(key: string, trial: CompiledTrial): void {
-  if (key.length > recentBodyMaxBytes) return;
+/** The compiled trial of an encoded body: from the recent ones, or `check` (and then kept). */
+function checkedBody(body: Uint8Array, check: () => CompiledTrial): CompiledTrial {
+  const key = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+  const known = recentBodies.get(key);
+  if (known) return known;
+  const trial = check();
+  if (key.length > recentBodyMaxBytes) return trial;
   recentBodies.set(key, trial);
   // Bounded: the oldest body goes first (a Map iterates in insertion order).
   if (recentBodies.size > recentBodiesMax) recentBodies.delete(recentBodies.keys().next().value!);
-}
-
-const perTrialFields = new Set(['id', 'seed', 'seedIndex', 'params', 'data']);
-
-/**
- * Whether two wire trials have the same body: equal but for id, seed, seed index and params,
- * with data equal but for its seed, which either follows each trial's seed or is the same fixed
- * value. False when unsure (the caller then compares encoded bodies).
- */
-function sameBody(a: v1.TrialSpec, b: v1.TrialSpec): boolean {
-  if (!a.data || !b.data) return false;
-  const followsA = (a.data.seed ?? a.seed) === a.seed;
-  const followsB = (b.data.seed ?? b.seed) === b.seed;
-  if (followsA !== followsB || (!followsA && a.data.seed !== b.data.seed)) return false;
-  return (
-    sameFields(a, b, (k) => perTrialFields.has(k)) &&
-    sameFields(a.data, b.data, (k) => k === 'seed')
-  );
-}
-
-function sameFields(a: object, b: object, skip: (k: string) => boolean): boolean {
-  const ka = Object.keys(a).filter((k) => !skip(k));
-  const kb = Object.keys(b).filter((k) => !skip(k));
-  if (ka.length !== kb.length) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(ra[k], rb[k]));
-}
-
-function deepEqual(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
-  if (Array.isArray(x) !== Array.isArray(y)) return false;
-  return sameFields(x, y, () => false);
+  return trial;
 }
 
 /**
@@ -292,22 +220,10 @@ export function jobTrialsFromProto(job: v1.IJob): CompiledTrial[] {
       seedIndex: ref.seedIndex ?? 0,
       params,
     };
-    let first = firsts[k];
-    if (!first) {
-      // Checked once per template, and not again for a template seen in a recent job.
-      const bytes = v1.TrialSpec.encode(template).finish();
-      const key = `template:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
-      first = recentBodies.get(key);
-      if (!first) {
-        first = trialFromProto({
-          ...template,
-          ...own,
-          data: { ...(template.data ?? {}), seed: dataSeed },
-        });
-        remember(key, first);
-      }
-      firsts[k] = first;
-    }
+    // Checked once per template, and not again for a template seen in a recent job.
+    const first = (firsts[k] ??= checkedBody(v1.TrialSpec.encode(template).finish(), () =>
+      trialFromProto({ ...template, ...own, data: { ...(template.data ?? {}), seed: dataSeed } }),
+    ));
     return { ...first, ...own, data: { ...first.data, seed: dataSeed } };
   });
 }
