@@ -73,9 +73,14 @@ export const coordinatorQueue = 'coordinators';
 
 const tokenRe = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** Whether an id can be one subject token. */
+export function isToken(id: string): boolean {
+  return tokenRe.test(id);
+}
+
 /** Checks that an id can be one subject token; throws a ValidationError naming `what`. */
 export function checkToken(id: string, what: string): string {
-  if (!tokenRe.test(id))
+  if (!isToken(id))
     throw new ValidationError([
       { path: what, message: `'${id}' must be 1-128 letters, digits, '-' or '_'` },
     ]);

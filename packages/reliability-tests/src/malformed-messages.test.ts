@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { streams, subjects } from '@dynlab/bus';
+import { isToken, streams, subjects } from '@dynlab/bus';
 import { AnalyzerMetricNames, CoordinatorMetricNames, TrainerMetricNames } from '@dynlab/metrics';
 import { decode, v1, type MessageType } from '@dynlab/proto';
 import { waitFor } from '@dynlab/testing';
@@ -206,7 +206,7 @@ test(
       const notJobs = streamCases[0]!.payloads.filter((p) => {
         if (undecodable(v1.Job, p)) return true;
         const job = v1.Job.decode(p);
-        return jobTrialMessages(job).length === 0 || !/^[A-Za-z0-9_-]{1,128}$/.test(job.sweepId);
+        return jobTrialMessages(job).length === 0 || !isToken(job.sweepId);
       }).length;
       const services = {
         coordinator: [cluster.coordinator.metricsPort, CoordinatorMetricNames.malformedMessages],

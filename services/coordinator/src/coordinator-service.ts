@@ -17,6 +17,7 @@ import {
   consumers,
   coordinatorQueue,
   checkToken,
+  isToken,
   ensureConsumer,
   logConsumerConfig,
   startDeadLetterConsumer,
@@ -640,13 +641,7 @@ export class Coordinator {
       return;
     }
     const trials = jobTrialMessages(job);
-    let sweepOk = true;
-    try {
-      checkToken(job.sweepId, 'job.sweepId');
-    } catch {
-      sweepOk = false;
-    }
-    if (trials.length === 0 || !sweepOk) {
+    if (trials.length === 0 || !isToken(job.sweepId)) {
       this.metrics.malformedMessages.inc({ kind: 'deadletter' });
       this.log.warn('dead-lettered job without trials or sweep', { reason: d.reason });
       return;
