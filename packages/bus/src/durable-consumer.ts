@@ -29,6 +29,8 @@ export interface DeliveryContext {
   working(): void;
   /** True on the last delivery the consumer allows. */
   lastAttempt: boolean;
+  /** The message's bytes as received (valid while the handler runs; copy to keep them). */
+  data: Uint8Array;
 }
 
 export interface DurableConsumerOptions<T> {
@@ -131,6 +133,7 @@ export async function startDurableConsumer<T>(
       deliveries,
       working: () => m.working(),
       lastAttempt: deliveries >= maxDeliver,
+      data: m.data,
     };
     try {
       await o.handler(msg, ctx);

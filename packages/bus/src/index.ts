@@ -4,3 +4,4 @@ export * from './topology';
 export * from './durable-consumer';
 export * from './typed-kv';
 export * from './dead-letters';
+export * from './read-stream';
