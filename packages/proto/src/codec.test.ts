@@ -146,6 +146,47 @@ const examples: [MessageType<unknown>, Record<string, unknown>][] = [
     },
   ],
   [
+    v1.JobResult,
+    {
+      sweepId: 's',
+      jobId: 'j',
+      instance: 'i',
+      trialIndices: [4, 5],
+      statuses: new Uint8Array([1, 3]),
+      finalLoss: [0.5, 2],
+      finalError: [0, 0.25],
+      stepsDone: [10, 3],
+      telemetryChunks: [1, 1],
+      telemetryPoints: [7, 2],
+      backend: 'native',
+      wallS: 0.5,
+      errors: [{ position: 1, error: { code: 'X', message: 'm' } }],
+      jobError: { code: 'Y' },
+    },
+  ],
+  [v1.TrialError, { position: 3, error: { code: 'X' } }],
+  [
+    v1.TrialRange,
+    {
+      template: 1,
+      firstIndex: 640,
+      firstSeedIndex: 10,
+      seeds: [10, 11, 12],
+      dataSeedFixed: true,
+      dataSeed: 5,
+    },
+  ],
+  [
+    v1.Job,
+    {
+      jobId: 'j3',
+      sweepId: 's',
+      shape: '[1]',
+      templates: [{ steps: 3, params: { lr: '0.1' } }],
+      ranges: [{ template: 0, firstIndex: 0, seeds: [0, 1, 2, 3] }],
+    },
+  ],
+  [
     v1.TelemetryBatch,
     {
       sweepId: 's',

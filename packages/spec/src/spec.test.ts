@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '@dynlab/core';
 import { v1, encode, decode } from '@dynlab/proto';
-import { compileSweep, expandSweep, planJobs, shapeKey, trialAt, trialIndex } from './sweep';
+import {
+  compileSweep,
+  expandSweep,
+  planJobs,
+  shapeKey,
+  sweepParams,
+  trialAt,
+  trialIndex,
+} from './sweep';
 import { compileTrial, trialToInput } from './compiled-trial';
 import {
   trialToProto,
@@ -302,12 +310,14 @@ test('trialAt gives the same trial as the expansion, for every mode', () => {
   ];
   for (const s of sweeps) {
     const all = [...expandSweep(s, 'w')];
+    const paramsOf = sweepParams(s);
     assert.equal(all.length, s.trialCount);
     all.forEach((t, i) => {
       assert.equal(trialIndex(t.id), i);
       // Seeds after a point's first trial are derived from it; trialAt builds each in full.
       assert.deepEqual(trialAt(s, 'w', i), t);
       assert.deepEqual(trialToInput(trialAt(s, 'w', i)!), trialToInput(t));
+      assert.deepEqual(paramsOf(i), t.params, 'sweepParams names the same params');
     });
     assert.equal(trialAt(s, 'w', s.trialCount), undefined);
   }
@@ -406,7 +416,7 @@ test('a compact job that points at a missing template, mixes forms or holds a ba
   );
   assert.match(
     bad({ ...compact, trials: [trialToProto(trialAt(s, 'w', 0)!)] }).join('\n'),
-    /job\.trials/,
+    /^job: a job has one of trials, refs and ranges, not several/,
   );
   const broken = v1.TrialSpec.fromObject({ ...compact.templates[0], steps: 0 });
   assert.match(

@@ -61,6 +61,13 @@ export const defaultLimits: SweepLimits = {
   maxSteps: 1_000_000,
   maxJobBytes: 2 * 1024 ** 3,
 };
+/** No limits: for reading back a sweep a coordinator accepted once, under its limits then. */
+export const noLimits: SweepLimits = {
+  maxTrials: Infinity,
+  maxPopulation: Infinity,
+  maxSteps: Infinity,
+  maxJobBytes: Infinity,
+};
 
 export interface CompiledAxis {
   path: string;
@@ -367,16 +374,51 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
   }
 }
 
+/**
+ * The params of the sweep's trials by index (swept values as JSON text by axis path, and the seed),
+ * without building the trials: what `trialAt(s, id, i).params` holds. Random points are drawn once,
+ * on the first call, and kept.
+ */
+export function sweepParams(s: CompiledSweep): (index: number) => Record<string, string> {
+  let drawn: unknown[][] | undefined;
+  const random = () => (drawn ??= [...sweepPoints(s)]);
+  return (index) => {
+    const point = pointAt(s, Math.floor(index / s.seeds.length), random);
+    const params: Record<string, string> = {};
+    s.axes.forEach((a, k) => (params[a.path] = JSON.stringify(point?.[k])));
+    params.seed = String(s.seeds[index % s.seeds.length]);
+    return params;
+  };
+}
+
+/**
+ * The axis values of point `pointIndex`: grid and zip points computed directly (mixed radix over
+ * the axes), random ones taken from `random()`, the sampler's points in order.
+ */
+function pointAt(
+  s: CompiledSweep,
+  pointIndex: number,
+  random: () => unknown[][],
+): unknown[] | undefined {
+  if (s.mode === 'zip') return s.axes.map((a) => a.values[pointIndex]);
+  if (s.mode === 'random') return random()[pointIndex];
+  let rest = pointIndex;
+  const point = new Array<unknown>(s.axes.length);
+  for (let k = s.axes.length - 1; k >= 0; k--) {
+    const n = s.axes[k]!.values.length;
+    point[k] = s.axes[k]!.values[rest % n];
+    rest = Math.floor(rest / n);
+  }
+  return point;
+}
+
 /** Index of a trial in its sweep, from its id (see `trialId`); -1 when the id is not of that form. */
 export function trialIndex(id: string): number {
   const m = /-t(\d+)$/.exec(id);
   return m ? Number(m[1]) : -1;
 }
 
-/**
- * The trial at `index` without expanding the sweep: grid and zip points are computed directly
- * (mixed radix over the axes), random points by replaying the sampler.
- */
+/** The trial at `index` without expanding the sweep (random points by replaying the sampler). */
 export function trialAt(
   s: CompiledSweep,
   sweepId: string,
@@ -384,22 +426,7 @@ export function trialAt(
 ): CompiledTrial | undefined {
   if (!Number.isInteger(index) || index < 0 || index >= s.trialCount) return undefined;
   const seedIndex = index % s.seeds.length;
-  const pointIndex = Math.floor(index / s.seeds.length);
-  let point: unknown[] | undefined;
-  if (s.mode === 'grid') {
-    let rest = pointIndex;
-    point = new Array<unknown>(s.axes.length);
-    for (let k = s.axes.length - 1; k >= 0; k--) {
-      const n = s.axes[k]!.values.length;
-      point[k] = s.axes[k]!.values[rest % n];
-      rest = Math.floor(rest / n);
-    }
-  } else if (s.mode === 'zip') {
-    point = s.axes.map((a) => a.values[pointIndex]);
-  } else {
-    let i = 0;
-    for (const p of sweepPoints(s)) if (i++ === pointIndex) point = p;
-  }
+  const point = pointAt(s, Math.floor(index / s.seeds.length), () => [...sweepPoints(s)]);
   return buildTrial(s, sweepId, point ?? [], index, seedIndex);
 }
 
@@ -454,29 +481,57 @@ export function trialId(sweepId: string, index: number): string {
 }
 
 /**
+ * A sweep point with its trial at seed index 0 built and checked: the point's other trials differ
+ * from that one only in id, seed, seed index, the seed param and (unless the spec fixes it) the
+ * data seed, all checked uint32s or derived from the index, so they are derived without a check.
+ */
+export interface SweepPoint {
+  /** Position of the point in the sweep: its trials are `index * seeds + seedIndex`. */
+  index: number;
+  /** The point's trial at seed index 0. */
+  first: CompiledTrial;
+  /** Whether the spec fixes the data seed (else each trial's data seed is its own seed). */
+  dataSeedFixed: boolean;
+}
+
+/** The sweep's points in order, each with its first trial built and checked (see `SweepPoint`). */
+export function* sweepPointTrials(s: CompiledSweep, sweepId: string): Generator<SweepPoint> {
+  let index = 0;
+  for (const point of sweepPoints(s)) {
+    const built = buildPointTrial(s, sweepId, point, index * s.seeds.length, 0);
+    yield { index: index++, first: built.trial, dataSeedFixed: built.dataSeedFixed };
+  }
+}
+
+/** The trial of point `p` at `seedIndex`, derived from the point's first trial. */
+export function pointTrial(
+  p: SweepPoint,
+  sweepId: string,
+  seedCount: number,
+  seedIndex: number,
+  seed: number,
+): CompiledTrial {
+  if (seedIndex === 0 && seed === p.first.seed) return p.first;
+  return {
+    ...p.first,
+    id: trialId(sweepId, p.index * seedCount + seedIndex),
+    seed,
+    seedIndex,
+    params: { ...p.first.params, seed: String(seed) },
+    data: p.dataSeedFixed ? p.first.data : { ...p.first.data, seed },
+  };
+}
+
+/**
  * Expands a compiled sweep into its trials, in a stable order (seeds innermost, so trials that
  * differ only by seed are neighbours). A trial whose axis values combine into an invalid spec
  * raises a ValidationError naming the trial.
  */
 export function* expandSweep(s: CompiledSweep, sweepId: string): Generator<CompiledTrial> {
-  let index = 0;
-  for (const point of sweepPoints(s)) {
-    // Trials of one point differ only by seed, a checked uint32: the first is built and checked
-    // in full, the others are copies with their own seed (schema checks were 70% of a submit).
-    const { trial: first, dataSeedFixed } = buildPointTrial(s, sweepId, point, index++, 0);
-    yield first;
-    for (let seedIndex = 1; seedIndex < s.seeds.length; seedIndex++) {
-      const seed = s.seeds[seedIndex]!;
-      yield {
-        ...first,
-        id: trialId(sweepId, index++),
-        seed,
-        seedIndex,
-        params: { ...first.params, seed: String(seed) },
-        data: dataSeedFixed ? first.data : { ...first.data, seed },
-      };
-    }
-  }
+  // Only each point's first trial is built and checked (schema checks were 70% of a submit).
+  for (const p of sweepPointTrials(s, sweepId))
+    for (let seedIndex = 0; seedIndex < s.seeds.length; seedIndex++)
+      yield pointTrial(p, sweepId, s.seeds.length, seedIndex, s.seeds[seedIndex]!);
 }
 
 function formatParams(p: Record<string, string>): string {

@@ -5,9 +5,10 @@
  */
 import { v1, toPlain } from '@dynlab/proto';
 import { checkTrial, trialToInput, type CompiledTrial } from './compiled-trial';
-import type { CompiledSweep } from './sweep';
+import type { JobPlan } from './job-plan';
+import { trialId, trialIndex, type CompiledSweep, type SweepPoint } from './sweep';
 import type { ParsedTrial } from './trial-schema';
-import { ValidationError } from '@dynlab/core';
+import { ValidationError, type Issue } from '@dynlab/core';
 
 const enumFields: Record<string, string> = {
   'model.kind': 'MODEL_KIND',
@@ -183,35 +184,109 @@ export function compactJobTrials(trials: readonly CompiledTrial[]): {
   return { templates, refs };
 }
 
+/** Wire templates of sweep points, made once per point however many jobs it spans. */
+const pointTemplates = new WeakMap<SweepPoint, v1.TrialSpec>();
+
+/** A point's template: its first trial without the fields each trial has of its own. */
+function pointTemplate(p: SweepPoint): v1.TrialSpec {
+  let t = pointTemplates.get(p);
+  if (!t) {
+    const { seed: _seed, ...params } = p.first.params;
+    const msg = trialToProto({ ...p.first, params });
+    t = v1.TrialSpec.create({
+      ...msg,
+      id: '',
+      seed: 0,
+      seedIndex: 0,
+      data: v1.DataSpec.create({ ...msg.data, seed: undefined }),
+    });
+    pointTemplates.set(p, t);
+  }
+  return t;
+}
+
+/** A planned job as its wire message: a template per sweep point it holds, a range per run. */
+export function jobToProto(sweepId: string, job: JobPlan): v1.IJob {
+  const templates: v1.TrialSpec[] = [];
+  const at = new Map<SweepPoint, number>();
+  const ranges = job.runs.map((r): v1.ITrialRange => {
+    let template = at.get(r.point);
+    if (template === undefined) {
+      at.set(r.point, (template = templates.length));
+      templates.push(pointTemplate(r.point));
+    }
+    return {
+      template,
+      firstIndex: r.firstIndex,
+      firstSeedIndex: r.firstSeedIndex,
+      seeds: r.seeds,
+      dataSeedFixed: r.point.dataSeedFixed,
+      dataSeed: r.point.dataSeedFixed ? r.point.first.data.seed : 0,
+    };
+  });
+  return { jobId: job.jobId, sweepId, shape: job.shape, templates, ranges };
+}
+
+function jobIssue(path: string, message: string): ValidationError {
+  return new ValidationError([{ path, message }], { what: 'job message' });
+}
+
+/** A trial's own fields in a range: all derived from its position. */
+function rangeTrial(sweepId: string, template: v1.ITrialSpec, r: v1.ITrialRange, k: number) {
+  const seed = r.seeds![k]!;
+  return {
+    id: trialId(sweepId, (r.firstIndex ?? 0) + k),
+    seed,
+    seedIndex: (r.firstSeedIndex ?? 0) + k,
+    params: { ...(template.params ?? {}), seed: String(seed) },
+    dataSeed: r.dataSeedFixed ? (r.dataSeed ?? 0) : seed,
+  };
+}
+
+/** The trials of a job's ranges (each template checked once; see `jobTrialsFromProto`). */
+function rangeTrials(job: v1.IJob, templates: v1.ITrialSpec[]): CompiledTrial[] {
+  const firsts: (CompiledTrial | undefined)[] = [];
+  const out: CompiledTrial[] = [];
+  (job.ranges ?? []).forEach((r, i) => {
+    const k = r.template ?? 0;
+    const template = templates[k];
+    if (!template)
+      throw jobIssue(`job.ranges[${i}].template`, `no template ${k} (${templates.length} sent)`);
+    if (!r.seeds?.length) throw jobIssue(`job.ranges[${i}].seeds`, 'expected at least one seed');
+    if ((r.firstIndex ?? 0) + r.seeds.length > 2 ** 32)
+      throw jobIssue(`job.ranges[${i}].firstIndex`, 'the range runs past the last trial index');
+    for (let j = 0; j < r.seeds.length; j++) {
+      const { dataSeed, ...own } = rangeTrial(job.sweepId ?? '', template, r, j);
+      const first = (firsts[k] ??= checkedBody(v1.TrialSpec.encode(template).finish(), () =>
+        trialFromProto({ ...template, ...own, data: { ...(template.data ?? {}), seed: dataSeed } }),
+      ));
+      out.push({ ...first, ...own, data: { ...first.data, seed: dataSeed } });
+    }
+  });
+  return out;
+}
+
 /**
- * A job's trials from the wire, validated, in either form: in full (`trialsFromProto`) or compact
- * (each template checked once, with its first trial's own fields; the rest derived from it, as
- * their own fields are strings and uint32s that cannot be invalid). Throws a ValidationError
- * naming the job field at fault.
+ * A job's trials from the wire, validated, in any of its forms: in full (`trialsFromProto`), or
+ * compact with refs or ranges (each template checked once, with its first trial's own fields; the
+ * rest derived from it, as their own fields are strings and uint32s that cannot be invalid).
+ * Throws a ValidationError naming the job field at fault.
  */
 export function jobTrialsFromProto(job: v1.IJob): CompiledTrial[] {
   const templates = job.templates ?? [];
   const refs = job.refs ?? [];
+  const ranges = job.ranges ?? [];
+  const forms = [(job.trials ?? []).length, refs.length, ranges.length].filter((n) => n > 0);
+  if (forms.length > 1)
+    throw jobIssue('job', 'a job has one of trials, refs and ranges, not several');
+  if (ranges.length > 0) return rangeTrials(job, templates);
   if (templates.length === 0 && refs.length === 0) return trialsFromProto(job.trials ?? []);
-  if ((job.trials ?? []).length > 0)
-    throw new ValidationError(
-      [{ path: 'job.trials', message: 'a job has trials or templates and refs, not both' }],
-      { what: 'job message' },
-    );
   const firsts: (CompiledTrial | undefined)[] = [];
   return refs.map((ref, i) => {
     const k = ref.template ?? 0;
     const template = templates[k];
     if (!template)
-      throw new ValidationError(
-        [
-          {
-            path: `job.refs[${i}].template`,
-            message: `no template ${k} (${templates.length} sent)`,
-          },
-        ],
-        { what: 'job message' },
-      );
+      throw jobIssue(`job.refs[${i}].template`, `no template ${k} (${templates.length} sent)`);
     const params = { ...(template.params ?? {}), ...(ref.params ?? {}) };
     const dataSeed = ref.dataSeed ?? 0;
     const own = {
@@ -228,9 +303,17 @@ export function jobTrialsFromProto(job: v1.IJob): CompiledTrial[] {
   });
 }
 
-/** A job's trials as full wire messages, whatever form the job came in (for dead letters and tools). */
+/** A job's trials as full wire messages, whatever form the job came in (for tools and tests). */
 export function jobTrialMessages(job: v1.IJob): v1.ITrialSpec[] {
   const templates = job.templates ?? [];
+  if ((job.ranges ?? []).length > 0)
+    return (job.ranges ?? []).flatMap((r) => {
+      const template = templates[r.template ?? 0] ?? {};
+      return (r.seeds ?? []).map((_, k) => {
+        const { dataSeed, ...own } = rangeTrial(job.sweepId ?? '', template, r, k);
+        return { ...template, ...own, data: { ...(template.data ?? {}), seed: dataSeed } };
+      });
+    });
   const refs = job.refs ?? [];
   if (refs.length === 0) return job.trials ?? [];
   return refs.map((ref) => {
@@ -244,6 +327,150 @@ export function jobTrialMessages(job: v1.IJob): v1.ITrialSpec[] {
       data: { ...(template.data ?? {}), seed: ref.dataSeed },
     };
   });
+}
+
+/** The sweep index of each trial of a job, whatever its form (-1 for an id not of a sweep). */
+export function jobTrialIndices(job: v1.IJob): number[] {
+  if ((job.ranges ?? []).length > 0)
+    return (job.ranges ?? []).flatMap((r) =>
+      (r.seeds ?? []).map((_, k) => (r.firstIndex ?? 0) + k),
+    );
+  if ((job.refs ?? []).length > 0) return (job.refs ?? []).map((r) => trialIndex(r.id ?? ''));
+  return (job.trials ?? []).map((t) => trialIndex(t.id ?? ''));
+}
+
+/** One trial's outcome, as a columnar JobResult holds it. */
+export interface TrialOutcomeEntry {
+  /** The trial's index in its sweep. */
+  index: number;
+  status: v1.TrialStatus;
+  finalLoss: number;
+  finalError: number;
+  stepsDone: number;
+  telemetryChunks: number;
+  telemetryPoints: number;
+  error?: v1.IErrorInfo | null;
+}
+
+/** A job's outcomes as a columnar JobResult (see telemetry.proto). */
+export function jobResultToProto(o: {
+  sweepId: string;
+  jobId: string;
+  instance: string;
+  backend: string;
+  wallS: number;
+  trials: readonly TrialOutcomeEntry[];
+  /** The error of every failed trial without its own. */
+  jobError?: v1.IErrorInfo | null;
+}): v1.IJobResult {
+  const n = o.trials.length;
+  const col = <T>(f: (t: TrialOutcomeEntry) => T) => o.trials.map(f);
+  const statuses = new Uint8Array(n);
+  o.trials.forEach((t, i) => (statuses[i] = t.status));
+  return {
+    sweepId: o.sweepId,
+    jobId: o.jobId,
+    instance: o.instance,
+    backend: o.backend,
+    wallS: o.wallS,
+    trialIndices: col((t) => t.index),
+    statuses,
+    finalLoss: col((t) => t.finalLoss),
+    finalError: col((t) => t.finalError),
+    stepsDone: col((t) => t.stepsDone),
+    telemetryChunks: col((t) => t.telemetryChunks),
+    telemetryPoints: col((t) => t.telemetryPoints),
+    errors: o.trials.flatMap((t, position) => (t.error ? [{ position, error: t.error }] : [])),
+    jobError: o.jobError ?? null,
+  };
+}
+
+/**
+ * The outcomes of a JobResult's trials by sweep index and status, checked: every column as long as
+ * the trial list, statuses known. Either form; the full form's trial ids must be of the sweep.
+ */
+export function jobResultOutcomes(r: v1.IJobResult): { index: number; status: v1.TrialStatus }[] {
+  const issues: Issue[] = [];
+  const statusOk = (s: number) =>
+    s !== v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED && !!v1.TrialStatus[s];
+  let out: { index: number; status: v1.TrialStatus }[];
+  const indices = r.trialIndices ?? [];
+  if (indices.length > 0) {
+    if ((r.results ?? []).length > 0)
+      issues.push({
+        path: 'result.results',
+        message: 'a result is columnar or has results, not both',
+      });
+    const statuses = r.statuses ?? new Uint8Array(0);
+    const columns = {
+      statuses,
+      finalLoss: r.finalLoss ?? [],
+      finalError: r.finalError ?? [],
+      stepsDone: r.stepsDone ?? [],
+      telemetryChunks: r.telemetryChunks ?? [],
+      telemetryPoints: r.telemetryPoints ?? [],
+    };
+    for (const [name, c] of Object.entries(columns))
+      if (c.length !== indices.length)
+        issues.push({
+          path: `result.${name}`,
+          message: `${c.length} entries for ${indices.length} trials`,
+        });
+    for (const e of r.errors ?? [])
+      if ((e.position ?? 0) >= indices.length)
+        issues.push({
+          path: 'result.errors',
+          message: `position ${e.position} past the ${indices.length} trials`,
+        });
+    out = indices.map((index, i) => {
+      const status = statuses[i] ?? 0;
+      if (!statusOk(status))
+        issues.push({ path: `result.statuses[${i}]`, message: `no such status ${status}` });
+      return { index, status };
+    });
+  } else {
+    out = (r.results ?? []).map((t, i) => {
+      const status = t.status ?? v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED;
+      if (!statusOk(status))
+        issues.push({ path: `result.results[${i}].status`, message: `no such status ${status}` });
+      const index = trialIndex(t.trialId ?? '');
+      if (t.sweepId !== r.sweepId || index < 0 || trialId(r.sweepId ?? '', index) !== t.trialId)
+        issues.push({
+          path: `result.results[${i}].trialId`,
+          message: `'${t.trialId}' is not a trial of sweep '${r.sweepId}'`,
+        });
+      return { index, status };
+    });
+  }
+  if (out.length === 0) issues.push({ path: 'result', message: 'no trials' });
+  if (issues.length > 0) throw new ValidationError(issues.slice(0, 20), { what: 'job result' });
+  return out;
+}
+
+/** A JobResult's trials one by one, as `TrialResult`s, whatever its form (checked as `jobResultOutcomes`). */
+export function jobResultTrials(r: v1.IJobResult): v1.TrialResult[] {
+  const outcomes = jobResultOutcomes(r);
+  if ((r.trialIndices ?? []).length === 0)
+    return (r.results ?? []).map((t) => v1.TrialResult.fromObject(t));
+  const errors = new Map((r.errors ?? []).map((e) => [e.position ?? 0, e.error]));
+  const failed = v1.TrialStatus.TRIAL_STATUS_FAILED;
+  return outcomes.map(({ index, status }, i) =>
+    v1.TrialResult.create({
+      sweepId: r.sweepId ?? '',
+      trialId: trialId(r.sweepId ?? '', index),
+      status,
+      finalLoss: r.finalLoss![i],
+      finalError: r.finalError![i],
+      stepsDone: r.stepsDone![i],
+      backend: r.backend ?? '',
+      wallS: r.wallS ?? 0,
+      error: errors.get(i) ?? (status === failed ? (r.jobError ?? null) : null),
+      telemetryChunks: r.telemetryChunks![i],
+      telemetryPoints: r.telemetryPoints![i],
+      jobId: r.jobId ?? '',
+      instance: r.instance ?? '',
+    }),
+  );
 }
 
 /** A compiled sweep as its wire message (the base with defaults applied). */
