@@ -8,31 +8,12 @@
 import { chunkColumns, resultOutcome } from '@dynlab/analyzer';
 import { findingFromMessage, type DynlabClient } from '@dynlab/client';
 import { streams, subjects } from '@dynlab/bus';
-import { NotFoundError, type Logger } from '@dynlab/core';
+import type { Logger } from '@dynlab/core';
 import { v1 } from '@dynlab/proto';
 import { openResults, type ResultFiles } from '@dynlab/report';
-import {
-  appendColumns,
-  compileSweep,
-  emptyColumns,
-  sweepFromProto,
-  trialAt,
-  trialIndex,
-  type CompiledSweep,
-} from '@dynlab/spec';
-import { coordinatorLimits } from './cluster-connection';
+import { appendColumns, emptyColumns, trialAt, trialIndex } from '@dynlab/spec';
 import { readSweepTrials } from './sweep-trials';
 import { theoryCurves } from './theory-curves';
-
-/** The sweep's spec as the coordinator stored it, compiled. */
-export async function loadStoredSweep(
-  client: DynlabClient,
-  sweepId: string,
-): Promise<CompiledSweep> {
-  const { spec } = await client.get(sweepId);
-  if (!spec) throw new NotFoundError(`sweep ${sweepId} has no stored spec`, { sweepId });
-  return compileSweep(sweepFromProto(spec), coordinatorLimits);
-}
 
 /** What `exportSweep` wrote, with what it had to skip. */
 export interface ExportSummary extends ResultFiles {
@@ -49,7 +30,7 @@ export async function exportSweep(
   dir: string,
   opts: { logger?: Logger; onTrial?: (n: number) => void } = {},
 ): Promise<ExportSummary> {
-  const sweep = await loadStoredSweep(client, sweepId);
+  const sweep = await client.storedSweep(sweepId);
   const { status } = await client.get(sweepId);
   const counts = status.counts;
   const out = await openResults(dir, {

@@ -4,17 +4,32 @@
  * findings from their streams (each read is an ephemeral ordered consumer over one sweep's
  * subjects, so it works on any past sweep that the streams still hold).
  */
-import { Bus, streams, subjects, type BusOptions } from '@dynlab/bus';
+import {
+  Bus,
+  TypedKv,
+  buckets,
+  readStream,
+  streams,
+  subjects,
+  sweepKeys,
+  type BusOptions,
+} from '@dynlab/bus';
 import { toPlain, v1 } from '@dynlab/proto';
 import {
   compileSweep,
+  jobResultTrials,
+  sweepFromProto,
+  sweepParams,
   sweepToProto,
+  trialIndex,
   type CompiledSweep,
   type Finding,
   type Severity,
   type SweepLimits,
   defaultLimits,
+  noLimits,
 } from '@dynlab/spec';
+import { NotFoundError } from '@dynlab/core';
 
 export type SweepStatus = v1.SweepStatus;
 
@@ -137,7 +152,12 @@ export class DynlabClient {
     return { status: rep.status as SweepStatus, requeued: rep.requeuedTrials };
   }
 
-  /** Polls the sweep until it leaves RUNNING (or `until` says stop); `onStatus` sees each poll. */
+  /**
+   * Waits until the sweep leaves RUNNING and returns its status; `onStatus` sees every status on
+   * the way. It watches the sweep's status in KV, so the end is seen the moment it is written and
+   * the coordinator answers no polls; where the watch cannot be made (a NATS user without the
+   * permission) it asks the coordinator every `intervalMs` instead.
+   */
   async waitFor(
     sweepId: string,
     opts: {
@@ -148,7 +168,72 @@ export class DynlabClient {
     } = {},
   ): Promise<SweepStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
+    let first: SweepStatus | undefined;
+    while (!first) {
+      try {
+        first = (await this.get(sweepId)).status; // a NotFoundError for an unknown sweep
+      } catch (err) {
+        // No coordinator answered (one restarting, NATS reconnecting): ask again.
+        if (!(err as { retryable?: boolean }).retryable || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(opts.intervalMs ?? 500, 1000)));
+      }
+    }
+    opts.onStatus?.(first);
+    if (first.state !== v1.SweepState.SWEEP_STATE_RUNNING || opts.signal?.aborted) return first;
+    const denied = (err: unknown) => /permission/i.test((err as Error)?.message ?? '');
+    let kv: TypedKv<SweepStatus>;
+    try {
+      kv = await TypedKv.open(this.bus, buckets.sweeps, v1.SweepStatus);
+    } catch (err) {
+      if (!denied(err)) throw err;
+      return this.pollStatus(sweepId, first, opts);
+    }
+    // One signal ends the watch: the caller's, or the timeout.
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => ((timedOut = true), ctl.abort()), opts.timeoutMs);
+    let last = first;
+    try {
+      for await (const st of kv.watch(sweepKeys.status(sweepId), ctl.signal)) {
+        if (!st) continue;
+        last = st;
+        opts.onStatus?.(st);
+        if (st.state !== v1.SweepState.SWEEP_STATE_RUNNING) return st;
+      }
+    } catch (err) {
+      if (!denied(err)) throw err;
+      return this.pollStatus(sweepId, last, opts);
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    if (timedOut) throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
+    if (opts.signal?.aborted) return last;
+    // The watch ended on its own (the connection closed): go on as a poll would.
+    return this.pollStatus(sweepId, last, opts);
+  }
+
+  private async pollStatus(
+    sweepId: string,
+    last: SweepStatus,
+    opts: {
+      intervalMs?: number;
+      timeoutMs?: number;
+      onStatus?: (s: SweepStatus) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<SweepStatus> {
+    const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
+      if (Date.now() > deadline)
+        throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
+      if (opts.signal?.aborted) return last;
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
       let st: SweepStatus | undefined;
       try {
         st = (await this.get(sweepId)).status;
@@ -156,13 +241,10 @@ export class DynlabClient {
         if (!(err as { retryable?: boolean }).retryable) throw err;
       }
       if (st) {
+        last = st;
         opts.onStatus?.(st);
         if (st.state !== v1.SweepState.SWEEP_STATE_RUNNING) return st;
       }
-      if (Date.now() > deadline)
-        throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
-      if (opts.signal?.aborted) return st!;
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
     }
   }
 
@@ -171,45 +253,52 @@ export class DynlabClient {
 
   /** Every message of `stream` on `filter`, decoded, in stream order; undecodable ones skipped. */
   async *read<T>(stream: string, filter: string, decode: (b: Uint8Array) => T): AsyncGenerator<T> {
-    // One filter as a string: a list needs nats-server 2.10 (2.9 would ignore it and read the whole stream).
-    const consumer = await this.bus.js.consumers.get(stream, { filterSubjects: filter });
-    try {
-      // Read until the server says nothing is pending: an empty fetch alone is not the end (a
-      // slow server or a consumer reset can return one early), so ask again, a bounded number of times.
-      let pending = (await consumer.info()).num_pending;
-      let emptyRounds = 0;
-      while (pending > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(pending, 512), expires: 3000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          pending--;
-          let value: T;
-          try {
-            value = decode(m.data);
-          } catch {
-            // Not this type (garbage, or a message from an older version): skipped and counted,
-            // so that one bad message does not end the read of a whole sweep.
-            this.undecodable++;
-            continue;
-          }
-          yield value;
-        }
-        if (got > 0 && pending > 0) continue;
-        pending = (await consumer.info()).num_pending;
-        if (got === 0 && ++emptyRounds > 5) break;
+    for await (const data of readStream(this.bus, stream, filter)) {
+      let value: T;
+      try {
+        value = decode(data);
+      } catch {
+        // Not this type (garbage, or a message from an older version): skipped and counted,
+        // so that one bad message does not end the read of a whole sweep.
+        this.undecodable++;
+        continue;
       }
-    } finally {
-      await consumer.delete().catch(() => undefined);
+      yield value;
     }
   }
 
-  /** Every trial result of a sweep (trainers publish them a job at a time; each is yielded alone). */
+  /**
+   * Every trial result of a sweep (trainers publish them a job at a time; each is yielded alone),
+   * with its params: results in the columnar form carry none (they follow from the sweep's spec
+   * and the trial's index), so they are filled in from the stored spec.
+   */
   async *results(sweepId: string): AsyncGenerator<v1.TrialResult> {
-    for await (const job of this.read(streams.results, subjects.results(sweepId), (b) =>
-      v1.JobResult.decode(b),
+    let paramsOf: ((index: number) => Record<string, string>) | null | undefined;
+    // A result that does not check (columns of different lengths) is skipped like garbage.
+    for await (const trials of this.read(streams.results, subjects.results(sweepId), (b) =>
+      jobResultTrials(v1.JobResult.decode(b)),
     ))
-      for (const r of job.results) yield v1.TrialResult.fromObject(r);
+      for (const r of trials) {
+        if (Object.keys(r.params).length === 0) {
+          paramsOf ??= await this.sweepParamsOf(sweepId);
+          if (paramsOf) r.params = paramsOf(trialIndex(r.trialId));
+        }
+        yield r;
+      }
+  }
+
+  /** The params of a stored sweep's trials by index; null when its spec cannot be had. */
+  private async sweepParamsOf(
+    sweepId: string,
+  ): Promise<((index: number) => Record<string, string>) | null> {
+    return this.storedSweep(sweepId).then(sweepParams, () => null);
+  }
+
+  /** The sweep's spec as the coordinator stored it, compiled; a NotFoundError when it has none. */
+  async storedSweep(sweepId: string): Promise<CompiledSweep> {
+    const { spec } = await this.get(sweepId);
+    if (!spec) throw new NotFoundError(`sweep ${sweepId} has no stored spec`, { sweepId });
+    return compileSweep(sweepFromProto(spec), noLimits);
   }
 
   /**

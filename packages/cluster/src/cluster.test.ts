@@ -41,6 +41,13 @@ function sweepSpec(opts: { seeds?: number; steps?: number; population?: number; 
   };
 }
 
+/** Trials of a sweep with an outcome. */
+const finishedCount = (st: v1.SweepStatus) =>
+  (st.counts?.ok ?? 0) +
+  (st.counts?.diverged ?? 0) +
+  (st.counts?.failed ?? 0) +
+  (st.counts?.cancelled ?? 0);
+
 async function withCluster(
   opts: Parameters<typeof startLocalCluster>[0],
   fn: (c: LocalCluster, client: DynlabClient) => Promise<void>,
@@ -116,11 +123,23 @@ test('a sweep of 64 trials in two shapes runs end to end: one result each, telem
     assert.equal(sweep.trialCount, 64);
     assert.equal(status.counts?.total, 64);
     assert.equal(status.counts?.jobs, 8, '2 shapes x 32 trials in populations of 8');
-    const final = await client.waitFor(status.sweepId, { timeoutMs: 120_000 });
+    // The end is seen from the status's KV watch: a poll every ten minutes would time out.
+    const seen: number[] = [];
+    const final = await client.waitFor(status.sweepId, {
+      timeoutMs: 120_000,
+      intervalMs: 600_000,
+      onStatus: (st) => seen.push(finishedCount(st)),
+    });
     assert.equal(final.state, S.SWEEP_STATE_COMPLETE);
     assert.deepEqual(
       { total: final.counts?.total, ok: final.counts?.ok, failed: final.counts?.failed ?? 0 },
       { total: 64, ok: 64, failed: 0 },
+    );
+    assert.ok(seen.length >= 2 && seen.at(-1) === 64, `statuses seen: ${seen.join(', ')}`);
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+      'progress only grows',
     );
     const back = await readBack(client, status.sweepId);
     assertExactlyOnce(status.sweepId, 64, back);
@@ -171,7 +190,10 @@ test('two trainers, one killed with SIGKILL mid-job: the sweep completes with ev
 
 test('cancel drops queued jobs and stops the sweep; resume re-enqueues only what has no outcome', async () => {
   await withCluster({ trainers: 1 }, async (_cluster, client) => {
-    const { status } = await client.submit(sweepSpec({ seeds: 8, steps: 600, population: 2 }));
+    // Long enough that the sweep is still running when the first results are seen: a job of two
+    // trials takes about 0.2 s on the native backend (at 600 steps, 5 ms: the sweep could end
+    // between two polls).
+    const { status } = await client.submit(sweepSpec({ seeds: 8, steps: 40_000, population: 2 }));
     const id = status.sweepId;
     // cancel as soon as some trials are done
     for (let i = 0; ; i++) {

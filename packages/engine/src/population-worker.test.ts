@@ -3,7 +3,16 @@ import { after, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { appendColumns, emptyColumns, trialToInput, type TelemetryColumns } from '@dynlab/spec';
+import {
+  appendColumns,
+  compileSweep,
+  emptyColumns,
+  expandSweep,
+  planSweepJobs,
+  runGroup,
+  trialToInput,
+  type TelemetryColumns,
+} from '@dynlab/spec';
 import type { PopulationTaskResult, PopulationWorkerMessage } from './population-worker';
 import { runPopulation } from './run-population';
 import { populationWorkerPath } from './worker-path';
@@ -84,6 +93,34 @@ describe('population worker', () => {
     assert.ok('outcomes' in r);
     assert.equal(r.outcomes[0]!.status, 'cancelled');
     assert.ok(r.outcomes[0]!.stepsDone < 100000);
+  });
+
+  it('takes trials as groups sharing a body, with the same outcomes and series as the trials themselves', async () => {
+    const sweep = compileSweep({
+      base: {
+        data: { features: { n: 12, features: [{}, { frequency: 0.5 }] } },
+        model: { kind: 'relu', hidden: [3] },
+        steps: 8,
+      },
+      axes: [{ path: 'optimizer.learningRate', values: [0.1, 0.3] }],
+      seeds: 3,
+    });
+    const [job] = [...planSweepJobs(sweep, 'sw')];
+    const groups = job!.runs.map((r) => runGroup(r, 'sw', sweep.seeds.length));
+    const r = (await pool.run({ groups, backend: 'wasm' })) as PopulationTaskResult;
+    assert.ok('outcomes' in r);
+    const trials = [...expandSweep(sweep, 'sw')];
+    const here = await runPopulation(trials, { backend: 'wasm' });
+    assert.equal(r.outcomes.length, 6);
+    assert.deepEqual(
+      r.outcomes.map((o) => [o.status, o.finalLoss]),
+      here.outcomes.map((o) => [o.status, o.finalLoss]),
+    );
+    assert.deepEqual(r.telemetry, here.telemetry);
+    const bad = structuredClone(groups);
+    bad[1]!.body.steps = 0;
+    const e = (await pool.run({ groups: bad, backend: 'wasm' })) as PopulationTaskResult;
+    assert.ok('error' in e && e.error.code === 'VALIDATION');
   });
 
   it('returns an invalid task as an error with its code', async () => {

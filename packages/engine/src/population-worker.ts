@@ -7,6 +7,7 @@
  * Task (structured-clone safe):
  * ```
  * { trials: TrialInput[]   // plain specs, e.g. trialToInput(compiled); compiled trials are accepted too
+ *   groups?: TrialGroup[]  // or: trials sharing a body, each body checked once (see @dynlab/spec)
  *   backend?: 'auto' | 'wasm' | 'cpu' | 'native' | 'tensorflow'   // default 'auto' (env DYNLAB_BACKEND wins)
  *   chunkPoints?: number   // default 25
  *   port?: MessagePort }   // transfer it in the transferList
@@ -21,10 +22,12 @@
  * a diverging or failing trial is an outcome, never an error.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { DynlabError, ErrorCode, type ErrorInfoLike } from '@dynlab/core';
+import { toDynlabError, type ErrorInfoLike } from '@dynlab/core';
 import {
+  compileGroups,
   compileTrial,
   trialToInput,
+  type TrialGroup,
   type CompiledTrial,
   type TelemetryColumns,
   type TrialOutcome,
@@ -34,7 +37,9 @@ import { runPopulation } from './run-population';
 
 /** What the host sends. */
 export interface PopulationTask {
-  trials: unknown[];
+  trials?: unknown[];
+  /** Instead of `trials`: trials that share bodies, each body checked once. */
+  groups?: TrialGroup[];
   backend?: BackendName | 'auto';
   chunkPoints?: number;
   port?: MessagePort;
@@ -67,7 +72,7 @@ export default async function runPopulationTask(
   };
   port?.on('message', onMessage);
   try {
-    const trials = task.trials.map(toTrial);
+    const trials = task.groups ? compileGroups(task.groups) : (task.trials ?? []).map(toTrial);
     const post = (m: PopulationWorkerMessage) => port!.postMessage(m);
     const r = await runPopulation(trials, {
       backend: task.backend ?? 'auto',
@@ -84,13 +89,7 @@ export default async function runPopulationTask(
       ? { backend: r.backend, outcomes: r.outcomes, telemetry: r.telemetry }
       : { backend: r.backend, outcomes: r.outcomes };
   } catch (err) {
-    const e =
-      err instanceof DynlabError
-        ? err
-        : new DynlabError(ErrorCode.Internal, (err as Error)?.message ?? String(err), {
-            cause: err,
-          });
-    return { error: e.toInfo() };
+    return { error: toDynlabError(err).toInfo() };
   } finally {
     port?.off('message', onMessage);
   }

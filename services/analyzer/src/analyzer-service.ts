@@ -36,6 +36,8 @@ import {
 import { toPlain, v1 } from '@dynlab/proto';
 import {
   compileSweep,
+  jobResultTrials,
+  noLimits,
   sweepFromProto,
   trialAt,
   trialId,
@@ -47,12 +49,6 @@ import {
   type TrialOutcome,
 } from '@dynlab/spec';
 
-const unlimited = {
-  maxTrials: Infinity,
-  maxPopulation: Infinity,
-  maxSteps: Infinity,
-  maxJobBytes: Infinity,
-};
 const statusName: Record<number, TrialOutcome['status']> = {
   1: 'ok',
   2: 'diverged',
@@ -306,7 +302,7 @@ export class AnalyzerService {
             retryable: true,
           });
         this.metrics.initSweep(id);
-        return compileSweep(sweepFromProto(spec.value), unlimited);
+        return compileSweep(sweepFromProto(spec.value), noLimits);
       },
       (sweepId, trialId, jobId) => fetchTrialTelemetry(bus, sweepId, trialId, jobId),
     );
@@ -351,9 +347,7 @@ export class AnalyzerService {
         onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
         handler: async (job) => {
           // Checked whole before any is fed: a message with one bad entry is not taken at all.
-          if (job.results.length === 0)
-            throw new DynlabError(ErrorCode.Validation, 'job result without results');
-          const results = job.results.map((r) => v1.TrialResult.fromObject(r));
+          const results = jobResultTrials(job);
           for (const r of results) checkTrialIds('result', r.sweepId, r.trialId);
           for (const r of results) {
             this.metrics.results.inc({ sweep: r.sweepId });

@@ -37,17 +37,15 @@ import {
 import { encode, v1 } from '@dynlab/proto';
 import {
   compileSweep,
-  expandSweep,
-  planJobs,
+  jobResultOutcomes,
+  jobResultToProto,
+  jobToProto,
+  jobTrialIndices,
+  planSweepJobs,
   sweepFromProto,
   sweepToProto,
-  trialId,
-  trialIndex,
-  compactJobTrials,
-  jobTrialMessages,
   type CompiledSweep,
-  type CompiledTrial,
-  type PlannedJob,
+  type JobPlan,
   type SweepLimits,
 } from '@dynlab/spec';
 import {
@@ -61,6 +59,16 @@ import {
 
 const S = v1.SweepState;
 
+/** Results the coordinator's results consumer holds at once (each acked once recorded). */
+const resultConcurrency = 64;
+/**
+ * Outcomes are written at most this long after their result arrived (one compare-and-set per
+ * shard and one of the sweep's counts for every result in between), or at once when half the
+ * results the consumer may hold are waiting, so it never stalls on the timer.
+ */
+const flushAfterMs = 50;
+const flushAtResults = resultConcurrency / 2;
+
 export interface CoordinatorOptions {
   bus: Bus;
   logger: Logger;
@@ -70,22 +78,15 @@ export interface CoordinatorOptions {
   queueProbeS?: number;
 }
 
-/** Whether a trial has a recorded outcome (`outcomes` by trial index, 0: none). */
-const recorded = (outcomes: Uint8Array, trial: { id: string }) =>
-  outcomes[trialIndex(trial.id)] !== 0;
-
-/** The sweep's trials marked in `rerun` (by index), in order. */
-function* marked(sweep: CompiledSweep, id: string, rerun: Uint8Array): Generator<CompiledTrial> {
-  for (const t of expandSweep(sweep, id)) if (rerun[trialIndex(t.id)]) yield t;
-}
-
 /**
- * The jobs of a plan that still hold a trial without an outcome, with their ids unchanged. Used to
- * finish an interrupted enqueue: re-planning only the unfinished trials would shift every job id,
- * and JetStream's dedup would then drop new jobs under ids already published, losing their trials.
+ * The jobs of a plan that still hold a trial without an outcome (`outcomes` by trial index, 0:
+ * none), with their ids unchanged. Used to finish an interrupted enqueue: re-planning only the
+ * unfinished trials would shift every job id, and JetStream's dedup would then drop new jobs under
+ * ids already published, losing their trials.
  */
-function* withUnfinished(jobs: Iterable<PlannedJob>, outcomes: Uint8Array): Generator<PlannedJob> {
-  for (const j of jobs) if (j.trials.some((t) => !recorded(outcomes, t))) yield j;
+function* withUnfinished(jobs: Iterable<JobPlan>, outcomes: Uint8Array): Generator<JobPlan> {
+  for (const j of jobs)
+    if (j.runs.some((r) => r.seeds.some((_, k) => outcomes[r.firstIndex + k] === 0))) yield j;
 }
 
 /** A planned job as its message bytes. */
@@ -98,17 +99,13 @@ interface EncodedJob {
 /** Encoded jobs kept from a submit's size check for its enqueue, at most (bytes). */
 const keptJobBytes = 64 * 2 ** 20;
 
-function* encodeJobs(sweepId: string, jobs: Iterable<PlannedJob>): Generator<EncodedJob> {
-  for (const job of jobs) {
-    const msg: v1.IJob = {
+function* encodeJobs(sweepId: string, jobs: Iterable<JobPlan>): Generator<EncodedJob> {
+  for (const job of jobs)
+    yield {
       jobId: job.jobId,
-      sweepId,
-      shape: job.shape,
-      ...compactJobTrials(job.trials),
-      createdMs: Date.now(),
+      trials: job.trialCount,
+      bytes: encode(v1.Job, { ...jobToProto(sweepId, job), createdMs: Date.now() }),
     };
-    yield { jobId: job.jobId, trials: job.trials.length, bytes: encode(v1.Job, msg) };
-  }
 }
 
 /** A new sweep id: sortable by time, unique, one subject token. */
@@ -155,6 +152,8 @@ export class Coordinator {
     }
   >();
   private countFlush?: NodeJS.Timeout;
+  /** Results waiting for the next batched write. */
+  private pendingResults = 0;
   /** Each sweep's last queued flush or recount (see `serially`). */
   private readonly sweepWork = new Map<string, Promise<void>>();
   /** Sweeps whose recount failed: retried at each queue probe. */
@@ -271,7 +270,7 @@ export class Coordinator {
       // again as it is enqueued, so the coordinator's memory stays bounded in the trial count.
       let kept: EncodedJob[] | undefined = [];
       let keptBytes = 0;
-      for (const job of encodeJobs(id, planJobs(expandSweep(sweep, id), id, sweep.population))) {
+      for (const job of encodeJobs(id, planSweepJobs(sweep, id))) {
         const bytes = job.bytes.length;
         if (kept && (keptBytes += bytes) <= keptJobBytes) kept.push(job);
         else kept = undefined;
@@ -307,10 +306,7 @@ export class Coordinator {
         trials: sweep.trialCount,
         jobs,
       });
-      const after = await this.enqueue(
-        id,
-        kept ?? encodeJobs(id, planJobs(expandSweep(sweep, id), id, sweep.population)),
-      );
+      const after = await this.enqueue(id, kept ?? encodeJobs(id, planSweepJobs(sweep, id)));
       done('accepted');
       return { status: after };
     } catch (err) {
@@ -388,9 +384,9 @@ export class Coordinator {
     const rerun = await this.planResume(id, sweep, resumes);
     let requeued = 0;
     const counting = (function* () {
-      for (const t of marked(sweep, id, rerun)) {
-        requeued++;
-        yield t;
+      for (const job of planSweepJobs(sweep, id, { jobPrefix: `${id}-r${resumes}`, only: rerun })) {
+        requeued += job.trialCount;
+        yield job;
       }
     })();
     // The re-run trials' `cancelled` outcomes go (also any recorded since the snapshot above),
@@ -399,10 +395,7 @@ export class Coordinator {
     // a new job id, and readers take the series of the job of the trial's result.
     await this.store.startRun(id, sweep.trialCount, resumes, rerun);
     await this.recount(id);
-    await this.enqueue(
-      id,
-      encodeJobs(id, planJobs(counting, `${id}-r${resumes}`, sweep.population)),
-    );
+    await this.enqueue(id, encodeJobs(id, counting));
     const after = await this.recount(id);
     this.log.info('sweep resumed', { sweep: id, requeued });
     return { status: after, requeuedTrials: requeued };
@@ -439,8 +432,8 @@ export class Coordinator {
       durable: consumers.coordinatorResults,
       type: v1.JobResult,
       // Many results in flight share one batched outcome and count update per sweep.
-      concurrency: 64,
-      batch: 64,
+      concurrency: resultConcurrency,
+      batch: resultConcurrency,
       logger: this.log,
       onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
       handler: (r) => this.onResult(r),
@@ -484,31 +477,20 @@ export class Coordinator {
 
   /** A job's results: checked whole (one bad entry rejects the message), then recorded in the next batch. */
   private async onResult(r: v1.JobResult): Promise<void> {
-    if (!r.sweepId || !r.jobId || r.results.length === 0)
-      throw new ValidationError([
-        { path: 'result', message: 'sweepId, jobId and results are required' },
-      ]);
+    if (!r.sweepId || !r.jobId)
+      throw new ValidationError([{ path: 'result', message: 'sweepId and jobId are required' }]);
+    const checked = jobResultOutcomes(r);
     // A message of another type can decode as a result: only trials of a known sweep count.
     const total = await this.sweepTotal(r.sweepId);
     if (total === undefined)
       throw new ValidationError([{ path: 'result.sweepId', message: `no sweep '${r.sweepId}'` }]);
     const run = runOfJob(r.jobId);
-    const outcomes = r.results.map((t, i): TrialOutcomeCode => {
-      const at = `result.results[${i}]`;
-      const status = t.status ?? v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED;
-      if (status === v1.TrialStatus.TRIAL_STATUS_UNSPECIFIED || !v1.TrialStatus[status])
-        throw new ValidationError([{ path: `${at}.status`, message: `no such status ${status}` }]);
-      const index = trialIndex(t.trialId ?? '');
-      if (
-        t.sweepId !== r.sweepId ||
-        index < 0 ||
-        index >= total ||
-        trialId(r.sweepId, index) !== t.trialId
-      )
+    const outcomes = checked.map(({ index, status }, i): TrialOutcomeCode => {
+      if (index >= total)
         throw new ValidationError([
           {
-            path: `${at}.trialId`,
-            message: `'${t.trialId}' is not a trial of sweep '${r.sweepId}'`,
+            path: `result.trial[${i}]`,
+            message: `trial ${index} is not a trial of sweep '${r.sweepId}' (${total} trials)`,
           },
         ]);
       return { index, status, run };
@@ -527,7 +509,7 @@ export class Coordinator {
   }
 
   /**
-   * Queues outcomes for the next batched write (every few milliseconds: one compare-and-set per
+   * Queues outcomes for the next batched write (within `flushAfterMs`: one compare-and-set per
    * outcome shard and one of the status per sweep, however many results arrived). Resolves once
    * they are recorded and counted, so a result is acked only then; if the count update fails
    * after the outcomes landed, the sweep is recounted from its outcome shards.
@@ -540,12 +522,17 @@ export class Coordinator {
     }
     batch.outcomes.push(...outcomes);
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    this.countFlush ??= setTimeout(() => void this.flushOutcomes(), 20);
+    // Half the results the consumer holds at once waiting: write now rather than stall it.
+    if (++this.pendingResults >= flushAtResults) {
+      clearTimeout(this.countFlush);
+      void this.flushOutcomes();
+    } else this.countFlush ??= setTimeout(() => void this.flushOutcomes(), flushAfterMs);
     return done;
   }
 
   private async flushOutcomes(): Promise<void> {
     this.countFlush = undefined;
+    this.pendingResults = 0;
     const batches = [...this.pendingOutcomes];
     this.pendingOutcomes.clear();
     await Promise.all(
@@ -640,8 +627,8 @@ export class Coordinator {
       this.log.warn('undecodable job dead-lettered', { reason: d.reason });
       return;
     }
-    const trials = jobTrialMessages(job);
-    if (trials.length === 0 || !isToken(job.sweepId)) {
+    const indices = jobTrialIndices(job);
+    if (indices.length === 0 || indices.some((i) => i < 0) || !isToken(job.sweepId)) {
       this.metrics.malformedMessages.inc({ kind: 'deadletter' });
       this.log.warn('dead-lettered job without trials or sweep', { reason: d.reason });
       return;
@@ -652,26 +639,31 @@ export class Coordinator {
       sweep: job.sweepId,
       reason: d.reason,
     });
-    const error = {
-      code: d.error?.code || ErrorCode.Unavailable,
-      message: d.reason,
-      retryable: false,
-    };
+    const failed = v1.TrialStatus.TRIAL_STATUS_FAILED;
     await this.bus.publish(
       subjects.results(job.sweepId),
       v1.JobResult,
-      {
+      jobResultToProto({
         sweepId: job.sweepId,
         jobId: job.jobId,
-        results: trials.map((t) => ({
-          sweepId: job.sweepId,
-          trialId: t.id,
-          status: v1.TrialStatus.TRIAL_STATUS_FAILED,
-          jobId: job.jobId,
-          error,
-          params: t.params ?? {},
+        instance: '',
+        backend: '',
+        wallS: 0,
+        trials: indices.map((index) => ({
+          index,
+          status: failed,
+          finalLoss: NaN,
+          finalError: NaN,
+          stepsDone: 0,
+          telemetryChunks: 0,
+          telemetryPoints: 0,
         })),
-      },
+        jobError: {
+          code: d.error?.code || ErrorCode.Unavailable,
+          message: d.reason,
+          retryable: false,
+        },
+      }),
       { msgId: `${job.jobId}:dead-letter` },
     );
   }
@@ -698,12 +690,10 @@ export class Coordinator {
             (await this.planResume(id, sweep, resumes)))
           : null;
         if (plan) await this.store.startRun(id, sweep.trialCount, resumes, plan); // idempotent
-        const jobs = plan
-          ? withUnfinished(
-              planJobs(marked(sweep, id, plan), `${id}-r${resumes}`, sweep.population),
-              outcomes,
-            )
-          : withUnfinished(planJobs(expandSweep(sweep, id), id, sweep.population), outcomes);
+        const jobs = withUnfinished(
+          planSweepJobs(sweep, id, plan ? { jobPrefix: `${id}-r${resumes}`, only: plan } : {}),
+          outcomes,
+        );
         await this.enqueue(id, encodeJobs(id, jobs));
       }
       await this.recount(id);

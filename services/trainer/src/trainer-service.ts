@@ -14,6 +14,7 @@
  * delivery; a diverging trial is a normal `diverged` result.
  */
 import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
 import {
@@ -28,18 +29,20 @@ import {
   type RunningConsumer,
 } from '@dynlab/bus';
 import { DynlabError, ErrorCode, ValidationError, fromErrorInfo, type Logger } from '@dynlab/core';
-import { initBackend, populationWorkerPath, type BackendName } from '@dynlab/engine';
+import { initBackend, type BackendName } from '@dynlab/engine';
 import { createTrainerMetrics, type MetricsRegistry, type TrainerMetrics } from '@dynlab/metrics';
-import { encode, v1 } from '@dynlab/proto';
-import { splitBySize } from './split-by-size';
-import { TelemetryBatcher, type EncodedBatch } from './telemetry-batcher';
+import { v1 } from '@dynlab/proto';
+import { jobResultToProto, jobTrialIndices } from '@dynlab/spec';
 import {
-  jobTrialsFromProto,
-  type CompiledTrial,
-  trialToInput,
-  type TelemetryColumns,
-  type TrialOutcome,
-} from '@dynlab/spec';
+  encodeJobResult,
+  type EncodedMessage,
+  type JobTaskResult,
+  type JobWorkerMessage,
+} from './job-worker';
+import type { EncodedBatch } from './telemetry-batcher';
+
+/** The worker entry (see job-worker.ts). */
+const jobWorkerPath = path.join(__dirname, 'job-worker.js');
 
 export interface TrainerOptions {
   bus: Bus;
@@ -63,15 +66,8 @@ export interface TrainerOptions {
   prefetch?: number;
 }
 
-const statusOf: Record<TrialOutcome['status'], v1.TrialStatus> = {
-  ok: v1.TrialStatus.TRIAL_STATUS_OK,
-  diverged: v1.TrialStatus.TRIAL_STATUS_DIVERGED,
-  failed: v1.TrialStatus.TRIAL_STATUS_FAILED,
-  cancelled: v1.TrialStatus.TRIAL_STATUS_CANCELLED,
-};
-
-/** How long the last telemetry chunks may trail the worker's result. */
-const lastChunkWaitMs = 10_000;
+/** How long the last telemetry batches may trail the worker's result. */
+const lastBatchWaitMs = 10_000;
 
 /** `p`, or the error `onTimeout` makes after `ms`. */
 async function waitFor(p: Promise<void>, ms: number, onTimeout: () => Error): Promise<void> {
@@ -86,14 +82,11 @@ async function waitFor(p: Promise<void>, ms: number, onTimeout: () => Error): Pr
   }
 }
 
-type WorkerMessage =
-  | { kind: 'telemetry'; trialIndex: number; chunk: TelemetryColumns; last: boolean }
-  | { kind: 'progress'; stepsDone: number; stepsTotal: number };
-type TaskResult =
-  | { backend: { name: string }; outcomes: TrialOutcome[] }
-  | {
-      error: { code: string; message: string; retryable: boolean; details: Record<string, string> };
-    };
+/**
+ * How long a sweep read as running is believed without asking KV again. A cancel notice makes the
+ * trainer ask at once; this only bounds how late a job is started after a lost notice.
+ */
+const runningCacheMs = 1000;
 
 export class Trainer {
   private readonly metrics: TrainerMetrics;
@@ -107,6 +100,8 @@ export class Trainer {
   private threads = 1;
   backend = 'unknown';
   private statuses?: TypedKv<v1.SweepStatus>;
+  /** When each sweep was last read as not cancelled (see `isCancelled`). */
+  private readonly runningSince = new Map<string, number>();
   private stopCancel?: () => void;
 
   private constructor(private readonly o: TrainerOptions) {
@@ -127,7 +122,7 @@ export class Trainer {
       threads: t.threads,
     });
     t.pool = new Piscina({
-      filename: populationWorkerPath,
+      filename: jobWorkerPath,
       minThreads: t.threads,
       maxThreads: t.threads,
       idleTimeout: 60 * 60 * 1000,
@@ -148,11 +143,11 @@ export class Trainer {
       durable: consumers.trainers,
       type: v1.Job,
       concurrency: t.threads * (1 + Math.max(0, o.prefetch ?? 1)),
-      batch: 1,
+      // One pull asks for every free slot (one pull per job took a seventh of the main thread).
       logger: t.log,
       onMalformed: () => t.metrics.malformedMessages.inc({ kind: 'job' }),
       onDelivery: (n) => n > 1 && t.metrics.redeliveries.inc(),
-      handler: (job, ctx) => t.runJob(job, ctx.working),
+      handler: (job, ctx) => t.runJob(job, ctx.data, ctx.working),
     });
     t.updatePool();
     return t;
@@ -177,7 +172,7 @@ export class Trainer {
   private onCancel(sweepId: string, subject: string): void {
     const bogus = () => this.metrics.malformedMessages.inc({ kind: 'control' });
     if (!sweepId || subject !== subjects.cancel(sweepId)) return bogus();
-    this.isCancelled(sweepId).then(
+    this.isCancelled(sweepId, true).then(
       (cancelled) => {
         if (!cancelled) return bogus();
         for (const port of this.running.get(sweepId) ?? []) port.postMessage({ kind: 'cancel' });
@@ -195,88 +190,72 @@ export class Trainer {
     });
   }
 
-  /** The sweep's state in KV decides (not a cached notice: a resumed sweep runs again). */
-  private async isCancelled(sweepId: string): Promise<boolean> {
+  /**
+   * The sweep's state in KV decides (not a cached notice: a resumed sweep runs again). A sweep
+   * read as not cancelled is believed for `runningCacheMs` (one read per sweep and second instead
+   * of one per job); `fresh` asks KV in any case (a cancel notice).
+   */
+  private async isCancelled(sweepId: string, fresh = false): Promise<boolean> {
+    const seen = this.runningSince.get(sweepId);
+    if (!fresh && seen !== undefined && performance.now() - seen < runningCacheMs) return false;
     this.statuses ??= await TypedKv.open(this.o.bus, buckets.sweeps, v1.SweepStatus);
     const st = await this.statuses.get(`sweep.${sweepId}`);
-    return st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED;
+    const cancelled = st?.value.state === v1.SweepState.SWEEP_STATE_CANCELLED;
+    if (cancelled) this.runningSince.delete(sweepId);
+    else {
+      // Bounded: the oldest sweep goes first (a Map iterates in insertion order).
+      this.runningSince.delete(sweepId);
+      this.runningSince.set(sweepId, performance.now());
+      if (this.runningSince.size > 1024)
+        this.runningSince.delete(this.runningSince.keys().next().value!);
+    }
+    return cancelled;
   }
 
-  private trialResult(
-    job: v1.Job,
-    trial: CompiledTrial,
-    outcome: TrialOutcome,
-    chunks: number,
-    points: number,
-  ): v1.ITrialResult {
-    return {
+  /** Publishes a job's encoded results (one message, or its parts). */
+  private publishResults(sweepId: string, messages: EncodedMessage[]) {
+    return Promise.all(
+      messages.map((m) =>
+        this.o.bus.publishEncoded(subjects.results(sweepId), v1.JobResult, m.bytes, {
+          msgId: m.msgId,
+        }),
+      ),
+    );
+  }
+
+  /** A job of a cancelled sweep: every trial `cancelled`, without running it. */
+  private async cancelJob(job: v1.Job): Promise<void> {
+    const cancelled = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
+    const result = jobResultToProto({
       sweepId: job.sweepId,
-      trialId: trial.id,
-      status: statusOf[outcome.status],
-      finalLoss: outcome.finalLoss,
-      finalError: outcome.finalError,
-      stepsDone: outcome.stepsDone,
-      backend: outcome.backend,
-      wallS: outcome.wallS,
-      error: outcome.error
-        ? { code: outcome.error.code, message: outcome.error.message.slice(0, 2000) }
-        : null,
-      telemetryChunks: chunks,
-      telemetryPoints: points,
       jobId: job.jobId,
       instance: this.o.instance,
-      params: trial.params,
-    };
+      backend: this.backend,
+      wallS: 0,
+      trials: jobTrialIndices(job).map((index) => ({
+        index,
+        status: cancelled,
+        finalLoss: NaN,
+        finalError: NaN,
+        stepsDone: 0,
+        telemetryChunks: 0,
+        telemetryPoints: 0,
+      })),
+    });
+    await this.publishResults(job.sweepId, encodeJobResult(result, this.o.bus.maxPayload));
+    this.metrics.jobs.inc({ outcome: 'cancelled' });
   }
 
-  /** Every trial's result in one message: one publish and one coordinator record per job. */
-  private async publishResults(job: v1.Job, results: v1.ITrialResult[]): Promise<void> {
-    const message = (part: v1.ITrialResult[]) =>
-      encode(v1.JobResult, {
-        sweepId: job.sweepId,
-        jobId: job.jobId,
-        results: part,
-        instance: this.o.instance,
-      });
-    const whole = message(results);
-    const publish = (bytes: Uint8Array, msgId: string) =>
-      this.o.bus.publishEncoded(subjects.results(job.sweepId), v1.JobResult, bytes, { msgId });
-    if (whole.length <= this.o.bus.maxPayload) return publish(whole, job.jobId);
-    // A big population with long error messages: in parts, split the same way every time.
-    const parts = splitBySize(
-      results,
-      (r) => encode(v1.TrialResult, r).length,
-      this.o.bus.maxPayload - 1024,
-    );
-    await Promise.all(parts.map((p, k) => publish(message(p), `${job.jobId}:p${k}`)));
-  }
-
-  private async runJob(job: v1.Job, working: () => void): Promise<void> {
+  private async runJob(job: v1.Job, bytes: Uint8Array, working: () => void): Promise<void> {
     const started = process.hrtime.bigint();
     const sweep = job.sweepId;
     // A message of another type can decode as a job: one without ids or trials is dead-lettered.
-    if (!job.jobId || !sweep || (job.trials.length === 0 && job.refs.length === 0))
+    if (!job.jobId || !sweep || jobTrialIndices(job).length === 0)
       throw new ValidationError([
         { path: 'job', message: 'jobId, sweepId and trials are required' },
       ]);
     checkToken(sweep, 'job.sweepId');
-    const trials = jobTrialsFromProto(job); // a malformed trial is not retryable: dead-lettered
-    if (await this.isCancelled(sweep)) {
-      const cancelled: TrialOutcome = {
-        status: 'cancelled',
-        finalLoss: NaN,
-        finalError: NaN,
-        stepsDone: 0,
-        backend: this.backend,
-        wallS: 0,
-      };
-      await this.publishResults(
-        job,
-        trials.map((t) => this.trialResult(job, t, cancelled, 0, 0)),
-      );
-      this.metrics.jobs.inc({ outcome: 'cancelled' });
-      return;
-    }
+    if (await this.isCancelled(sweep)) return this.cancelJob(job);
     this.metrics.initSweep(sweep, this.backend);
     const { port1, port2 } = new MessageChannel();
     // A job queued behind another gets no progress reports: tell the server it is held.
@@ -291,20 +270,16 @@ export class Trainer {
     const ports = this.running.get(sweep) ?? new Set<MessagePort>();
     ports.add(port2);
     this.running.set(sweep, ports);
-    const chunkIndex = new Array<number>(trials.length).fill(0);
-    const points = new Array<number>(trials.length).fill(0);
-    // Chunk k of every trial goes out in one batch message on the job's subject; publishes are
-    // pipelined (not awaited one by one): readers order chunks by index.
-    const batcher = new TelemetryBatcher(sweep, job.jobId, trials.length, this.o.bus.maxPayload);
+    // Batches are published as the worker completes them, pipelined (not awaited one by one):
+    // readers order chunks by index.
     const publishing: Promise<void>[] = [];
     let publishError: unknown;
+    const telemetrySubject = subjects.telemetry(sweep, job.jobId);
     const publish = (batches: EncodedBatch[]) => {
       for (const b of batches)
         publishing.push(
           this.o.bus
-            .publishEncoded(subjects.telemetry(sweep, job.jobId), v1.TelemetryBatch, b.bytes, {
-              msgId: b.msgId,
-            })
+            .publishEncoded(telemetrySubject, v1.TelemetryBatch, b.bytes, { msgId: b.msgId })
             .then(
               () => {
                 this.metrics.telemetryChunks.inc({ sweep }, b.chunks);
@@ -316,12 +291,13 @@ export class Trainer {
             ),
         );
     };
-    // Every trial ends with a `last` chunk, but the port and piscina's result are separate
-    // channels: the last chunks may arrive after the result, and each result counts its chunks.
-    let lastsToCome = trials.length;
-    let allLastsIn: () => void = () => undefined;
-    const lastsIn = new Promise<void>((r) => (allLastsIn = r));
-    port2.on('message', (m: WorkerMessage) => {
+    // The port and piscina's result are separate channels: the last batches may arrive after the
+    // result, which says how many telemetry messages the worker posted.
+    let received = 0;
+    let expected = Infinity;
+    let allIn: () => void = () => undefined;
+    const batchesIn = new Promise<void>((r) => (allIn = r));
+    port2.on('message', (m: JobWorkerMessage) => {
       // The worker has started the job: from now on its progress reports keep it alive (a hung
       // worker then stops them, and JetStream redelivers the job after the ack wait).
       clearInterval(keepAlive);
@@ -333,62 +309,48 @@ export class Trainer {
         }
         return;
       }
-      const trial = trials[m.trialIndex]!;
-      const index = chunkIndex[m.trialIndex] ?? 0;
-      chunkIndex[m.trialIndex] = index + 1;
-      points[m.trialIndex]! += m.chunk.steps.length;
-      publish(
-        batcher.add(m.trialIndex, {
-          sweepId: sweep,
-          trialId: trial.id,
-          chunkIndex: index,
-          last: m.last,
-          jobId: job.jobId,
-          ...m.chunk,
-        }),
-      );
-      if (m.last && --lastsToCome === 0) allLastsIn();
+      publish(m.batches);
+      if (++received >= expected) allIn();
     });
     this.held++;
     this.updatePool();
     let outcome: 'ok' | 'failed' | 'cancelled' = 'failed';
     try {
+      // The job's bytes go to the worker in a buffer of their own (a copy: the message is a view
+      // of the NATS client's read buffer, which must not be detached; Buffer#slice would not copy).
+      const own = new Uint8Array(bytes);
       const res = (await this.pool.run(
         {
-          trials: trials.map(trialToInput),
+          job: own,
           backend: this.backend,
           chunkPoints: this.o.chunkPoints ?? 25,
+          maxPayload: this.o.bus.maxPayload,
+          instance: this.o.instance,
           port: port1,
         },
-        { transferList: [port1] },
-      )) as TaskResult;
-      if (!('error' in res))
-        await waitFor(
-          lastsIn,
-          lastChunkWaitMs,
-          () =>
-            new DynlabError(
-              ErrorCode.Internal,
-              `job ${job.jobId}: the last telemetry chunks of ${lastsToCome} trials did not arrive`,
-            ),
-        );
+        { transferList: [port1, own.buffer as ArrayBuffer] },
+      )) as JobTaskResult;
       if ('error' in res) throw fromErrorInfo(res.error);
-      publish(batcher.flush()); // nothing normally: every trial's last chunk completed its batches
+      expected = res.summary.telemetryMessages;
+      if (received >= expected) allIn();
+      await waitFor(
+        batchesIn,
+        lastBatchWaitMs,
+        () =>
+          new DynlabError(
+            ErrorCode.Internal,
+            `job ${job.jobId}: ${expected - received} of ${expected} telemetry messages did not arrive`,
+          ),
+      );
       await Promise.all(publishing);
       if (publishError) throw publishError;
-      let steps = 0;
-      await this.publishResults(
-        job,
-        res.outcomes.map((o, i) =>
-          this.trialResult(job, trials[i]!, o, chunkIndex[i]!, points[i]!),
-        ),
-      );
-      for (const o of res.outcomes) {
-        this.metrics.trials.inc({ sweep, backend: o.backend || this.backend, outcome: o.status });
-        steps += o.stepsDone;
-      }
+      await this.publishResults(sweep, res.results);
+      const { statuses, steps, backend } = res.summary;
+      for (const [status, n] of Object.entries(statuses) as [keyof typeof statuses, number][])
+        this.metrics.trials.inc({ sweep, backend: backend || this.backend, outcome: status }, n);
       this.metrics.networkSteps.inc({ sweep, backend: this.backend }, steps);
-      outcome = res.outcomes.every((o) => o.status === 'cancelled') ? 'cancelled' : 'ok';
+      const all = Object.values(statuses).reduce((a, b) => a + (b ?? 0), 0);
+      outcome = statuses.cancelled === all ? 'cancelled' : 'ok';
     } finally {
       this.held--;
       clearInterval(keepAlive);

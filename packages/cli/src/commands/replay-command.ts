@@ -45,13 +45,12 @@ export const replayCommand = defineCommand({
       '@dynlab/analyzer'
     );
     const { createLogger } = await import('@dynlab/core');
-    const { loadStoredSweep } = await import('../export-sweep.js');
     const { readSweepTrials } = await import('../sweep-trials.js');
     const id = a.positionals[0]!;
     const dryRun = a.flags['dry-run'] === true;
     const analyzers = await resolveAnalyzers(names);
     return withClient(natsUrlOf(a), async (client) => {
-      const sweep = await loadStoredSweep(client, id);
+      const sweep = await client.storedSweep(id);
       let count = 0;
       const host = new AnalyzerHost({
         analyzers,
