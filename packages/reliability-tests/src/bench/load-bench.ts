@@ -4,7 +4,7 @@
  * own process), timed end to end (submit to the sweep marked complete), against the same trials
  * run by the engine alone in this process, in a piscina pool of as many worker threads with the
  * same populations and the telemetry posted back on a port as the trainer receives it. The ratio is
- * what the distributed path keeps of the engine's throughput. Also sampled every 0.5 s: the
+ * what the distributed path keeps of the engine's throughput. Also sampled every second (a scrape costs the services CPU): the
  * coordinator's resident memory (its /metrics), how many trials the trainer has finished and how
  * many the coordinator has recorded, the backlog of results waiting for the coordinator, and each
  * process's CPU seconds, so that a slow path shows where its time goes.
@@ -31,7 +31,7 @@ import { freePort, startNats } from '@dynlab/testing';
 import { DynlabClient } from '@dynlab/client';
 import { initBackend, populationWorkerPath } from '@dynlab/engine';
 import { CoordinatorMetricNames, TrainerMetricNames } from '@dynlab/metrics';
-import { compileSweep, defaultLimits, expandSweep, planJobs, trialToInput } from '@dynlab/spec';
+import { compileSweep, defaultLimits, planSweepJobs, runGroup } from '@dynlab/spec';
 import { metricSum, scrape } from '../scrape-metrics';
 import { tinySweep } from '../tiny-sweep';
 
@@ -61,6 +61,8 @@ interface Sample {
   coordinatorRssMb: number;
   coordinatorCpuS: number;
   trainerCpuS: number;
+  /** The trainer's main thread alone (NATS, decoding, encoding); the rest is its worker threads. */
+  trainerMainCpuS: number;
   natsCpuS: number;
 }
 
@@ -72,10 +74,11 @@ const clockTicks = (() => {
   }
 })();
 
-/** CPU seconds (user + system) of a process from /proc (Linux); NaN elsewhere. */
-function procCpuS(pid: number | undefined): number {
+/** CPU seconds (user + system) of a process, or of one of its threads, from /proc (Linux); NaN elsewhere. */
+function procCpuS(pid: number | undefined, thread?: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+    const fields = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
   } catch {
     return NaN;
@@ -122,9 +125,11 @@ async function distributed(trials: number, steps = config.steps) {
           msg?: string;
           service?: string;
           error?: string;
+          reason?: string;
         };
         if (l.level !== 'warn' && l.level !== 'error') return;
-        const key = `${l.service}: ${l.msg}${l.error ? ` (${l.error.replace(/[0-9a-f-]{6,}/g, '…').slice(0, 120)})` : ''}`;
+        const why = l.error ?? l.reason;
+        const key = `${l.service}: ${l.msg}${why ? ` (${why.replace(/[0-9a-f-]{6,}/g, '…').slice(0, 160)})` : ''}`;
         warnings.set(key, (warnings.get(key) ?? 0) + 1);
       } catch {
         /* not a JSON line */
@@ -156,6 +161,12 @@ async function distributed(trials: number, steps = config.steps) {
   try {
     const coordinator = cluster.coordinator;
     const trainer = cluster.trainers[0]!;
+    // A warm-up sweep first, one job per worker thread: the engine alone warms its workers the
+    // same way (a trainer is long-lived; its first job loads the backend and compiles the code).
+    const warm = await client.submit(
+      tinySweep({ trials: 64 * config.threads, steps, population: 64, name: 'warm-up' }),
+    );
+    await client.waitFor(warm.status.sweepId, { intervalMs: 50, timeoutMs: 120_000 });
     const samples: Sample[] = [];
     let lastTrainer: Awaited<ReturnType<typeof scrape>> | undefined;
     const t0 = performance.now();
@@ -173,6 +184,8 @@ async function distributed(trials: number, steps = config.steps) {
         coordinatorRssMb: metricSum(c, 'process_resident_memory_bytes') / 2 ** 20,
         coordinatorCpuS: metricSum(c, 'process_cpu_seconds_total'),
         trainerCpuS: metricSum(tr, 'process_cpu_seconds_total'),
+        // A process's main thread has the process's id as its thread id.
+        trainerMainCpuS: procCpuS(trainer.pid, trainer.pid),
         natsCpuS: procCpuS(nats.pid),
       });
       lastTrainer = tr;
@@ -181,7 +194,7 @@ async function distributed(trials: number, steps = config.steps) {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 1000));
         await sample().catch(() => undefined);
       }
     })();
@@ -205,7 +218,9 @@ async function distributed(trials: number, steps = config.steps) {
     await sampler;
     await sample();
     if (final.counts?.ok !== trials)
-      throw new Error(`the sweep ended with ${JSON.stringify(final.counts)}`);
+      throw new Error(
+        `the sweep ended with ${JSON.stringify(final.counts)}; warnings: ${JSON.stringify(Object.fromEntries(warnings))}`,
+      );
     const api1 = (await client.bus.jsm.getAccountInfo()).api;
     const traffic = await connectionTraffic(monitorPort);
     const perTrialOf = (x: { sent: number; received: number } | undefined) =>
@@ -247,6 +262,7 @@ async function distributed(trials: number, steps = config.steps) {
       cpuS: {
         coordinator: last.coordinatorCpuS - samples[0]!.coordinatorCpuS,
         trainer: last.trainerCpuS - samples[0]!.trainerCpuS,
+        trainerMain: last.trainerMainCpuS - samples[0]!.trainerMainCpuS,
         nats: last.natsCpuS - samples[0]!.natsCpuS,
       },
       /** Mean time a trainer held a job (worker run, telemetry and result publishing, ack). */
@@ -269,8 +285,11 @@ async function distributed(trials: number, steps = config.steps) {
 async function engineAlone(trials: number, steps = config.steps) {
   const backend = (await initBackend('auto')).name;
   const sweep = compileSweep(spec(trials, steps), { ...defaultLimits, maxTrials: Infinity });
-  const jobs = [...planJobs(expandSweep(sweep, 'sw-bench'), 'sw-bench', sweep.population)].map(
-    (j) => j.trials.map(trialToInput),
+  // The same jobs as the coordinator plans, handed to the engine's worker in its cheapest form
+  // (each sweep point's body checked once, as a trainer checks a job's templates): the engine
+  // alone is given every advantage the distributed path has.
+  const jobs = [...planSweepJobs(sweep, 'sw-bench')].map((j) =>
+    j.runs.map((r) => runGroup(r, 'sw-bench', sweep.seeds.length)),
   );
   const pool = new Piscina({
     filename: populationWorkerPath,
@@ -281,19 +300,18 @@ async function engineAlone(trials: number, steps = config.steps) {
   try {
     // Warm the workers (each loads its backend once, as the trainer's do before the first job).
     await Promise.all(
-      Array.from({ length: config.threads }, () =>
-        pool.run({ trials: jobs[0]!.slice(0, 1), backend }),
-      ),
+      Array.from({ length: config.threads }, () => pool.run({ groups: jobs[0]!, backend })),
     );
     let chunks = 0;
+    const cpu0 = { all: procCpuS(process.pid), main: procCpuS(process.pid, process.pid) };
     const t0 = performance.now();
     const outcomes = await Promise.all(
-      jobs.map(async (trialsOfJob) => {
+      jobs.map(async (groups) => {
         const { port1, port2 } = new MessageChannel();
         port2.on('message', () => chunks++);
         try {
           const r = (await pool.run(
-            { trials: trialsOfJob, backend, chunkPoints: 25, port: port1 },
+            { groups, backend, chunkPoints: 25, port: port1 },
             { transferList: [port1] },
           )) as { outcomes: { status: string }[] };
           return r.outcomes;
@@ -303,6 +321,10 @@ async function engineAlone(trials: number, steps = config.steps) {
       }),
     );
     const wallS = (performance.now() - t0) / 1000;
+    const cpuS = {
+      all: procCpuS(process.pid) - cpu0.all,
+      main: procCpuS(process.pid, process.pid) - cpu0.main,
+    };
     const ok = outcomes.flat().filter((o) => o.status === 'ok').length;
     if (ok !== trials) throw new Error(`engine alone: ${ok} of ${trials} trials ok`);
     // Mean time a job took in a worker here (jobs run `threads` at a time).
@@ -314,6 +336,8 @@ async function engineAlone(trials: number, steps = config.steps) {
       wallS,
       trialsPerS: trials / wallS,
       jobS,
+      /** CPU seconds of this process during the run: in all, and in its main thread (receiving telemetry). */
+      cpuS,
       messages: chunks,
     };
   } finally {
@@ -461,6 +485,7 @@ async function main(): Promise<void> {
         peakSmall: small?.coordinatorRssMb.peak,
       },
       cpuS: big.cpuS,
+      engineAloneCpuS: engine.cpuS,
       jobS: { engineAlone: engine.jobS, trainer: big.trainerJobS },
       trainerDoneS: big.trainerDoneS,
       maxResultBacklog: big.maxBacklog,
