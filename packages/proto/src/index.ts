@@ -6,3 +6,4 @@ import { dynlab } from '../generated/dynlab';
 
 export import v1 = dynlab.v1;
 export * from './codec';
+export * from './telemetry-encoder';

@@ -6,7 +6,7 @@
  * chunk. What a batch holds depends only on the chunks (not on timing), and a batch over the size
  * limit is split the same way every time, so a redelivered job's batches have the same dedup ids.
  */
-import { encode, v1 } from '@dynlab/proto';
+import { encodeTelemetryBatch, telemetryChunkSize, type v1 } from '@dynlab/proto';
 import { splitBySize } from './split-by-size';
 
 /** One message to publish: its bytes, the chunks in it, and its dedup id. */
@@ -68,11 +68,7 @@ export class TelemetryBatcher {
     const whole = this.encodeBatch(k, 0, chunks);
     if (whole.length <= this.maxBytes)
       return [{ bytes: whole, chunks: chunks.length, msgId: this.msgId(k, 0) }];
-    const parts = splitBySize(
-      chunks,
-      (c) => encode(v1.TelemetryChunk, c).length,
-      this.maxBytes - envelopeBytes,
-    );
+    const parts = splitBySize(chunks, telemetryChunkSize, this.maxBytes - envelopeBytes);
     return parts.map((part, p) => ({
       bytes: this.encodeBatch(k, p, part),
       chunks: part.length,
@@ -81,7 +77,7 @@ export class TelemetryBatcher {
   }
 
   private encodeBatch(k: number, part: number, chunks: v1.ITelemetryChunk[]): Uint8Array {
-    return encode(v1.TelemetryBatch, {
+    return encodeTelemetryBatch({
       sweepId: this.sweepId,
       jobId: this.jobId,
       chunkIndex: k,
