@@ -76,6 +76,10 @@ export class Bus {
       reconnectTimeWait: 250,
       timeout: opts.timeoutMs ?? 10_000,
       waitOnFirstConnect: false,
+      // The client otherwise captures a stack trace (new Error()) for every request, publish
+      // acknowledgement and subscription, for its timeout messages: a fifth of a busy service's
+      // NATS time. The bus names the subject in its own timeout errors instead.
+      noAsyncTraces: true,
     };
     if (opts.token) co.token = opts.token;
     if (opts.user) co.user = opts.user;
