@@ -46,6 +46,14 @@ const config = {
   steps: num('DYNLAB_LOAD_STEPS', 40),
 };
 
+/**
+ * Jobs of 64 trials each side runs untimed before the timed run: a trainer and a coordinator are
+ * long-lived, and a fresh process's first jobs run before its code is compiled (with one job per
+ * worker, the timed distributed run still took its first half second at two thirds of its later
+ * rate). The engine alone's fresh pool gets the same warm-up.
+ */
+const warmUpJobs = 16;
+
 const spec = (trials: number, steps = config.steps) =>
   tinySweep({ trials, steps, population: config.population, name: `load-${trials}-${steps}` });
 
@@ -161,10 +169,9 @@ async function distributed(trials: number, steps = config.steps) {
   try {
     const coordinator = cluster.coordinator;
     const trainer = cluster.trainers[0]!;
-    // A warm-up sweep first, one job per worker thread: the engine alone warms its workers the
-    // same way (a trainer is long-lived; its first job loads the backend and compiles the code).
+    // A warm-up sweep first (see warmUpJobs).
     const warm = await client.submit(
-      tinySweep({ trials: 64 * config.threads, steps, population: 64, name: 'warm-up' }),
+      tinySweep({ trials: 64 * warmUpJobs, steps, population: 64, name: 'warm-up' }),
     );
     await client.waitFor(warm.status.sweepId, { intervalMs: 50, timeoutMs: 120_000 });
     const samples: Sample[] = [];
@@ -298,28 +305,29 @@ async function engineAlone(trials: number, steps = config.steps) {
     env: { ...process.env, DYNLAB_BACKEND: backend },
   });
   try {
-    // Warm the workers (each loads its backend once, as the trainer's do before the first job).
-    await Promise.all(
-      Array.from({ length: config.threads }, () => pool.run({ groups: jobs[0]!, backend })),
-    );
     let chunks = 0;
+    const run = (list: typeof jobs) =>
+      Promise.all(
+        list.map(async (groups) => {
+          const { port1, port2 } = new MessageChannel();
+          port2.on('message', () => chunks++);
+          try {
+            const r = (await pool.run(
+              { groups, backend, chunkPoints: 25, port: port1 },
+              { transferList: [port1] },
+            )) as { outcomes: { status: string }[] };
+            return r.outcomes;
+          } finally {
+            port2.close();
+          }
+        }),
+      );
+    // Warm-up, as the cluster gets (see warmUpJobs).
+    await run(Array.from({ length: warmUpJobs }, (_, k) => jobs[k % jobs.length]!));
+    chunks = 0;
     const cpu0 = { all: procCpuS(process.pid), main: procCpuS(process.pid, process.pid) };
     const t0 = performance.now();
-    const outcomes = await Promise.all(
-      jobs.map(async (groups) => {
-        const { port1, port2 } = new MessageChannel();
-        port2.on('message', () => chunks++);
-        try {
-          const r = (await pool.run(
-            { groups, backend, chunkPoints: 25, port: port1 },
-            { transferList: [port1] },
-          )) as { outcomes: { status: string }[] };
-          return r.outcomes;
-        } finally {
-          port2.close();
-        }
-      }),
-    );
+    const outcomes = await run(jobs);
     const wallS = (performance.now() - t0) / 1000;
     const cpuS = {
       all: procCpuS(process.pid) - cpu0.all,
