@@ -79,46 +79,55 @@ test('request/reply round-trips, errors come back typed, no responders is typed'
   );
 });
 
-test('a job that is not acked is redelivered; an acked one is not', async () => {
-  await purgeJobs();
-  await bus.publish(
-    subjects.jobs('s2'),
-    v1.Job,
-    { jobId: 'j-unacked', sweepId: 's2' },
-    { msgId: 'j-unacked' },
-  );
-  await bus.publish(
-    subjects.jobs('s2'),
-    v1.Job,
-    { jobId: 'j-acked', sweepId: 's2' },
-    { msgId: 'j-acked' },
-  );
-  const seen: string[] = [];
-  let failedOnce = false;
-  const c = await startDurableConsumer(bus, {
-    stream: streams.jobs,
-    durable: consumers.trainers,
-    type: v1.Job,
-    logger: silentLogger,
-    nakDelayMs: () => 100,
-    handler: async (job, ctx) => {
-      seen.push(`${job.jobId}#${ctx.deliveries}`);
-      if (job.jobId === 'j-unacked' && !failedOnce) {
-        failedOnce = true;
-        throw new DynlabError(ErrorCode.Unavailable, 'transient', { retryable: true });
-      }
-    },
+for (const confirmAcks of [true, false])
+  test(`a job that is not acked is redelivered; an acked one is not (acks ${confirmAcks ? 'confirmed' : 'plain'})`, async () => {
+    await purgeJobs();
+    await bus.publish(
+      subjects.jobs('s2'),
+      v1.Job,
+      { jobId: `j-unacked-${confirmAcks}`, sweepId: 's2' },
+      { msgId: `j-unacked-${confirmAcks}` },
+    );
+    await bus.publish(
+      subjects.jobs('s2'),
+      v1.Job,
+      { jobId: `j-acked-${confirmAcks}`, sweepId: 's2' },
+      { msgId: `j-acked-${confirmAcks}` },
+    );
+    const seen: string[] = [];
+    let failedOnce = false;
+    const c = await startDurableConsumer(bus, {
+      stream: streams.jobs,
+      durable: consumers.trainers,
+      type: v1.Job,
+      logger: silentLogger,
+      nakDelayMs: () => 100,
+      confirmAcks,
+      handler: async (job, ctx) => {
+        seen.push(`${job.jobId}#${ctx.deliveries}`);
+        if (job.jobId === `j-unacked-${confirmAcks}` && !failedOnce) {
+          failedOnce = true;
+          throw new DynlabError(ErrorCode.Unavailable, 'transient', { retryable: true });
+        }
+      },
+    });
+    try {
+      await waitFor(
+        () => seen.includes(`j-unacked-${confirmAcks}#2`),
+        "redelivery of the nak'd job",
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // past the ack wait: nothing else may come
+    } finally {
+      await c.stop();
+    }
+    assert.deepEqual(seen.sort(), [
+      `j-acked-${confirmAcks}#1`,
+      `j-unacked-${confirmAcks}#1`,
+      `j-unacked-${confirmAcks}#2`,
+    ]);
+    const info = await bus.jsm.streams.info(streams.jobs);
+    assert.equal(info.state.messages, 0, 'acked jobs leave the work queue');
   });
-  try {
-    await waitFor(() => seen.includes('j-unacked#2'), "redelivery of the nak'd job");
-    await new Promise((r) => setTimeout(r, 1500)); // past the ack wait: nothing else may come
-  } finally {
-    await c.stop();
-  }
-  assert.deepEqual(seen.sort(), ['j-acked#1', 'j-unacked#1', 'j-unacked#2']);
-  const info = await bus.jsm.streams.info(streams.jobs);
-  assert.equal(info.state.messages, 0, 'acked jobs leave the work queue');
-});
 
 test('a duplicate message id is dropped by the stream', async () => {
   await purgeJobs();

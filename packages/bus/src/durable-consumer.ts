@@ -3,7 +3,7 @@
  * with two free workers holds two jobs and no more (the rest stay in the queue for other
  * trainers). Each message is decoded by the codec and handed to the handler with a delivery
  * context; the outcome decides its fate:
- * - handler resolves: acked (double-acked, so a lost ack cannot cause a silent redelivery);
+ * - handler resolves: acked, and by default the ack confirmed by the server (`confirmAcks`);
  * - payload cannot be decoded, or the handler throws a non-retryable ValidationError/DecodeError:
  *   terminated at once and recorded in the dead-letter stream with the reason (both count as
  *   malformed, through `onMalformed`);
@@ -50,6 +50,14 @@ export interface DurableConsumerOptions<T> {
   onDeadLetter?: (record: v1.IDeadLetter) => void;
   /** Called for each delivery with its count (for redelivery metrics). */
   onDelivery?: (deliveries: number) => void;
+  /**
+   * Wait for the server to confirm each ack (a request and its reply). Without it an ack is one
+   * message, and one lost with a connection is seen only as a redelivery after the ack wait:
+   * right for handlers whose work is idempotent and frequent (a job, a job's results), where the
+   * confirmations were a quarter of the messages the trainer and the coordinator received.
+   * @default true
+   */
+  confirmAcks?: boolean;
   logger: Logger;
 }
 
@@ -73,6 +81,7 @@ export async function startDurableConsumer<T>(
   o: DurableConsumerOptions<T>,
 ): Promise<RunningConsumer> {
   const concurrency = Math.max(1, o.concurrency ?? 1);
+  const confirmAcks = o.confirmAcks ?? true;
   const batch = Math.max(1, o.batch ?? concurrency);
   const nakDelay = o.nakDelayMs ?? ((n: number) => Math.min(30_000, 1000 * 2 ** (n - 1)));
   const area = o.deadLetterArea ?? o.stream.toLowerCase();
@@ -166,6 +175,10 @@ export async function startDurableConsumer<T>(
       return;
     }
     release(m);
+    if (!confirmAcks) {
+      m.ack();
+      return;
+    }
     try {
       await m.ackAck();
     } catch (err) {

@@ -434,6 +434,8 @@ export class Coordinator {
       // Many results in flight share one batched outcome and count update per sweep.
       concurrency: resultConcurrency,
       batch: resultConcurrency,
+      // Recording is idempotent (a trial's byte is set once): a lost ack costs a redelivery.
+      confirmAcks: false,
       logger: this.log,
       onMalformed: () => this.metrics.malformedMessages.inc({ kind: 'result' }),
       handler: (r) => this.onResult(r),

@@ -144,6 +144,8 @@ export class Trainer {
       type: v1.Job,
       concurrency: t.threads * (1 + Math.max(0, o.prefetch ?? 1)),
       // One pull asks for every free slot (one pull per job took a seventh of the main thread).
+      // A job is idempotent (dedup ids, outcomes recorded once): a lost ack costs a rerun.
+      confirmAcks: false,
       logger: t.log,
       onMalformed: () => t.metrics.malformedMessages.inc({ kind: 'job' }),
       onDelivery: (n) => n > 1 && t.metrics.redeliveries.inc(),
