@@ -1,5 +1,5 @@
 /** `dynlab validate`: every problem of a sweep file with its path, before anything runs. */
-import { compileSweep, expandSweep, loadSpecFile, planJobs, shapeKey } from '@dynlab/spec';
+import { compileSweep, loadSpecFile, planSweepJobs } from '@dynlab/spec';
 import { defineCommand } from '../define-command';
 
 export const validateCommand = defineCommand({
@@ -15,15 +15,13 @@ export const validateCommand = defineCommand({
   async run(a) {
     const file = a.positionals[0]!;
     const sweep = compileSweep(await loadSpecFile(file));
+    // Planned as the coordinator plans it (every sweep point built and checked).
     const shapes = new Set<string>();
     let jobs = 0;
-    const trials = (function* () {
-      for (const t of expandSweep(sweep, 'validate')) {
-        shapes.add(shapeKey(t));
-        yield t;
-      }
-    })();
-    for (const _job of planJobs(trials, 'validate', sweep.population)) jobs++;
+    for (const job of planSweepJobs(sweep, 'validate')) {
+      shapes.add(job.shape);
+      jobs++;
+    }
     const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     process.stdout.write(
       `${file}: valid sweep '${sweep.name}': ${plural(sweep.trialCount, 'trial')} (${sweep.mode} over ${plural(sweep.axes.length, 'axis').replace(/axiss$/, 'axes')} x ${plural(sweep.seeds.length, 'seed')}), ${plural(jobs, 'job')} of at most ${sweep.population}, ${plural(shapes.size, 'shape')}\n`,

@@ -3,21 +3,23 @@
  * (a real nats-server, the coordinator and one trainer with one worker thread per core, each its
  * own process), timed end to end (submit to the sweep marked complete), against the same trials
  * run by the engine alone in this process, in a piscina pool of as many worker threads with the
- * same populations and the telemetry posted back on a port as the trainer receives it. The ratio is
- * what the distributed path keeps of the engine's throughput. Also sampled every second (a scrape costs the services CPU): the
- * coordinator's resident memory (its /metrics), how many trials the trainer has finished and how
- * many the coordinator has recorded, the backlog of results waiting for the coordinator, and each
- * process's CPU seconds, so that a slow path shows where its time goes.
+ * same populations (as trial groups, each body checked once) and the telemetry posted back on a
+ * port. The ratio is what the distributed path keeps of the engine's throughput. Both sides are
+ * measured warm: one cluster and one pool per scenario, one untimed run of each first, then
+ * engine alone and distributed in turn (see `compare`). Also sampled every second (a scrape costs
+ * the services CPU): the coordinator's resident memory (its /metrics), how many trials the
+ * trainer has finished and how many the coordinator has recorded, the backlog of results waiting
+ * for the coordinator, and each process's CPU seconds (the trainer's main thread apart), so that a
+ * slow path shows where its time goes.
  *
- * Sizes from the environment: DYNLAB_LOAD_TRIALS (default 20000), DYNLAB_LOAD_SMALL (the run
- * compared for memory, default 2000; 0 to skip), DYNLAB_LOAD_THREADS (default one per core),
- * DYNLAB_LOAD_POPULATION (default 64), DYNLAB_LOAD_STEPS (default 40). DYNLAB_LOAD_QUICK=1 runs
- * 2000 and 400 trials, once, without the heavier scenarios; DYNLAB_LOAD_REPS (default 3) sets the runs
- * per scenario (engine alone and distributed in turn; the median ratio is reported);
+ * Sizes from the environment: DYNLAB_LOAD_TRIALS (default 20000), DYNLAB_LOAD_SMALL (a run on a
+ * fresh cluster compared for memory, default 2000; 0 to skip), DYNLAB_LOAD_THREADS (default one
+ * per core), DYNLAB_LOAD_POPULATION (default 64), DYNLAB_LOAD_STEPS (default 40).
+ * DYNLAB_LOAD_QUICK=1 runs 2000 and 400 trials, once, without the heavier scenarios;
+ * DYNLAB_LOAD_REPS (default 3) sets the timed runs per scenario (the median ratio is reported);
  * DYNLAB_LOAD_HEAVY=0 skips the heavier trials (400 and 2000 steps, each in a fresh process);
- * DYNLAB_LOAD_PROFILE=<dir>
- * writes V8 CPU profiles of the coordinator and the
- * trainer there. Figures go to bench/results/load.json at the repository root.
+ * DYNLAB_LOAD_PROFILE=<dir> writes V8 CPU profiles of the coordinator and the trainer there.
+ * Figures go to bench/results/load.json at the repository root.
  */
 import { execFileSync, fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -45,14 +47,6 @@ const config = {
   population: num('DYNLAB_LOAD_POPULATION', 64),
   steps: num('DYNLAB_LOAD_STEPS', 40),
 };
-
-/**
- * Jobs of 64 trials each side runs untimed before the timed run: a trainer and a coordinator are
- * long-lived, and a fresh process's first jobs run before its code is compiled (with one job per
- * worker, the timed distributed run still took its first half second at two thirds of its later
- * rate). The engine alone's fresh pool gets the same warm-up.
- */
-const warmUpJobs = 16;
 
 const spec = (trials: number, steps = config.steps) =>
   tinySweep({ trials, steps, population: config.population, name: `load-${trials}-${steps}` });
@@ -118,14 +112,24 @@ async function connectionTraffic(
   return out;
 }
 
-async function distributed(trials: number, steps = config.steps) {
+/** A cluster for the distributed runs of one scenario, started once and kept warm. */
+interface BenchCluster {
+  nats: Awaited<ReturnType<typeof startNats>>;
+  cluster: Awaited<ReturnType<typeof startLocalCluster>>;
+  client: DynlabClient;
+  monitorPort: number;
+  /** Warnings and errors the services logged (a handler retried, a message dead-lettered), counted. */
+  warnings: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+async function startBenchCluster(maxTrials: number, tag: string): Promise<BenchCluster> {
   const monitorPort = await freePort();
   const nats = await startNats({ config: `http: "127.0.0.1:${monitorPort}"` });
   const warnings = new Map<string, number>();
   const cluster = await startLocalCluster({
     natsUrl: nats.url,
     trainers: 1,
-    // Warnings (a handler retried, a message dead-lettered) are counted: they explain stalls.
     onLog: (line) => {
       try {
         const l = JSON.parse(line) as {
@@ -147,7 +151,7 @@ async function distributed(trials: number, steps = config.steps) {
     noAnalyzer: true,
     env: {
       DYNLAB_LOG_LEVEL: 'warn',
-      DYNLAB_MAX_TRIALS: String(Math.max(trials, defaultLimits.maxTrials)),
+      DYNLAB_MAX_TRIALS: String(Math.max(maxTrials, defaultLimits.maxTrials)),
     },
     // DYNLAB_LOAD_PROFILE=<dir>: V8 CPU profiles of the coordinator and the trainer (written at their exit).
     serviceEnv: process.env.DYNLAB_LOAD_PROFILE
@@ -158,7 +162,7 @@ async function distributed(trials: number, steps = config.steps) {
               NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-hook.js')}`,
               DYNLAB_CPU_PROFILE_OUT: path.join(
                 process.env.DYNLAB_LOAD_PROFILE!,
-                `${k}-${trials}.cpuprofile`,
+                `${k}-${tag}.cpuprofile`,
               ),
             },
           ]),
@@ -166,131 +170,160 @@ async function distributed(trials: number, steps = config.steps) {
       : undefined,
   });
   const client = await DynlabClient.connect({ servers: cluster.natsUrl });
-  try {
-    const coordinator = cluster.coordinator;
-    const trainer = cluster.trainers[0]!;
-    // A warm-up sweep first (see warmUpJobs).
-    const warm = await client.submit(
-      tinySweep({ trials: 64 * warmUpJobs, steps, population: 64, name: 'warm-up' }),
-    );
-    await client.waitFor(warm.status.sweepId, { intervalMs: 50, timeoutMs: 120_000 });
-    const samples: Sample[] = [];
-    let lastTrainer: Awaited<ReturnType<typeof scrape>> | undefined;
-    const t0 = performance.now();
-    const sample = async () => {
-      const [c, tr, info] = await Promise.all([
-        scrape(coordinator.metricsPort),
-        scrape(trainer.metricsPort),
-        client.bus.jsm.consumers.info(streams.results, consumers.coordinatorResults),
-      ]);
-      samples.push({
-        t: (performance.now() - t0) / 1000,
-        recorded: metricSum(c, CoordinatorMetricNames.trials),
-        trained: metricSum(tr, TrainerMetricNames.trials),
-        backlog: info.num_pending + info.num_ack_pending,
-        coordinatorRssMb: metricSum(c, 'process_resident_memory_bytes') / 2 ** 20,
-        coordinatorCpuS: metricSum(c, 'process_cpu_seconds_total'),
-        trainerCpuS: metricSum(tr, 'process_cpu_seconds_total'),
-        // A process's main thread has the process's id as its thread id.
-        trainerMainCpuS: procCpuS(trainer.pid, trainer.pid),
-        natsCpuS: procCpuS(nats.pid),
-      });
-      lastTrainer = tr;
-    };
-    await sample();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        await new Promise((r) => setTimeout(r, 1000));
-        await sample().catch(() => undefined);
-      }
-    })();
-    const streamSeqs = async () => {
-      const seq = async (name: string) => (await client.bus.jsm.streams.info(name)).state.last_seq;
-      return {
-        results: await seq(streams.results),
-        telemetry: await seq(streams.telemetry),
-        kv: await seq('KV_dynlab_sweeps'),
-        jobs: await seq(streams.jobs),
-      };
-    };
-    const api0 = (await client.bus.jsm.getAccountInfo()).api;
-    const seq0 = await streamSeqs();
-    const submitStart = performance.now();
-    const { status } = await client.submit(spec(trials, steps), { timeoutMs: 600_000 });
-    const submitS = (performance.now() - submitStart) / 1000;
-    const final = await client.waitFor(status.sweepId, { intervalMs: 100, timeoutMs: 3_600_000 });
-    const wallS = (performance.now() - submitStart) / 1000;
-    sampling = false;
-    await sampler;
-    await sample();
-    if (final.counts?.ok !== trials)
-      throw new Error(
-        `the sweep ended with ${JSON.stringify(final.counts)}; warnings: ${JSON.stringify(Object.fromEntries(warnings))}`,
-      );
-    const api1 = (await client.bus.jsm.getAccountInfo()).api;
-    const traffic = await connectionTraffic(monitorPort);
-    const perTrialOf = (x: { sent: number; received: number } | undefined) =>
-      x && { sent: x.sent / trials, received: x.received / trials };
-    const seq1 = await streamSeqs();
-    /** Per trial: JetStream API requests (and how many the server answered with an error, as a lost compare-and-set), and messages written to each stream. */
-    const perTrial = {
-      jsApiRequests: (api1.total - api0.total) / trials,
-      jsApiErrors: (api1.errors - api0.errors) / trials,
-      resultMessages: (seq1.results - seq0.results) / trials,
-      telemetryMessages: (seq1.telemetry - seq0.telemetry) / trials,
-      kvWrites: (seq1.kv - seq0.kv) / trials,
-      jobMessages: (seq1.jobs - seq0.jobs) / trials,
-      /** NATS messages per trial on each service's connection, since it started (requests, replies, acks, publishes). */
-      coordinatorMessages: perTrialOf(traffic.coordinator),
-      trainerMessages: perTrialOf(traffic.trainer),
-    };
-    const at = (fraction: number) =>
-      samples.find((s) => s.recorded >= fraction * trials) ?? samples[samples.length - 1]!;
-    const trainedAll = samples.find((s) => s.trained >= trials);
-    const last = samples[samples.length - 1]!;
-    return {
-      trials,
-      jobs: final.counts?.jobs,
-      submitS,
-      wallS,
-      trialsPerS: trials / wallS,
-      /** When the trainer had finished every trial (s after submit began), vs when the coordinator had recorded them. */
-      trainerDoneS: trainedAll ? trainedAll.t - (submitStart - t0) / 1000 : null,
-      maxBacklog: Math.max(...samples.map((s) => s.backlog)),
-      perTrial,
-      warnings: Object.fromEntries(warnings),
-      coordinatorRssMb: {
-        start: samples[0]!.coordinatorRssMb,
-        at10: at(0.1).coordinatorRssMb,
-        at100: last.coordinatorRssMb,
-        peak: Math.max(...samples.map((s) => s.coordinatorRssMb)),
-      },
-      cpuS: {
-        coordinator: last.coordinatorCpuS - samples[0]!.coordinatorCpuS,
-        trainer: last.trainerCpuS - samples[0]!.trainerCpuS,
-        trainerMain: last.trainerMainCpuS - samples[0]!.trainerMainCpuS,
-        nats: last.natsCpuS - samples[0]!.natsCpuS,
-      },
-      /** Mean time a trainer held a job (worker run, telemetry and result publishing, ack). */
-      trainerJobS:
-        metricSum(lastTrainer!, `${TrainerMetricNames.jobDuration}_sum`) /
-        metricSum(lastTrainer!, `${TrainerMetricNames.jobDuration}_count`),
-      samples: samples.map((s) => ({
-        ...s,
-        t: Number(s.t.toFixed(2)),
-        coordinatorRssMb: Number(s.coordinatorRssMb.toFixed(1)),
-      })),
-    };
-  } finally {
-    await client.close();
-    await cluster.stop();
-    await nats.cleanup();
-  }
+  return {
+    nats,
+    cluster,
+    client,
+    monitorPort,
+    warnings,
+    async stop() {
+      await client.close();
+      await cluster.stop();
+      await nats.cleanup();
+    },
+  };
 }
 
-async function engineAlone(trials: number, steps = config.steps) {
+/** One sweep of `trials` through the cluster, timed from submit to complete, with what it cost. */
+async function distributed(bc: BenchCluster, trials: number, steps = config.steps) {
+  const { nats, cluster, client, monitorPort, warnings } = bc;
+  const coordinator = cluster.coordinator;
+  const trainer = cluster.trainers[0]!;
+  const samples: Sample[] = [];
+  const scrapes: Awaited<ReturnType<typeof scrape>>[] = [];
+  const t0 = performance.now();
+  const sample = async () => {
+    const [c, tr, info] = await Promise.all([
+      scrape(coordinator.metricsPort),
+      scrape(trainer.metricsPort),
+      client.bus.jsm.consumers.info(streams.results, consumers.coordinatorResults),
+    ]);
+    samples.push({
+      t: (performance.now() - t0) / 1000,
+      recorded: metricSum(c, CoordinatorMetricNames.trials),
+      trained: metricSum(tr, TrainerMetricNames.trials),
+      backlog: info.num_pending + info.num_ack_pending,
+      coordinatorRssMb: metricSum(c, 'process_resident_memory_bytes') / 2 ** 20,
+      coordinatorCpuS: metricSum(c, 'process_cpu_seconds_total'),
+      trainerCpuS: metricSum(tr, 'process_cpu_seconds_total'),
+      // A process's main thread has the process's id as its thread id.
+      trainerMainCpuS: procCpuS(trainer.pid, trainer.pid),
+      natsCpuS: procCpuS(nats.pid),
+    });
+    scrapes.push(tr);
+  };
+  await sample();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await new Promise((r) => setTimeout(r, 1000));
+      await sample().catch(() => undefined);
+    }
+  })();
+  const streamSeqs = async () => {
+    const seq = async (name: string) => (await client.bus.jsm.streams.info(name)).state.last_seq;
+    return {
+      results: await seq(streams.results),
+      telemetry: await seq(streams.telemetry),
+      kv: await seq('KV_dynlab_sweeps'),
+      jobs: await seq(streams.jobs),
+    };
+  };
+  const api0 = (await client.bus.jsm.getAccountInfo()).api;
+  const seq0 = await streamSeqs();
+  const traffic0 = await connectionTraffic(monitorPort);
+  const submitStart = performance.now();
+  const { status } = await client.submit(spec(trials, steps), { timeoutMs: 600_000 });
+  const submitS = (performance.now() - submitStart) / 1000;
+  const final = await client.waitFor(status.sweepId, { intervalMs: 100, timeoutMs: 3_600_000 });
+  const wallS = (performance.now() - submitStart) / 1000;
+  sampling = false;
+  await sampler;
+  await sample();
+  if (final.counts?.ok !== trials)
+    throw new Error(
+      `the sweep ended with ${JSON.stringify(final.counts)}; warnings: ${JSON.stringify(Object.fromEntries(warnings))}`,
+    );
+  const api1 = (await client.bus.jsm.getAccountInfo()).api;
+  const traffic1 = await connectionTraffic(monitorPort);
+  const perTrialOf = (service: 'coordinator' | 'trainer') => {
+    const [a, b] = [traffic0[service], traffic1[service]];
+    return (
+      a && b && { sent: (b.sent - a.sent) / trials, received: (b.received - a.received) / trials }
+    );
+  };
+  const seq1 = await streamSeqs();
+  /** Per trial: JetStream API requests (and how many the server answered with an error, as a lost compare-and-set), and messages written to each stream. */
+  const perTrial = {
+    jsApiRequests: (api1.total - api0.total) / trials,
+    jsApiErrors: (api1.errors - api0.errors) / trials,
+    resultMessages: (seq1.results - seq0.results) / trials,
+    telemetryMessages: (seq1.telemetry - seq0.telemetry) / trials,
+    kvWrites: (seq1.kv - seq0.kv) / trials,
+    jobMessages: (seq1.jobs - seq0.jobs) / trials,
+    /** NATS messages per trial on each service's connection (requests, replies, acks, publishes). */
+    coordinatorMessages: perTrialOf('coordinator'),
+    trainerMessages: perTrialOf('trainer'),
+  };
+  const at = (fraction: number) =>
+    samples.find((s) => s.recorded - samples[0]!.recorded >= fraction * trials) ??
+    samples[samples.length - 1]!;
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const jobDuration = (tr: (typeof scrapes)[number], part: 'sum' | 'count') =>
+    metricSum(tr, `${TrainerMetricNames.jobDuration}_${part}`);
+  return {
+    trials,
+    jobs: final.counts?.jobs,
+    submitS,
+    wallS,
+    trialsPerS: trials / wallS,
+    maxBacklog: Math.max(...samples.map((s) => s.backlog)),
+    perTrial,
+    warnings: Object.fromEntries(warnings),
+    coordinatorRssMb: {
+      start: first.coordinatorRssMb,
+      at10: at(0.1).coordinatorRssMb,
+      at100: last.coordinatorRssMb,
+      peak: Math.max(...samples.map((s) => s.coordinatorRssMb)),
+    },
+    cpuS: {
+      coordinator: last.coordinatorCpuS - first.coordinatorCpuS,
+      trainer: last.trainerCpuS - first.trainerCpuS,
+      trainerMain: last.trainerMainCpuS - first.trainerMainCpuS,
+      nats: last.natsCpuS - first.natsCpuS,
+    },
+    /** Mean time a trainer held a job in this run (worker run, telemetry and result publishing, ack). */
+    trainerJobS:
+      (jobDuration(scrapes.at(-1)!, 'sum') - jobDuration(scrapes[0]!, 'sum')) /
+      (jobDuration(scrapes.at(-1)!, 'count') - jobDuration(scrapes[0]!, 'count')),
+    samples: samples.map((s) => ({
+      ...s,
+      t: Number(s.t.toFixed(2)),
+      coordinatorRssMb: Number(s.coordinatorRssMb.toFixed(1)),
+    })),
+  };
+}
+
+/** The engine alone's worker pool for one scenario, started once and kept warm. */
+interface EnginePool {
+  backend: string;
+  pool: Piscina;
+}
+
+async function startEnginePool(): Promise<EnginePool> {
   const backend = (await initBackend('auto')).name;
+  const pool = new Piscina({
+    filename: populationWorkerPath,
+    minThreads: config.threads,
+    maxThreads: config.threads,
+    env: { ...process.env, DYNLAB_BACKEND: backend },
+  });
+  return { backend, pool };
+}
+
+/** The same trials as `distributed` runs, through the engine alone, timed. */
+async function engineAlone({ backend, pool }: EnginePool, trials: number, steps = config.steps) {
   const sweep = compileSweep(spec(trials, steps), { ...defaultLimits, maxTrials: Infinity });
   // The same jobs as the coordinator plans, handed to the engine's worker in its cheapest form
   // (each sweep point's body checked once, as a trainer checks a job's templates): the engine
@@ -298,59 +331,43 @@ async function engineAlone(trials: number, steps = config.steps) {
   const jobs = [...planSweepJobs(sweep, 'sw-bench')].map((j) =>
     j.runs.map((r) => runGroup(r, 'sw-bench', sweep.seeds.length)),
   );
-  const pool = new Piscina({
-    filename: populationWorkerPath,
-    minThreads: config.threads,
-    maxThreads: config.threads,
-    env: { ...process.env, DYNLAB_BACKEND: backend },
-  });
-  try {
-    let chunks = 0;
-    const run = (list: typeof jobs) =>
-      Promise.all(
-        list.map(async (groups) => {
-          const { port1, port2 } = new MessageChannel();
-          port2.on('message', () => chunks++);
-          try {
-            const r = (await pool.run(
-              { groups, backend, chunkPoints: 25, port: port1 },
-              { transferList: [port1] },
-            )) as { outcomes: { status: string }[] };
-            return r.outcomes;
-          } finally {
-            port2.close();
-          }
-        }),
-      );
-    // Warm-up, as the cluster gets (see warmUpJobs).
-    await run(Array.from({ length: warmUpJobs }, (_, k) => jobs[k % jobs.length]!));
-    chunks = 0;
-    const cpu0 = { all: procCpuS(process.pid), main: procCpuS(process.pid, process.pid) };
-    const t0 = performance.now();
-    const outcomes = await run(jobs);
-    const wallS = (performance.now() - t0) / 1000;
-    const cpuS = {
-      all: procCpuS(process.pid) - cpu0.all,
-      main: procCpuS(process.pid, process.pid) - cpu0.main,
-    };
-    const ok = outcomes.flat().filter((o) => o.status === 'ok').length;
-    if (ok !== trials) throw new Error(`engine alone: ${ok} of ${trials} trials ok`);
-    // Mean time a job took in a worker here (jobs run `threads` at a time).
-    const jobS = (wallS * config.threads) / jobs.length;
-    return {
-      trials,
-      jobs: jobs.length,
-      backend,
-      wallS,
-      trialsPerS: trials / wallS,
-      jobS,
-      /** CPU seconds of this process during the run: in all, and in its main thread (receiving telemetry). */
-      cpuS,
-      messages: chunks,
-    };
-  } finally {
-    await pool.destroy();
-  }
+  let chunks = 0;
+  const cpu0 = { all: procCpuS(process.pid), main: procCpuS(process.pid, process.pid) };
+  const t0 = performance.now();
+  const outcomes = await Promise.all(
+    jobs.map(async (groups) => {
+      const { port1, port2 } = new MessageChannel();
+      port2.on('message', () => chunks++);
+      try {
+        const r = (await pool.run(
+          { groups, backend, chunkPoints: 25, port: port1 },
+          { transferList: [port1] },
+        )) as { outcomes: { status: string }[] };
+        return r.outcomes;
+      } finally {
+        port2.close();
+      }
+    }),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const cpuS = {
+    all: procCpuS(process.pid) - cpu0.all,
+    main: procCpuS(process.pid, process.pid) - cpu0.main,
+  };
+  const ok = outcomes.flat().filter((o) => o.status === 'ok').length;
+  if (ok !== trials) throw new Error(`engine alone: ${ok} of ${trials} trials ok`);
+  return {
+    trials,
+    jobs: jobs.length,
+    backend,
+    wallS,
+    trialsPerS: trials / wallS,
+    /** Mean time a job took in a worker here (jobs run `threads` at a time). */
+    jobS: (wallS * config.threads) / jobs.length,
+    /** CPU seconds of this process during the run: in all, and in its main thread (receiving telemetry). */
+    cpuS,
+    messages: chunks,
+  };
 }
 
 /** The median of some numbers. */
@@ -361,23 +378,37 @@ function median(xs: number[]): number {
 }
 
 /**
- * Engine alone then distributed, `reps` times in turn (a shared machine drifts: each ratio
- * compares two runs taken back to back); the rep with the median ratio is reported in full.
+ * Engine alone then distributed, `reps` times in turn, on one engine pool and one cluster kept
+ * for the scenario, after one untimed run of each: a trainer and a coordinator are long-lived, and
+ * the first sweeps through fresh processes run before their code is compiled (the first of six
+ * 20,000-trial sweeps through one cluster took 1.77 s, the last four 1.27-1.36 s; the engine
+ * alone's first run in a fresh pool 1.59 s, its next five 1.11-1.27 s). A shared machine drifts:
+ * each ratio compares two runs taken back to back; the rep with the median ratio is reported in
+ * full.
  */
 async function compare(trials: number, steps: number, reps: number) {
+  const engine = await startEnginePool();
+  const bc = await startBenchCluster(trials, `${trials}-${steps}`);
   const runs: {
     engine: Awaited<ReturnType<typeof engineAlone>>;
     dist: Awaited<ReturnType<typeof distributed>>;
     ratio: number;
   }[] = [];
-  for (let r = 0; r < reps; r++) {
-    const engine = await engineAlone(trials, steps);
-    const dist = await distributed(trials, steps);
-    const ratio = dist.trialsPerS / engine.trialsPerS;
-    console.log(
-      `${trials} trials x ${steps} steps, run ${r + 1}/${reps}: engine alone ${engine.trialsPerS.toFixed(0)} trials/s (${engine.wallS.toFixed(2)} s), distributed ${dist.trialsPerS.toFixed(0)} trials/s (${dist.wallS.toFixed(2)} s, submit ${dist.submitS.toFixed(2)} s): ${(ratio * 100).toFixed(1)}%`,
-    );
-    runs.push({ engine, dist, ratio });
+  try {
+    await engineAlone(engine, trials, steps);
+    await distributed(bc, trials, steps);
+    for (let r = 0; r < reps; r++) {
+      const e = await engineAlone(engine, trials, steps);
+      const dist = await distributed(bc, trials, steps);
+      const ratio = dist.trialsPerS / e.trialsPerS;
+      console.log(
+        `${trials} trials x ${steps} steps, run ${r + 1}/${reps}: engine alone ${e.trialsPerS.toFixed(0)} trials/s (${e.wallS.toFixed(2)} s), distributed ${dist.trialsPerS.toFixed(0)} trials/s (${dist.wallS.toFixed(2)} s, submit ${dist.submitS.toFixed(2)} s): ${(ratio * 100).toFixed(1)}%`,
+      );
+      runs.push({ engine: e, dist, ratio });
+    }
+  } finally {
+    await bc.stop();
+    await engine.pool.destroy();
   }
   const ratios = runs.map((x) => x.ratio);
   const mid = runs.find((x) => x.ratio === median(ratios)) ?? runs[runs.length >> 1]!;
@@ -396,6 +427,16 @@ type Comparison = Awaited<ReturnType<typeof compare>>;
  * to 2x slower than in a new one (the same 2,000-step runs gave 459-856 trials/s after the other
  * scenarios, 1,062-1,106 alone), so each heavier scenario gets its own process.
  */
+/** One distributed run of `trials` on a cluster started for it. */
+async function onFreshCluster(trials: number) {
+  const bc = await startBenchCluster(trials, `${trials}-fresh`);
+  try {
+    return await distributed(bc, trials);
+  } finally {
+    await bc.stop();
+  }
+}
+
 async function compareInChild(trials: number, steps: number, reps: number): Promise<Comparison> {
   const out = path.join(os.tmpdir(), `dynlab-load-${process.pid}-${steps}.json`);
   await new Promise<void>((resolve, reject) => {
@@ -436,7 +477,8 @@ async function main(): Promise<void> {
   );
   const main = await compare(config.trials, config.steps, reps);
   const { engine, dist: big, ratio } = main;
-  const small = config.small > 0 ? await distributed(config.small) : undefined;
+  // The smaller sweep on a fresh cluster, for its coordinator's memory (see coordinatorRssMb).
+  const small = config.small > 0 ? await onFreshCluster(config.small) : undefined;
   if (small)
     console.log(
       `distributed, ${config.small} trials: ${small.trialsPerS.toFixed(0)} trials/s, coordinator RSS peak ${small.coordinatorRssMb.peak.toFixed(1)} MiB`,
@@ -495,7 +537,6 @@ async function main(): Promise<void> {
       cpuS: big.cpuS,
       engineAloneCpuS: engine.cpuS,
       jobS: { engineAlone: engine.jobS, trainer: big.trainerJobS },
-      trainerDoneS: big.trainerDoneS,
       maxResultBacklog: big.maxBacklog,
       perTrial: big.perTrial,
     },
