@@ -1,7 +1,10 @@
+/**
+ * Each rule of deploy/nats/permissions.conf, checked with hand-written NATS calls as each user:
+ * what it must be able to do, and what it must not. nats-permissions-services.test.ts runs the
+ * real services under the same file, which finds the calls these checks do not know about.
+ */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AckPolicy,
   connect,
@@ -10,20 +13,12 @@ import {
   type JetStreamManager,
 } from 'nats';
 import { Bus, ensureTopology } from '@dynlab/bus';
-import { startNats, type NatsServerHandle } from '@dynlab/testing';
-import { deployDir } from './repo-paths';
-
-// The users of deploy/nats/permissions.conf, loaded as they are into a real nats-server 2.9+ (the
-// file's text is appended to the test server's config; its passwords come from the environment).
-const passwords = {
-  coordinator: 'c-secret',
-  trainer: 't-secret',
-  analyzer: 'a-secret',
-  cli: 'cli-secret',
-} as const;
-type User = keyof typeof passwords;
-for (const [user, pass] of Object.entries(passwords))
-  process.env[`DYNLAB_NATS_${user.toUpperCase()}_PASSWORD`] = pass;
+import type { NatsServerHandle } from '@dynlab/testing';
+import {
+  natsPasswords as passwords,
+  startNatsWithUsers,
+  type NatsUser as User,
+} from './nats-users';
 
 let server: NatsServerHandle;
 const open: NatsConnection[] = [];
@@ -64,9 +59,7 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 }
 
 before(async () => {
-  server = await startNats({
-    config: readFileSync(join(deployDir, 'nats', 'permissions.conf'), 'utf8'),
-  });
+  server = await startNatsWithUsers();
   // The coordinator creates the topology with the bus's own code, as it does at start-up (the
   // others may not): every stream, the trainers' consumer and the sweep KV bucket.
   const bus = await Bus.connect({
@@ -147,7 +140,7 @@ test("only the CLI's user can submit a sweep: a trainer's request is denied and 
   }
 });
 
-test('a trainer pulls a job, heartbeats, publishes telemetry and the result, and acks; it can do nothing else', async () => {
+test("a trainer pulls a job, reads its sweep's state, heartbeats, publishes telemetry and the result, and acks; it can do nothing else", async () => {
   const coordinator = await as('coordinator');
   await coordinator.js.publish('dynlab.v1.jobs.sw1', new TextEncoder().encode('job-1'), {
     msgID: 'sw1-job-1',
@@ -206,7 +199,15 @@ test('a trainer pulls a job, heartbeats, publishes telemetry and the result, and
     'denied',
     'read results',
   );
-  assert.equal(await outcome(trainer.js.views.kv('dynlab_sweeps')), 'denied', 'open the sweep KV');
+  // It reads the sweep's state before each job and on a cancel notice; only the coordinator writes it.
+  const kv = await trainer.js.views.kv('dynlab_sweeps');
+  assert.equal(new TextDecoder().decode((await kv.get('sw1'))!.value), 'running:1');
+  assert.equal(
+    await outcome(kv.put('sw1', new TextEncoder().encode('cancelled'))),
+    'denied',
+    'write sweep state',
+  );
+  assert.equal(await outcome(kv.delete('sw1')), 'denied', 'delete sweep state');
 
   const denied = new Promise<string>((resolve) => {
     const sub = trainer.nc.subscribe('dynlab.v1.sweep.>', {
@@ -275,7 +276,28 @@ test('the CLI reads results back with an ordered consumer but cannot enqueue job
   assert.equal(await outcome(cli.jsm.streams.purge('DYNLAB_RESULTS')), 'denied', 'purge results');
 });
 
-test('the coordinator records results, takes a dead-lettered job out of the queue, updates the topology and sends cancel notices', async () => {
+test("the CLI watches a sweep's status in KV but cannot write or delete it", async () => {
+  const coordinator = await as('coordinator');
+  const written = await coordinator.js.views.kv('dynlab_sweeps');
+  await written.put('sw4', new TextEncoder().encode('running'));
+  const cli = await as('cli');
+  const kv = await cli.js.views.kv('dynlab_sweeps');
+  const seen: string[] = [];
+  for await (const e of await kv.watch({ key: 'sw4' })) {
+    seen.push(new TextDecoder().decode(e.value));
+    if (seen.length === 2) break;
+    await written.put('sw4', new TextEncoder().encode('complete'));
+  }
+  assert.deepEqual(seen, ['running', 'complete']);
+  assert.equal(
+    await outcome(kv.put('sw4', new TextEncoder().encode('cancelled'))),
+    'denied',
+    'write sweep state',
+  );
+  assert.equal(await outcome(kv.delete('sw4')), 'denied', 'delete sweep state');
+});
+
+test('the coordinator records results, takes a dead-lettered job out of the queue and marks its trials failed, updates the topology and sends cancel notices', async () => {
   const coordinator = await as('coordinator');
   await coordinator.jsm.consumers.add('DYNLAB_RESULTS', {
     durable_name: 'coordinator-results',
@@ -311,10 +333,14 @@ test('the coordinator records results, takes a dead-lettered job out of the queu
   await trainer.nc.flush();
   coordinator.nc.publish('dynlab.v1.control.cancel.sw3');
   assert.equal(await notice, 'dynlab.v1.control.cancel.sw3');
+  const failed = await coordinator.js.publish('dynlab.v1.results.sw3', new Uint8Array(8), {
+    msgID: 'sw3-job-0:dead-letter',
+  });
+  assert.equal(failed.stream, 'DYNLAB_RESULTS', "the dead-lettered job's trials, failed");
   assert.equal(
-    await outcome(coordinator.js.publish('dynlab.v1.results.sw3', new Uint8Array())),
+    await outcome(coordinator.js.publish('dynlab.v1.telemetry.sw3.j0', new Uint8Array())),
     'denied',
-    'forge a result',
+    'forge telemetry',
   );
   assert.equal(
     await outcome(coordinator.jsm.streams.add({ name: 'OTHER', subjects: ['other.>'] })),
