@@ -226,7 +226,7 @@ export class Trainer {
   }
 
   /** A job of a cancelled sweep: every trial `cancelled`, without running it. */
-  private async cancelJob(job: v1.Job): Promise<void> {
+  private async cancelJob(job: v1.Job, indices: number[]): Promise<void> {
     const cancelled = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
     const result = jobResultToProto({
       sweepId: job.sweepId,
@@ -234,7 +234,7 @@ export class Trainer {
       instance: this.o.instance,
       backend: this.backend,
       wallS: 0,
-      trials: jobTrialIndices(job).map((index) => ({
+      trials: indices.map((index) => ({
         index,
         status: cancelled,
         finalLoss: NaN,
@@ -251,13 +251,15 @@ export class Trainer {
   private async runJob(job: v1.Job, bytes: Uint8Array, working: () => void): Promise<void> {
     const started = process.hrtime.bigint();
     const sweep = job.sweepId;
-    // A message of another type can decode as a job: one without ids or trials is dead-lettered.
-    if (!job.jobId || !sweep || jobTrialIndices(job).length === 0)
+    // A message of another type can decode as a job: one without ids or trials of a sweep (the
+    // worker checks the rest) is dead-lettered.
+    const indices = jobTrialIndices(job);
+    if (!job.jobId || !sweep || indices.length === 0 || indices.some((i) => i < 0))
       throw new ValidationError([
-        { path: 'job', message: 'jobId, sweepId and trials are required' },
+        { path: 'job', message: 'jobId, sweepId and trials of the sweep are required' },
       ]);
     checkToken(sweep, 'job.sweepId');
-    if (await this.isCancelled(sweep)) return this.cancelJob(job);
+    if (await this.isCancelled(sweep)) return this.cancelJob(job, indices);
     this.metrics.initSweep(sweep, this.backend);
     const { port1, port2 } = new MessageChannel();
     // A job queued behind another gets no progress reports: tell the server it is held.
