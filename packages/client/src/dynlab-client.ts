@@ -186,7 +186,7 @@ export class DynlabClient {
       kv = await TypedKv.open(this.bus, buckets.sweeps, v1.SweepStatus);
     } catch (err) {
       if (!denied(err)) throw err;
-      return this.pollStatus(sweepId, first, opts);
+      return this.pollStatus(sweepId, first, deadline, opts);
     }
     // One signal ends the watch: the caller's, or the timeout.
     const ctl = new AbortController();
@@ -207,7 +207,7 @@ export class DynlabClient {
       }
     } catch (err) {
       if (!denied(err)) throw err;
-      return this.pollStatus(sweepId, last, opts);
+      return this.pollStatus(sweepId, last, deadline, opts);
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -215,12 +215,13 @@ export class DynlabClient {
     if (timedOut) throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
     if (opts.signal?.aborted) return last;
     // The watch ended on its own (the connection closed): go on as a poll would.
-    return this.pollStatus(sweepId, last, opts);
+    return this.pollStatus(sweepId, last, deadline, opts);
   }
 
   private async pollStatus(
     sweepId: string,
     last: SweepStatus,
+    deadline: number,
     opts: {
       intervalMs?: number;
       timeoutMs?: number;
@@ -228,12 +229,13 @@ export class DynlabClient {
       signal?: AbortSignal;
     },
   ): Promise<SweepStatus> {
-    const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
-      if (Date.now() > deadline)
+      if (Date.now() >= deadline)
         throw new Error(`sweep ${sweepId} still running after ${opts.timeoutMs} ms`);
       if (opts.signal?.aborted) return last;
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+      // The last wait ends at the deadline, not an interval past it.
+      const wait = Math.min(opts.intervalMs ?? 500, deadline - Date.now());
+      await new Promise((r) => setTimeout(r, wait));
       let st: SweepStatus | undefined;
       try {
         st = (await this.get(sweepId)).status;
