@@ -11,12 +11,13 @@
  * OPENBLAS_NUM_THREADS before the load: that would also cap every later setting (a lone program
  * given both cores), since OpenBLAS sizes its thread pool once, at load. A BLAS without a known
  * setter takes its usual environment variables from whoever starts the process. Before the load,
- * the BLAS's environment defaults (src/blas-defaults.ts: OPENBLAS_CORETYPE=Haswell for OpenBLAS on
- * an AMD CPU with AVX-512, BLAS on one thread) are set through dynlab_env.node, where the user has not set them.
+ * the BLAS's environment defaults (src/blas-defaults.ts: OPENBLAS_CORETYPE where OpenBLAS picked a
+ * core narrower than the CPU supports, or its AVX-512 kernels on an AMD CPU with one BLAS thread)
+ * are set through dynlab_env.node, where the user has not set them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blasEnvDefaults } from './blas-defaults';
+import { blasEnvDefaults, pickedCore } from './blas-defaults';
 
 /** The raw population object of the addon (see csrc/addon.cc); every call checks its arguments again. */
 export interface AddonPopulation {
@@ -89,17 +90,28 @@ function buildReason(): string | undefined {
 }
 
 /**
- * Sets the BLAS's environment defaults (blas-defaults.ts) that the user has not set, natively:
- * from a worker thread, process.env would not reach the BLAS. Returns a note for the status line.
+ * The BLAS environment defaults (blas-defaults.ts) the loader sets in a process started with `env`:
+ * from the BLAS the install recorded and this machine's /proc/cpuinfo. The benchmark hands them to
+ * PyTorch as one of its candidate settings.
  */
-function setBlasDefaults(): string {
+export function loaderBlasDefaults(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   let cpuinfo = '';
   try {
     cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   } catch {
     // Not Linux: no defaults.
   }
-  const defaults = blasEnvDefaults(buildStatus()?.blas, cpuinfo, process.env);
+  return blasEnvDefaults(buildStatus()?.blas, cpuinfo, env);
+}
+
+/**
+ * Sets the BLAS's environment defaults (blas-defaults.ts) that the user has not set, natively:
+ * from a worker thread, process.env would not reach the BLAS. Returns a note for the status line.
+ */
+function setBlasDefaults(): string {
+  const defaults = loaderBlasDefaults(process.env);
   const envAddon = join(buildDir, 'Release', 'dynlab_env.node');
   if (Object.keys(defaults).length === 0 || !existsSync(envAddon)) return '';
   try {
@@ -109,7 +121,7 @@ function setBlasDefaults(): string {
       ([name, value]) => setDefault(name, value) === value,
     );
     return set.length
-      ? `; ${set.map(([name, value]) => `${name}=${value}`).join(' ')} by default (faster SGEMM than OpenBLAS's AVX-512 kernels on this AMD CPU; set it to choose)`
+      ? `; ${set.map(([name, value]) => `${name}=${value}`).join(' ')} by default (OpenBLAS picked ${pickedCore(buildStatus()?.blas)} by itself, with slower SGEMM on this CPU; set it to choose)`
       : '';
   } catch {
     return '';

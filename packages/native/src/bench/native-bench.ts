@@ -17,8 +17,10 @@
  * of the two workload GEMM shapes in isolation say what is left between the figures and the
  * hardware. BENCH_TORCH=0 skips PyTorch; BENCH_TORCH_STEPS (default 50) sets its timed steps (its
  * rate is steady after two warm-up steps, and 200 steps at P=64 would take minutes).
- * PyTorch runs with the environment this process was started with: the BLAS defaults the native
- * loader sets in this process (OPENBLAS_CORETYPE, see src/blas-defaults.ts) are not passed on.
+ * PyTorch runs with the environment this process was started with and, where the native loader
+ * sets a BLAS default (OPENBLAS_CORETYPE, see src/blas-defaults.ts; for one or for two BLAS threads),
+ * with each such setting as well: all are candidates of its best setting, so that its OpenBLAS runs
+ * on no weaker kernels than the native backend's.
  * The row whose BLAS has two threads runs in a child process started with DYNLAB_BLAS_THREADS=2,
  * as a lone program given both cores would be: the BLAS's kernels are chosen once per process, at
  * load, and this process loads it pinned to one thread.
@@ -29,6 +31,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { defaultChunk, nativeStatus } from '../index';
+import { loaderBlasDefaults } from '../native-addon';
 import type { BenchJob, BenchReply } from './bench-worker';
 
 const D = 100;
@@ -171,17 +174,31 @@ async function gemmGflops(
 
 interface TorchRun {
   threads: number;
+  /** OPENBLAS_CORETYPE PyTorch ran with (null: the environment as started, which may not set it). */
+  coreType: string | null;
   torch?: string;
   results?: { P: number; variant: string; networkStepsPerSec: number }[];
   error?: string;
 }
 
-function torchRun(threads: number, population: number): TorchRun {
+/**
+ * PyTorch's candidate OPENBLAS_CORETYPE settings: the environment as started (null), and every
+ * default the native loader sets for one or two BLAS threads where the environment does not.
+ */
+function torchCoreTypes(): (string | null)[] {
+  const chosen = ['1', '2'].map(
+    (t) => loaderBlasDefaults({ ...startEnv, DYNLAB_BLAS_THREADS: t }).OPENBLAS_CORETYPE,
+  );
+  return [null, ...new Set(chosen.filter((c): c is string => c !== undefined))];
+}
+
+function torchRun(threads: number, coreType: string | null, population: number): TorchRun {
   const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
   const env = {
     ...startEnv,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: '1',
+    ...(coreType === null ? {} : { OPENBLAS_CORETYPE: coreType }),
   };
   const r = spawnSync(
     '/usr/bin/python3',
@@ -195,9 +212,10 @@ function torchRun(threads: number, population: number): TorchRun {
   if (r.status !== 0)
     return {
       threads,
+      coreType,
       error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-1)[0],
     };
-  return { threads, ...(JSON.parse(r.stdout) as Omit<TorchRun, 'threads'>) };
+  return { threads, coreType, ...(JSON.parse(r.stdout) as Omit<TorchRun, 'threads' | 'coreType'>) };
 }
 
 async function main(): Promise<void> {
@@ -220,7 +238,8 @@ async function main(): Promise<void> {
   const why = skipTorch
     ? 'skipped (BENCH_TORCH=0)'
     : '/usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)';
-  const torch: TorchRun[] = torchAvailable ? [] : [{ threads: 0, error: why }];
+  const torch: TorchRun[] = torchAvailable ? [] : [{ threads: 0, coreType: null, error: why }];
+  const coreTypes = torchCoreTypes();
   const torchBest = (p: number) =>
     Math.max(
       0,
@@ -234,13 +253,14 @@ async function main(): Promise<void> {
   const rows: NativeRow[] = [];
   for (const population of [1, 16, 64]) {
     if (torchAvailable)
-      for (const threads of [1, 2]) {
-        const t = torchRun(threads, population);
-        torch.push(t);
-        console.log(
-          `pytorch P=${population} ${threads} thread(s): ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
-        );
-      }
+      for (const coreType of coreTypes)
+        for (const threads of [1, 2]) {
+          const t = torchRun(threads, coreType, population);
+          torch.push(t);
+          console.log(
+            `pytorch P=${population} ${threads} thread(s), OPENBLAS_CORETYPE ${coreType ?? `as started (${startEnv.OPENBLAS_CORETYPE ?? 'unset'})`}: ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
+          );
+        }
     // A lone network cannot be split over workers; it may give the BLAS both cores instead.
     const configs =
       population === 1
@@ -278,6 +298,20 @@ async function main(): Promise<void> {
     `SGEMM GFLOP/s: 1024^3 ${peak.sgemm1024OneWorker.toFixed(1)} (1 worker), ${peak.sgemm1024TwoWorkers.toFixed(1)} (2 workers); workload shapes [${chunk * H}x${D}]x[${D}x${N}] ${peak.forwardShapeOneWorker.toFixed(1)}, [${chunk * H}x${N}]x[${N}x${D}] ${peak.gradientShapeOneWorker.toFixed(1)}`,
   );
 
+  const pytorchBest = [1, 16, 64].map((population) => {
+    const best = torch
+      .flatMap((t) =>
+        (t.results ?? [])
+          .filter((r) => r.P === population)
+          .map((r) => ({ ...r, threads: t.threads, coreType: t.coreType })),
+      )
+      .sort((a, b) => b.networkStepsPerSec - a.networkStepsPerSec)[0];
+    if (best)
+      console.log(
+        `pytorch best P=${population}: ${best.networkStepsPerSec.toFixed(0)} network-steps/s (${best.threads} thread(s), OPENBLAS_CORETYPE ${best.coreType ?? 'as started'}, ${best.variant})`,
+      );
+    return { population, ...best };
+  });
   const ratios = rows.map((r) => ({
     population: r.population,
     workers: r.workers,
@@ -335,6 +369,7 @@ async function main(): Promise<void> {
     },
     native: rows,
     pytorch: torch,
+    pytorchBest,
     peakGflops: peak,
     ratios,
     targets,
