@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "dynlab_native",
-      "sources": ["csrc/addon.cc", "csrc/population.cc", "csrc/kernels.cc", "csrc/minibatch.cc", "csrc/blas-threads.cc", "csrc/gemm-rate.cc"],
+      "sources": ["csrc/addon.cc", "csrc/population.cc", "csrc/kernels.cc", "csrc/minibatch.cc", "csrc/blas-threads.cc", "csrc/gemm-rate.cc", "csrc/team.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

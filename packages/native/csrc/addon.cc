@@ -95,6 +95,7 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
                         InstanceMethod("divergedAt", &PopulationWrap::DivergedAt),
                         InstanceMethod("readParams", &PopulationWrap::ReadParams),
                         InstanceMethod("stepsDone", &PopulationWrap::StepsDone), InstanceMethod("bytes", &PopulationWrap::Bytes),
+                        InstanceMethod("lanes", &PopulationWrap::Lanes),
                         InstanceMethod("profile", &PopulationWrap::GetProfile),
                         InstanceMethod("resetProfile", &PopulationWrap::ResetProfile),
                         InstanceMethod("dispose", &PopulationWrap::Dispose)});
@@ -130,6 +131,7 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
     s.batchSize = static_cast<int>(integer(env, cfg, "batchSize", 0, s.samples));
     s.probes = static_cast<int>(integer(env, cfg, "probes", 0, 1 << 20));
     s.chunk = static_cast<int>(integer(env, cfg, "chunk", 1, 1 << 16));
+    s.threads = static_cast<int>(integer(env, cfg, "threads", 1, 256));
     s.datasets = static_cast<int>(integer(env, cfg, "datasets", 1, s.population));
     Napi::Int32Array dataset = typed<Napi::Int32Array>(env, cfg.Get("dataset"), napi_int32_array, "dataset", s.population);
     for (int p = 0; p < s.population; p++) {
@@ -251,11 +253,13 @@ class PopulationWrap : public Napi::ObjectWrap<PopulationWrap> {
 
   Napi::Value StepsDone(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), live(info.Env()).stepsDone()); }
 
+  Napi::Value Lanes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), live(info.Env()).lanes()); }
+
   Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pop_ ? static_cast<double>(bytes_) : 0.0); }
 
   Napi::Value GetProfile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const Profile& p = live(env).profile();
+    const Profile p = live(env).profile();
     Napi::Object o = Napi::Object::New(env);
     o.Set("totalSeconds", p.totalSeconds);
     o.Set("gemmSeconds", p.gemmSeconds);

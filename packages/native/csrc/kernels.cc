@@ -364,6 +364,11 @@ DYNLAB_HOT double sum(const float* v, int n) {
   return s;
 }
 
+DYNLAB_HOT void addInto(float* dst, const float* src, int n) {
+#pragma omp simd
+  for (int i = 0; i < n; i++) dst[i] += src[i];
+}
+
 DYNLAB_HOT float updateGd(float* w, const float* g, int n, float lr, float wd) {
   float check = 0.0f;
 #pragma omp simd reduction(+ : check)

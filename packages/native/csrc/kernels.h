@@ -56,6 +56,9 @@ double sumSquares(const float* v, int n);
 // Sum of n values, in double.
 double sum(const float* v, int n);
 
+// dst[i] += src[i] for n values (a lane's gradient summed into the population's).
+void addInto(float* dst, const float* src, int n);
+
 // Optimizer updates over n parameters with gradient g (weight decay wd added here). Each returns a
 // value that is finite exactly when every updated parameter is finite.
 float updateGd(float* w, const float* g, int n, float lr, float wd);

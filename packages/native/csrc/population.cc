@@ -60,6 +60,18 @@ struct Population::Workspace {
   }
 };
 
+// One lane: the samples [begin, begin + rows) of every full-batch pass, its scratch memory, its
+// gradients (lanes after the first; the first writes the population's own), its GEMM time, and
+// its per-network loss and error count of the last pass.
+struct Population::Lane {
+  int begin = 0, rows = 0;
+  std::unique_ptr<Workspace> ws;
+  std::vector<Buffer> gw, gb;  // per layer, chunk networks
+  Grads grads;
+  Profile profile;
+  std::vector<double> loss, errors;
+};
+
 Population::Population(Shape shape, Hyper hyper, const std::vector<const float*>& x, const std::vector<const float*>& y,
                        const std::vector<const float*>& weights, const std::vector<const float*>& biases,
                        const float* probes)
@@ -139,9 +151,38 @@ Population::Population(Shape shape, Hyper hyper, const std::vector<const float*>
   const bool minibatch = shape_.batchSize > 0;
   if (minibatch)
     for (int i = 0; i < P; i++) schedules_.emplace_back(hyper.seed[order_[i]], N, shape_.batchSize);
-  ws_ = std::make_unique<Workspace>(shape_.widths, chunk, N, maxWidth_, minibatch);
+  // Lanes split the samples evenly, at multiples of 16 (64-byte columns of the transposed inputs)
+  // where every lane still gets 16 or more; never more lanes than samples.
+  const int lanes = std::max(1, std::min(shape_.threads, N));
+  lanes_.resize(lanes);
+  const int chunkCap = std::min(chunk, P);
+  for (int t = 0; t < lanes; t++) {
+    auto edge = [&](int k) {
+      const int e = static_cast<int>(static_cast<int64_t>(k) * N / lanes);
+      return N >= 32 * lanes && k < lanes ? e / 16 * 16 : e;
+    };
+    Lane& lane = lanes_[t];
+    lane.begin = edge(t);
+    lane.rows = edge(t + 1) - lane.begin;
+    const int rows = t == 0 && minibatch ? std::max(lane.rows, shape_.batchSize) : lane.rows;
+    lane.ws = std::make_unique<Workspace>(shape_.widths, chunkCap, rows, maxWidth_, t == 0 && minibatch);
+    bytes_ += lane.ws->bytes;
+    lane.loss.assign(chunkCap, 0.0);
+    lane.errors.assign(chunkCap, 0.0);
+    lane.grads.wroteW.assign(layers_, 0);
+    lane.grads.wroteB.assign(layers_, 0);
+    for (int l = 0; l < layers_ && t > 0; l++) {
+      const size_t out = shape_.widths[l + 1], per = out * shape_.widths[l];
+      lane.gw.push_back(allocate(chunkCap * per));
+      lane.gb.push_back(allocate(chunkCap * out));
+      lane.grads.w.push_back(lane.gw.back().get());
+      lane.grads.b.push_back(lane.gb.back().get());
+      bytes_ += chunkCap * (per + out) * 4;
+    }
+  }
+  if (lanes > 1) team_ = std::make_unique<Team>(lanes);
   probeWs_ = std::make_unique<Workspace>(shape_.widths, 1, std::max(Q, 1), maxWidth_, false);
-  bytes_ += ws_->bytes + probeWs_->bytes;
+  bytes_ += probeWs_->bytes;
 
   diverged_.assign(P, -1);
   for (int i = 0; i < P; i++) {
@@ -163,18 +204,40 @@ int Population::lowestTrainable() const {
   return layers_;
 }
 
+int Population::hiddenUnits() const {
+  int hidden = 0;
+  for (int l = 1; l < layers_; l++) hidden += shape_.widths[l];
+  return hidden;
+}
+
+int Population::lanes() const { return static_cast<int>(lanes_.size()); }
+
+Profile Population::profile() const {
+  Profile p = profile_;
+  for (const Lane& lane : lanes_) {
+    p.gemmSeconds += lane.profile.gemmSeconds;
+    p.gemmFlops += lane.profile.gemmFlops;
+  }
+  return p;
+}
+
+void Population::resetProfile() {
+  profile_ = Profile();
+  for (Lane& lane : lanes_) lane.profile = Profile();
+}
+
 namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
-void Population::gemm(bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+void Population::gemm(Profile& prof, bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                       float* c, int ldc) {
   const auto t0 = Clock::now();
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
               b, ldb, 0.0f, c, ldc);
-  profile_.gemmSeconds += since(t0);
-  profile_.gemmFlops += 2.0 * m * n * k;
+  prof.gemmSeconds += since(t0);
+  prof.gemmFlops += 2.0 * m * n * k;
 }
 
 void Population::markDiverged(int network, int step) {
@@ -182,24 +245,35 @@ void Population::markDiverged(int network, int step) {
   if (d < 0 || step < d) d = step;
 }
 
-void Population::forward(const Chunk& c, Workspace& ws, const float* x, const float* xt, int rows, bool measuring, bool fused) {
-  const int L = layers_, D = inputs_, H1 = shape_.widths[1];
+Population::Grads Population::populationGrads(const Chunk& c) {
+  Grads g;
+  for (int l = 0; l < layers_; l++) {
+    const size_t out = shape_.widths[l + 1], per = out * shape_.widths[l];
+    g.w.push_back(gw_[l].get() + static_cast<size_t>(c.first) * per);
+    g.b.push_back(gb_[l].get() + static_cast<size_t>(c.first) * out);
+  }
+  g.wroteW.assign(layers_, 0);
+  g.wroteB.assign(layers_, 0);
+  return g;
+}
+
+void Population::forward(const Chunk& c, Workspace& ws, const Slice& s, Profile& prof, bool measuring, bool fused) {
+  const int L = layers_, D = inputs_, H1 = shape_.widths[1], rows = s.rows;
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
   float* first = L == 1 ? ws.f.get() : ws.act[1].get();
   // The first layer of the chunk in one GEMM; a pre-transposed X makes it NN, about 3% faster.
   const float* w0 = w_[0].get() + static_cast<size_t>(c.first) * H1 * D;
-  if (xt)
-    gemm(false, false, c.count * H1, rows, D, w0, D, xt, rows, first, rows);
+  if (s.xt)
+    gemm(prof, false, false, c.count * H1, rows, D, w0, D, s.xt, s.ldxt, first, rows);
   else
-    gemm(false, true, c.count * H1, rows, D, w0, D, x, D, first, rows);
+    gemm(prof, false, true, c.count * H1, rows, D, w0, D, s.x, D, first, rows);
   if (L == 1) {
     if (bias)
       for (int k = 0; k < c.count; k++) activate(ws.f.get() + static_cast<size_t>(k) * rows, 1, rows, b_[0].get() + c.first + k, false, nullptr);
     return;
   }
-  int hidden = 0;
-  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
+  const int hidden = hiddenUnits();
   if (measuring) std::fill(ws.dead.begin(), ws.dead.begin() + static_cast<size_t>(c.count) * hidden, 0);
   int deadOffset = 0;
   for (int l = 1; l < L; l++) {
@@ -208,8 +282,8 @@ void Population::forward(const Chunk& c, Workspace& ws, const float* x, const fl
       const size_t i = static_cast<size_t>(c.first) + k;
       float* z = ws.act[l].get() + static_cast<size_t>(k) * H * rows;
       if (l >= 2)
-        gemm(false, false, H, rows, Hp, w_[l - 1].get() + i * H * Hp, Hp, ws.act[l - 1].get() + static_cast<size_t>(k) * Hp * rows,
-             rows, z, rows);
+        gemm(prof, false, false, H, rows, Hp, w_[l - 1].get() + i * H * Hp, Hp,
+             ws.act[l - 1].get() + static_cast<size_t>(k) * Hp * rows, rows, z, rows);
       const float* b = bias ? b_[l - 1].get() + i * H : nullptr;
       int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + deadOffset : nullptr;
       if (l < L - 1)
@@ -222,65 +296,100 @@ void Population::forward(const Chunk& c, Workspace& ws, const float* x, const fl
   }
 }
 
-void Population::backward(const Chunk& c, Workspace& ws, const float* x, int rows, int lowest, bool firstWeights) {
-  const int L = layers_, D = inputs_, H1 = shape_.widths[1];
+void Population::backward(const Chunk& c, Workspace& ws, const Slice& s, Grads& g, Profile& prof, int lowest, bool firstWeights) {
+  const int L = layers_, D = inputs_, H1 = shape_.widths[1], rows = s.rows;
   const bool relu = shape_.activation == Activation::Relu;
   const bool bias = shape_.bias;
-  const size_t first = c.first;
   // For L >= 2, lastLayer() has already turned the last hidden activations into dZ.
   if (L == 1) {
-    if (firstWeights)
-      gemm(false, false, c.count, D, rows, ws.g.get(), rows, x, D, gw_[0].get() + first * D, D);
+    if (firstWeights) gemm(prof, false, false, c.count, D, rows, ws.g.get(), rows, s.x, D, g.weights(0), D);
     if (bias)
-      for (int k = 0; k < c.count; k++) gb_[0][first + k] = static_cast<float>(sum(ws.g.get() + static_cast<size_t>(k) * rows, rows));
+      for (int k = 0; k < c.count; k++) g.biases(0)[k] = static_cast<float>(sum(ws.g.get() + static_cast<size_t>(k) * rows, rows));
     return;
   }
   for (int l = L - 2; l >= 1 && l >= lowest; l--) {
     const int Ho = shape_.widths[l + 1], Hi = shape_.widths[l];
     for (int k = 0; k < c.count; k++) {
-      const size_t i = first + k;
+      const size_t i = static_cast<size_t>(c.first) + k;
       const float* dz = ws.act[l + 1].get() + static_cast<size_t>(k) * Ho * rows;
       float* a = ws.act[l].get() + static_cast<size_t>(k) * Hi * rows;
       if (shape_.trainable[l])
-        gemm(false, true, Ho, Hi, rows, dz, rows, a, rows, gw_[l].get() + i * Ho * Hi, Hi);
+        gemm(prof, false, true, Ho, Hi, rows, dz, rows, a, rows, g.weights(l) + static_cast<size_t>(k) * Ho * Hi, Hi);
       if (lowest < l) {
-        gemm(true, false, Hi, rows, Ho, w_[l].get() + i * Ho * Hi, Hi, dz, rows, ws.tmp.get(), rows);
-        activationBackward(a, ws.tmp.get(), Hi, rows, relu, bias ? gb_[l - 1].get() + i * Hi : nullptr);
+        gemm(prof, true, false, Hi, rows, Ho, w_[l].get() + i * Ho * Hi, Hi, dz, rows, ws.tmp.get(), rows);
+        activationBackward(a, ws.tmp.get(), Hi, rows, relu, bias ? g.biases(l - 1) + static_cast<size_t>(k) * Hi : nullptr);
       }
     }
   }
-  if (firstWeights)
-    gemm(false, false, c.count * H1, D, rows, ws.act[1].get(), rows, x, D, gw_[0].get() + first * H1 * D, D);
+  if (firstWeights) gemm(prof, false, false, c.count * H1, D, rows, ws.act[1].get(), rows, s.x, D, g.weights(0), D);
 }
 
-void Population::evaluate(const Chunk& c, Workspace& ws, const float* x, const float* xt, const float* y, int rows, bool measuring,
-                          int lowest, bool firstWeights, double* lossOut, double* errOut) {
-  forward(c, ws, x, xt, rows, measuring, true);
-  const float scale = shape_.meanReduction ? 1.0f / static_cast<float>(rows) : 1.0f;
+void Population::evaluate(const Chunk& c, Workspace& ws, const Slice& s, Grads& g, Profile& prof, bool measuring, int lowest,
+                          bool firstWeights, double* lossOut, double* errOut) {
+  forward(c, ws, s, prof, measuring, true);
+  const int rows = s.rows;
+  const float scale = shape_.meanReduction ? 1.0f / static_cast<float>(s.total) : 1.0f;
   const int L = layers_, H = shape_.widths[L - 1];
   const bool back = lowest < L, bias = shape_.bias;
-  int hidden = 0;
-  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
+  const int hidden = hiddenUnits();
   for (int k = 0; k < c.count; k++) {
     const size_t i = static_cast<size_t>(c.first) + k;
     const LossTerms terms{shape_.loss, static_cast<float>(hyper_.margin[i]), scale, static_cast<float>(hyper_.spectral[i])};
     float* f = ws.f.get() + static_cast<size_t>(k) * rows;
-    float* g = ws.g.get() + static_cast<size_t>(k) * rows;
+    float* gr = ws.g.get() + static_cast<size_t>(k) * rows;
     double loss = 0.0, errors = 0.0;
     if (L == 1) {
-      lossAndGradient(terms.kind, f, y, rows, terms.margin, terms.scale, terms.spectral, g, &loss, &errors);
+      lossAndGradient(terms.kind, f, s.y, rows, terms.margin, terms.scale, terms.spectral, gr, &loss, &errors);
     } else {
       int32_t* dead = measuring ? ws.dead.data() + static_cast<size_t>(k) * hidden + (hidden - H) : nullptr;
       lastLayer(ws.act[L - 1].get() + static_cast<size_t>(k) * H * rows, H, rows, bias ? b_[L - 2].get() + i * H : nullptr,
-                shape_.activation == Activation::Relu, w_[L - 1].get() + i * H, bias ? b_[L - 1][i] : 0.0f, y, terms, f, g,
-                back ? gw_[L - 1].get() + i * H : nullptr, back && bias ? gb_[L - 2].get() + i * H : nullptr, dead, ws.top.data(),
-                &loss, &errors);
-      if (back && bias) gb_[L - 1][i] = static_cast<float>(sum(g, rows));
+                shape_.activation == Activation::Relu, w_[L - 1].get() + i * H, bias ? b_[L - 1][i] : 0.0f, s.y, terms, f, gr,
+                back ? g.weights(L - 1) + static_cast<size_t>(k) * H : nullptr,
+                back && bias ? g.biases(L - 2) + static_cast<size_t>(k) * H : nullptr, dead, ws.top.data(), &loss, &errors);
+      if (back && bias) g.biases(L - 1)[k] = static_cast<float>(sum(gr, rows));
     }
     lossOut[k] = loss;
-    errOut[k] = errors / rows;
+    errOut[k] = errors;
   }
-  if (back) backward(c, ws, x, rows, lowest, firstWeights);
+  if (back) backward(c, ws, s, g, prof, lowest, firstWeights);
+}
+
+void Population::evaluateAll(const Chunk& c, bool measuring, int lowest, bool firstWeights, double* lossOut, double* errOut) {
+  const int N = shape_.samples, lanes = static_cast<int>(lanes_.size());
+  const float* x = x_[c.dataset].get();
+  const float* xt = xt_[c.dataset].get();
+  const float* y = y_[c.dataset].get();
+  lanes_[0].grads = populationGrads(c);
+  auto pass = [&](int t) {
+    Lane& lane = lanes_[t];
+    const Slice s{x + static_cast<size_t>(lane.begin) * inputs_, xt + lane.begin, N, y + lane.begin, lane.rows, N};
+    if (t > 0) {
+      std::fill(lane.grads.wroteW.begin(), lane.grads.wroteW.end(), 0);
+      std::fill(lane.grads.wroteB.begin(), lane.grads.wroteB.end(), 0);
+    }
+    evaluate(c, *lane.ws, s, lane.grads, lane.profile, measuring, lowest, firstWeights, lane.loss.data(), lane.errors.data());
+  };
+  if (lanes == 1)
+    pass(0);
+  else
+    team_->run(lanes, pass);
+  for (int k = 0; k < c.count; k++) {
+    lossOut[k] = 0.0;
+    errOut[k] = 0.0;
+    for (const Lane& lane : lanes_) {
+      lossOut[k] += lane.loss[k];
+      errOut[k] += lane.errors[k];
+    }
+  }
+  // Every lane ran the same code, so lane 0's marks say which gradients to sum (in lane order).
+  const Grads& g = lanes_[0].grads;
+  for (int l = 0; l < layers_; l++) {
+    const size_t out = shape_.widths[l + 1], per = out * shape_.widths[l];
+    for (int t = 1; t < lanes; t++) {
+      if (g.wroteW[l]) addInto(g.w[l], lanes_[t].grads.w[l], static_cast<int>(c.count * per));
+      if (g.wroteB[l]) addInto(g.b[l], lanes_[t].grads.b[l], static_cast<int>(c.count * out));
+    }
+  }
 }
 
 void Population::update(const Chunk& c, int step) {
@@ -339,30 +448,32 @@ void Population::advance(int count) {
   const auto t0 = Clock::now();
   const int lowest = lowestTrainable();
   const bool firstWeights = shape_.trainable[0];
-  const int N = shape_.samples;
-  std::vector<double> loss(ws_->networks), err(ws_->networks);
+  const bool fullBatch = shape_.batchSize == 0;
+  const int chunkCap = static_cast<int>(lanes_[0].loss.size());
+  std::vector<double> loss(chunkCap), err(chunkCap);
   for (const Chunk& c : chunks_) {
-    if (shape_.batchSize == 0) {
-      const float* x = x_[c.dataset].get();
-      const float* y = y_[c.dataset].get();
+    if (fullBatch) {
       for (int s = 0; s < count; s++) {
         const int step = steps_ + s;
         if (!(s == 0 && gradsAt_ == steps_)) {
-          evaluate(c, *ws_, x, xt_[c.dataset].get(), y, N, false, lowest, firstWeights, loss.data(), err.data());
+          evaluateAll(c, false, lowest, firstWeights, loss.data(), err.data());
           for (int k = 0; k < c.count; k++)
             if (!std::isfinite(loss[k])) markDiverged(c.first + k, step);
         }
         update(c, step);
       }
     } else {
-      // Each network draws its own minibatches, so it runs alone on its gathered rows.
+      // Each network draws its own minibatches, so it runs alone on its gathered rows, in lane 0.
+      Lane& lane = lanes_[0];
+      const int B = shape_.batchSize;
       for (int k = 0; k < c.count; k++) {
         const Chunk one{c.first + k, 1, c.dataset};
+        Grads g = populationGrads(one);
         for (int s = 0; s < count; s++) {
           const int step = steps_ + s;
-          gatherBatch(one.first, step, *ws_);
-          evaluate(one, *ws_, ws_->xb.get(), nullptr, ws_->yb.get(), shape_.batchSize, false, lowest, firstWeights, loss.data(),
-                   err.data());
+          gatherBatch(one.first, step, *lane.ws);
+          const Slice slice{lane.ws->xb.get(), nullptr, 0, lane.ws->yb.get(), B, B};
+          evaluate(one, *lane.ws, slice, g, lane.profile, false, lowest, firstWeights, loss.data(), err.data());
           if (!std::isfinite(loss[0])) markDiverged(one.first, step);
           update(one, step);
         }
@@ -371,7 +482,7 @@ void Population::advance(int count) {
   }
   steps_ += count;
   gradsAt_ = -1;
-  profile_.totalSeconds += since(t0);
+  profile_.totalSeconds += since(t0) * (fullBatch ? static_cast<double>(lanes_.size()) : 1.0);
 }
 
 void Population::measure(const MeasureOut& out) {
@@ -382,27 +493,33 @@ void Population::measure(const MeasureOut& out) {
   // Full-batch gradients computed here are the ones the next step needs, so they are kept.
   const int lowest = share ? 0 : fullBatch ? lowestTrainable() : L;
   const bool firstWeights = share || (fullBatch && shape_.trainable[0]);
-  std::vector<double> loss(ws_->networks), err(ws_->networks);
-  int hidden = 0;
-  for (int l = 1; l < L; l++) hidden += shape_.widths[l];
+  const int chunkCap = static_cast<int>(lanes_[0].loss.size());
+  std::vector<double> loss(chunkCap), err(chunkCap);
+  const int hidden = hiddenUnits();
   for (const Chunk& c : chunks_) {
-    evaluate(c, *ws_, x_[c.dataset].get(), xt_[c.dataset].get(), y_[c.dataset].get(), N, true, lowest, firstWeights, loss.data(),
-             err.data());
+    evaluateAll(c, true, lowest, firstWeights, loss.data(), err.data());
     for (int k = 0; k < c.count; k++) {
       const int i = c.first + k;
       const size_t p = order_[i];
       if (!std::isfinite(loss[k])) markDiverged(i, steps_);
       if (out.loss) out.loss[p] = static_cast<float>(loss[k]);
-      if (out.error) out.error[p] = static_cast<float>(err[k]);
+      if (out.error) out.error[p] = static_cast<float>(err[k] / N);
       if (share) gradientShare(gw_[0].get() + static_cast<size_t>(i) * H1 * D, L == 1 ? 1 : H1, D, out.gradShare + p * D);
       if (out.trainOutputs)
-        std::memcpy(out.trainOutputs + p * N, ws_->f.get() + static_cast<size_t>(k) * N, static_cast<size_t>(N) * 4);
+        for (const Lane& lane : lanes_)
+          std::memcpy(out.trainOutputs + p * N + lane.begin, lane.ws->f.get() + static_cast<size_t>(k) * lane.rows,
+                      static_cast<size_t>(lane.rows) * 4);
       if (out.deadUnits && shape_.activation == Activation::Relu) {
+        // A unit is dead when it is dead on every lane's samples.
         int offset = 0;
         for (int l = 1; l < L; l++) {
           const int H = shape_.widths[l];
           int dead = 0;
-          for (int h = 0; h < H; h++) dead += ws_->dead[static_cast<size_t>(k) * hidden + offset + h];
+          for (int h = 0; h < H; h++) {
+            int32_t all = 1;
+            for (const Lane& lane : lanes_) all &= lane.ws->dead[static_cast<size_t>(k) * hidden + offset + h];
+            dead += all;
+          }
           out.deadUnits[p * (L - 1) + (l - 1)] = static_cast<float>(dead) / static_cast<float>(H);
           offset += H;
         }
@@ -421,11 +538,12 @@ void Population::measure(const MeasureOut& out) {
   if (out.probeOutputs && shape_.probes > 0) {
     const int Q = shape_.probes;
     for (int i = 0; i < P; i++) {
-      forward(Chunk{i, 1, 0}, *probeWs_, probes_.get() + static_cast<size_t>(i) * Q * D, nullptr, Q, false, false);
+      const float* probes = probes_.get() + static_cast<size_t>(i) * Q * D;
+      forward(Chunk{i, 1, 0}, *probeWs_, Slice{probes, nullptr, 0, nullptr, Q, Q}, lanes_[0].profile, false, false);
       std::memcpy(out.probeOutputs + static_cast<size_t>(order_[i]) * Q, probeWs_->f.get(), static_cast<size_t>(Q) * 4);
     }
   }
-  profile_.totalSeconds += since(t0);
+  profile_.totalSeconds += since(t0) * static_cast<double>(lanes_.size());
 }
 
 void Population::divergedAt(int32_t* out) const {

@@ -7,7 +7,10 @@
 // gradient ([c*H, N] x [N, D]); those two products are nearly all the arithmetic of the canonical
 // workload, and they go to the system CBLAS. Everything else (bias, activation, output, loss,
 // backward elementwise work, gradient shares, the optimizer update) is a handful of fused loops in
-// kernels.cc. Nothing here knows about Node: addon.cc owns the N-API side and every shape check.
+// kernels.cc. With `threads` > 1 the samples of each chunk are split over a team of threads (lanes),
+// each running the whole pass on its samples into its own gradients, which are then summed: that is
+// how a lone network (P=1) uses several cores (see team.h). Nothing here knows about Node: addon.cc
+// owns the N-API side and every shape check.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "minibatch.h"
+#include "team.h"
 
 namespace dynlab {
 
@@ -39,6 +43,7 @@ struct Shape {
   int batchSize = 0;            // 0: full batch
   int probes = 0;               // Q probe inputs per network
   int chunk = 4;                // networks per chunk
+  int threads = 1;              // lanes that split the samples of full-batch passes
   std::vector<int> dataset;     // per network (caller's order): which dataset it trains on
   int datasets = 0;
 };
@@ -62,7 +67,9 @@ struct MeasureOut {
   float* deadUnits = nullptr;     // P x (layers - 1)
 };
 
-// Where the time of advance() and measure() went, accumulated since construction or reset.
+// Where the time of advance() and measure() went, accumulated since construction or reset. With
+// several lanes the times are thread-seconds: totalSeconds is the wall time of each call times the
+// lanes it used, gemmSeconds the sum of every lane's GEMM time.
 struct Profile {
   double totalSeconds = 0, gemmSeconds = 0, updateSeconds = 0;
   double gemmFlops = 0;  // 2mnk summed over the GEMM calls
@@ -92,34 +99,66 @@ class Population {
   // Copies layer l's parameters out (caller's order), for tests and checkpoints.
   void readParams(int layer, float* weights, float* biases) const;
   size_t bytes() const { return bytes_; }
-  const Profile& profile() const { return profile_; }
-  void resetProfile() { profile_ = Profile(); }
+  Profile profile() const;
+  void resetProfile();
+  // Lanes that full-batch passes are split over (threads, at most one per sample).
+  int lanes() const;
 
  private:
   struct Workspace;
+  struct Lane;
   struct Chunk {
     int first;  // first network (internal order)
     int count;
     int dataset;
   };
+  // The samples a pass runs on: `rows` consecutive rows of a batch of `total`.
+  struct Slice {
+    const float* x;   // the slice's inputs, [rows, D]
+    const float* xt;  // the batch's inputs transposed, from the slice's first column ([D, ldxt]), or null
+    int ldxt;
+    const float* y;   // the slice's labels
+    int rows;
+    int total;  // samples of the whole batch: the mean's denominator
+  };
+  // Where a pass writes its gradients: per layer, those of the chunk's first network (the others
+  // follow it), and which of them the pass wrote.
+  struct Grads {
+    std::vector<float*> w, b;
+    std::vector<char> wroteW, wroteB;
+    float* weights(int l) {
+      wroteW[l] = 1;
+      return w[l];
+    }
+    float* biases(int l) {
+      wroteB[l] = 1;
+      return b[l];
+    }
+  };
 
-  // One forward and backward pass of a chunk on a batch (rows of its dataset, or every row).
-  // Writes the data loss and error per network into lossOut/errOut when given.
-  // `lowestGrad` is the lowest layer whose parameters need a gradient (layers_ for none);
-  // `firstWeights` whether the first layer's weight gradient is needed (its bias needs only dZ).
-  // `xt` is x transposed ([D, rows]) when the caller has it (whole datasets), else null.
-  void evaluate(const Chunk& c, Workspace& ws, const float* x, const float* xt, const float* y, int rows, bool measuring, int lowestGrad,
+  // One forward and backward pass of a chunk on a slice of a batch, gradients into `g`, GEMM time
+  // into `prof`. Writes the data loss (over the whole batch's mean) and the count of errors per
+  // network into lossOut/errOut. `lowestGrad` is the lowest layer whose parameters need a gradient
+  // (layers_ for none); `firstWeights` whether the first layer's weight gradient is needed (its
+  // bias needs only dZ).
+  void evaluate(const Chunk& c, Workspace& ws, const Slice& s, Grads& g, Profile& prof, bool measuring, int lowestGrad,
                 bool firstWeights, double* lossOut, double* errOut);
+  // evaluate() on every sample of the chunk's dataset, split over the lanes, the lanes' gradients
+  // summed into the population's; loss and error counts summed likewise.
+  void evaluateAll(const Chunk& c, bool measuring, int lowestGrad, bool firstWeights, double* lossOut, double* errOut);
   // Forward to the output f; with `fused`, stops before the last hidden layer's activation (left to
   // lastLayer(), which also takes the loss and starts the backward pass).
-  void forward(const Chunk& c, Workspace& ws, const float* x, const float* xt, int rows, bool measuring, bool fused);
-  void backward(const Chunk& c, Workspace& ws, const float* x, int rows, int lowestGrad, bool firstWeights);
+  void forward(const Chunk& c, Workspace& ws, const Slice& s, Profile& prof, bool measuring, bool fused);
+  void backward(const Chunk& c, Workspace& ws, const Slice& s, Grads& g, Profile& prof, int lowestGrad, bool firstWeights);
+  Grads populationGrads(const Chunk& c);
   void update(const Chunk& c, int step);
   void gatherBatch(int network, int step, Workspace& ws);
   void markDiverged(int network, int step);
-  // cblas_sgemm (row-major), timed into the profile.
-  void gemm(bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
+  // cblas_sgemm (row-major), timed into `prof`.
+  static void gemm(Profile& prof, bool transA, bool transB, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                   float* c, int ldc);
   int lowestTrainable() const;
+  int hiddenUnits() const;
 
   Shape shape_;
   Hyper hyper_;  // internal order
@@ -130,7 +169,9 @@ class Population {
   std::vector<Buffer> w_, b_, gw_, gb_;          // per layer, whole population
   std::vector<Buffer> mw_, mb_, vw_, vb_;        // optimizer state per layer
   Buffer probes_;                                // P x Q x D, internal order
-  std::unique_ptr<Workspace> ws_, probeWs_;
+  std::vector<Lane> lanes_;                      // lane 0 also runs minibatch steps
+  std::unique_ptr<Team> team_;                   // with more than one lane
+  std::unique_ptr<Workspace> probeWs_;
   std::vector<MinibatchSchedule> schedules_;     // internal order, with minibatches only
   std::vector<int32_t> diverged_;                // internal order
   int steps_ = 0;

@@ -25,8 +25,17 @@
  *   ReLU case of the matrix; float64 runs perturbed by 3e-8 stay within 1e-8).
  */
 import assert from 'node:assert/strict';
-import { quantities, type CompiledTrial, type Quantity, type TrialInput } from '@dynlab/spec';
-import type { ReferenceMeasurement } from '@dynlab/reference';
+import {
+  compileTrial,
+  quantities,
+  type CompiledTrial,
+  type Quantity,
+  type TrialInput,
+} from '@dynlab/spec';
+import { runReference, type ReferenceMeasurement } from '@dynlab/reference';
+import { createNativeProgram } from './native-program';
+import type { NativeData, NativeMeasurement } from './program-types';
+import { fixtureParams } from './test-fixtures';
 
 /** One trial's recorded values at one step, from any backend. */
 export interface TrialValues {
@@ -174,4 +183,52 @@ export function assertAgrees(
   for (const k of ['probeOutputs', 'trainOutputs', 'paramNorms'] as const)
     assertScaled(`${at} ${k}`, got[k], want[k], late ? 2e-4 : 2e-5);
   assert.deepEqual(Array.from(got.deadUnits), want.deadUnits.map(Math.fround), `${at} deadUnits`);
+}
+
+/**
+ * Runs a population on native (once per entry of `threads`, DYNLAB_NATIVE_THREADS for the program;
+ * undefined leaves it as it is) and each trial once on the float64 reference, recording at
+ * agreementSteps, and asserts that every native run agrees with the reference. Returns the lanes
+ * each native run was split over, so that a caller can check that the split it asked for happened.
+ */
+export function compareWithReference(
+  names: string[],
+  inputs: TrialInput[],
+  datas: NativeData[],
+  threads: (string | undefined)[] = [undefined],
+): number[] {
+  const trials = inputs.map((t) => compileTrial(t));
+  const params = trials.map((t, p) => fixtureParams(t, 100 + p));
+  const lanes: number[] = [];
+  const runs = threads.map((th) => {
+    const before = process.env.DYNLAB_NATIVE_THREADS;
+    if (th !== undefined) process.env.DYNLAB_NATIVE_THREADS = th;
+    try {
+      const program = createNativeProgram(trials, datas, params);
+      lanes.push(program.lanes);
+      const seen: NativeMeasurement[] = [];
+      for (const s of agreementSteps) {
+        program.advance(s - program.stepsDone);
+        seen.push(program.measure());
+      }
+      program.dispose();
+      return seen;
+    } finally {
+      if (before === undefined) delete process.env.DYNLAB_NATIVE_THREADS;
+      else process.env.DYNLAB_NATIVE_THREADS = before;
+    }
+  });
+  trials.forEach((t, p) => {
+    const ref = runReference(t, datas[p]!, params[p]!, agreementSteps);
+    runs.forEach((seen, r) => {
+      const on = threads[r] === undefined ? '' : ` on ${threads[r]} thread(s)`;
+      agreementSteps.forEach((s, k) => {
+        const m = seen[k]!;
+        assert.equal(m.step, s);
+        assert.equal(m.divergedAt[p], -1, `${names[p]} step ${s}${on}: diverged`);
+        assertAgrees(`${names[p]} step ${s}${on}`, t, s, rowValues(m, p, t), ref[k]!, ref[0]!);
+      });
+    });
+  });
+  return lanes;
 }

@@ -5,5 +5,11 @@
  */
 export { nativeStatus, type NativeProfile } from './native-addon';
 export { createNativeProgram, NativeProgram } from './native-program';
-export { nativeConfig, defaultChunk, minibatchSize, hyperRows } from './native-config';
+export {
+  nativeConfig,
+  defaultChunk,
+  defaultThreads,
+  minibatchSize,
+  hyperRows,
+} from './native-config';
 export type { NativeData, NativeHelpers, NativeParams, NativeMeasurement } from './program-types';

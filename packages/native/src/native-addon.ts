@@ -27,6 +27,8 @@ export interface AddonPopulation {
   readParams(layer: number, weights: Float32Array, biases: Float32Array): void;
   stepsDone(): number;
   bytes(): number;
+  /** Slices the samples of a full-batch pass are split into, one per thread (see csrc/team.h). */
+  lanes(): number;
   /** Where the time of advance() and measure() went since construction or the last reset. */
   profile(): NativeProfile;
   resetProfile(): void;

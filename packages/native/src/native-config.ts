@@ -40,6 +40,7 @@ export interface NativeConfig {
     batchSize: number;
     probes: number;
     chunk: number;
+    threads: number;
     dataset: Int32Array;
     datasets: number;
   };
@@ -85,6 +86,17 @@ export function defaultChunk(widths: readonly number[], n: number): number {
   if (Number.isInteger(forced) && forced >= 1) return forced;
   const perNetwork = (widths[1] ?? 1) * n * 4;
   return Math.max(1, Math.min(8, Math.round((1.2 * l2Bytes()) / perNetwork)));
+}
+
+/**
+ * Threads that split the samples of each full-batch pass of one program (see csrc/team.h): for a
+ * population smaller than the cores it may use, above all a lone network, which cannot be split
+ * over worker threads. A pool whose workers each run a share of a population leaves it at 1.
+ * @default 1; DYNLAB_NATIVE_THREADS sets it (1 to 256)
+ */
+export function defaultThreads(): number {
+  const forced = Number(process.env.DYNLAB_NATIVE_THREADS);
+  return Number.isInteger(forced) && forced >= 1 && forced <= 256 ? forced : 1;
 }
 
 /** Whether the trial trains on minibatches: as the engine decides (not gd, 0 < batchSize < n). */
@@ -221,6 +233,7 @@ export function nativeConfig(
       batchSize: minibatchSize(first),
       probes: Q,
       chunk: defaultChunk(widths, N),
+      threads: defaultThreads(),
       dataset,
       datasets: datasets.length,
     },

@@ -173,6 +173,11 @@ export class NativeProgram {
     return this.live().profile();
   }
 
+  /** Threads (slices of the samples) each full-batch pass is split over (DYNLAB_NATIVE_THREADS, at most one per sample). */
+  get lanes(): number {
+    return this.live().lanes();
+  }
+
   /** Native bytes held by the population (0 once disposed). */
   get bytes(): number {
     return this.pop ? this.pop.bytes() : 0;

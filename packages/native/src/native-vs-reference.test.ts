@@ -2,48 +2,26 @@
  * The native backend against the float64 reference (`@dynlab/reference`) on every model x loss x
  * regularizer x optimizer, each as a population of three trials (two sharing their data, so they
  * fold into one GEMM, one with its own data, different learning rates and seeds), recorded at
- * steps 0, 1, 50 and 200, within the tolerances stated in agreement.ts.
+ * steps 0, 1, 50 and 200, within the tolerances stated in agreement.ts. Each population runs on one
+ * thread and with its samples split over two and three threads (DYNLAB_NATIVE_THREADS, see
+ * csrc/team.h: N = 24 makes slices of 12 and of 8, the wide case below uneven ones at multiples of
+ * 16), and every run is held to the reference.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileTrial, type TrialInput } from '@dynlab/spec';
-import { runReference } from '@dynlab/reference';
-import { createNativeProgram, type NativeData, type NativeMeasurement } from './index';
+import type { TrialInput } from '@dynlab/spec';
+import type { NativeData } from './index';
 import {
-  agreementSteps,
-  assertAgrees,
-  rowValues,
+  compareWithReference as compare,
   matrixTrial,
   matrixModels as models,
   matrixOptimizers as optimizers,
   matrixRegularizers as regularizers,
 } from './agreement';
-import { fixtureData, fixtureParams } from './test-fixtures';
+import { fixtureData } from './test-fixtures';
 
 const n = 24;
 const dim = 3;
-
-/** Runs a population on native and each trial on the reference, and compares them. */
-function compare(names: string[], inputs: TrialInput[], datas: NativeData[]): void {
-  const trials = inputs.map((t) => compileTrial(t));
-  const params = trials.map((t, p) => fixtureParams(t, 100 + p));
-  const program = createNativeProgram(trials, datas, params);
-  const seen: NativeMeasurement[] = [];
-  for (const s of agreementSteps) {
-    program.advance(s - program.stepsDone);
-    seen.push(program.measure());
-  }
-  program.dispose();
-  trials.forEach((t, p) => {
-    const ref = runReference(t, datas[p]!, params[p]!, agreementSteps);
-    agreementSteps.forEach((s, k) => {
-      const m = seen[k]!;
-      assert.equal(m.step, s);
-      assert.equal(m.divergedAt[p], -1, `${names[p]} step ${s}: diverged`);
-      assertAgrees(`${names[p]} step ${s}`, t, s, rowValues(m, p, t), ref[k]!, ref[0]!);
-    });
-  });
-}
 
 const shared = fixtureData(1, n, dim);
 const own = fixtureData(2, n, dim);
@@ -68,17 +46,20 @@ for (const [modelName, model] of Object.entries(models))
         const names = regs.flatMap(([reg]) =>
           [0, 1, 2].map((k) => `${modelName}/${loss}/${reg}/${optName} trial ${k}`),
         );
-        compare(
+        const lanes = compare(
           names,
           inputs,
           regs.flatMap(() => [shared, shared, own]),
+          ['1', '2', '3'],
         );
+        assert.deepEqual(lanes, [1, 2, 3]);
       }
     });
 
 // The fused last-layer pass (lastLayer() in csrc/kernels.cc) runs over blocks of 131072 / H
 // samples: at H = 1101 that is 112, so N = 300 makes two full blocks and a partial one, and 1101
 // rows leave one row after the groups of four. The matrix above (N = 24, H <= 6) is one block.
+// Split over two threads, the slices are 144 and 156 samples; over three, 96, 96 and 108.
 test('native = float64 reference when the fused last-layer pass runs in several sample blocks', () => {
   const N = 300;
   const wide = fixtureData(4, N, dim);
@@ -97,5 +78,6 @@ test('native = float64 reference when the fused last-layer pass runs in several 
       { ...base, seed: 32, optimizer: { ...base.optimizer, learningRate: 0.05 } },
     ] as TrialInput[],
     [wide, wide],
+    ['1', '2', '3'],
   );
 });

@@ -1,6 +1,7 @@
 /**
  * A small run over every code path of the addon, for memcheck (valgrind) to watch: each model
- * kind, full-batch and minibatch steps, every optimizer, every measurement, probes, the C++ shape
+ * kind, full-batch and minibatch steps, every optimizer, every measurement, probes, passes split
+ * over one, two and three threads, the C++ shape
  * errors (exceptions thrown across the N-API boundary), dispose twice, and a program left to the
  * garbage collector's finalizer. Run as a script (`node --expose-gc dist/sanitizer-workload.js`);
  * it prints one line and exits 0.
@@ -43,19 +44,23 @@ const cases = [
   trial({ kind: 'relu', hidden: [4, 3, 2], bias: true }, { kind: 'gd' }, 'logistic'),
 ];
 let losses = 0;
-for (const t of cases) {
-  const trials = [t, t, t];
-  const params = trials.map((tt, p) => fixtureParams(tt, p + 1));
-  const program = createNativeProgram(trials, [data, other, data], params);
-  program.measure();
-  program.advance(7);
-  const m = program.measure();
-  program.advance(3);
-  program.readParams();
-  losses += m.loss[0]! + program.measure().loss[2]!;
-  program.dispose();
-  program.dispose();
-}
+// On one thread, and with every full-batch pass split over two and three (csrc/team.h).
+for (const threads of ['1', '2', '3'])
+  for (const t of cases) {
+    process.env.DYNLAB_NATIVE_THREADS = threads;
+    const trials = [t, t, t];
+    const params = trials.map((tt, p) => fixtureParams(tt, p + 1));
+    const program = createNativeProgram(trials, [data, other, data], params);
+    program.measure();
+    program.advance(7);
+    const m = program.measure();
+    program.advance(3);
+    program.readParams();
+    losses += m.loss[0]! + program.measure().loss[2]!;
+    program.dispose();
+    program.dispose();
+  }
+delete process.env.DYNLAB_NATIVE_THREADS;
 
 const { addon } = loadAddon();
 const good = nativeConfig([cases[0]!], [data], [fixtureParams(cases[0]!, 1)]);
@@ -73,8 +78,12 @@ for (const patch of [
   }
 }
 
-// Left to the finalizer: the addon object is collected and frees its native memory.
+// Left to the finalizer: the addon object is collected and frees its native memory (and, split
+// over two threads, joins its team's thread).
 (() => createNativeProgram([cases[3]!], [data], [fixtureParams(cases[3]!, 9)]).advance(2))();
+process.env.DYNLAB_NATIVE_THREADS = '2';
+(() => createNativeProgram([cases[3]!], [data], [fixtureParams(cases[3]!, 9)]).advance(2))();
+delete process.env.DYNLAB_NATIVE_THREADS;
 (globalThis as { gc?: () => void }).gc?.();
 
 console.log(`sanitizer workload done: losses ${losses.toFixed(6)}, refused ${refused}`);

@@ -18,6 +18,8 @@ export interface BenchJob {
   population: number;
   /** BLAS threads of this worker (1 in a pool; 2 lets a lone P=1 program use both cores). */
   blasThreads?: number;
+  /** Threads that split each pass of this worker's program (DYNLAB_NATIVE_THREADS; 1 in a pool). */
+  threads?: number;
   offset: number;
   samples: number;
   features: number;
@@ -36,6 +38,7 @@ export interface BenchReply {
 const job = workerData as BenchJob;
 const port = parentPort!;
 if (job.blasThreads) process.env.DYNLAB_BLAS_THREADS = String(job.blasThreads);
+if (job.threads) process.env.DYNLAB_NATIVE_THREADS = String(job.threads);
 
 function train(): () => BenchReply {
   const trial = compileTrial({

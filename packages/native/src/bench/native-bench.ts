@@ -5,8 +5,9 @@
  * Workload (issue 9): D=100 features, N=1000 samples shared by the population, ReLU net with H=100
  * hidden units and biases, logistic loss, full-batch GD, 200 steps, the gradient share (with loss
  * and error) measured at every step; populations P=1, 16, 64; one and two worker threads, each
- * with its own addon and BLAS pinned to one thread (at P=1, which cannot be split, one worker whose
- * BLAS has both cores instead). Figures are network-steps per second (P x steps / seconds of the
+ * with its own addon and BLAS pinned to one thread (at P=1, which cannot be split over workers, one
+ * worker whose BLAS has both cores instead, or whose program splits the samples of every pass over
+ * two threads of its own, DYNLAB_NATIVE_THREADS=2, see csrc/team.h). Figures are network-steps per second (P x steps / seconds of the
  * slowest worker), the best of BENCH_REPS runs (default 3; the best, as for PyTorch, because the
  * machine may be shared and a run can only be slowed down). Effective GFLOP/s counts 4NDH (the two
  * large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
@@ -26,7 +27,7 @@
  * load, and this process loads it pinned to one thread.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -46,6 +47,32 @@ const startEnv = { ...process.env };
 const out =
   process.env.DYNLAB_BENCH_OUT ??
   join(__dirname, '..', '..', '..', '..', 'bench', 'results', 'native.json');
+
+/** The machine's busy CPU seconds (/proc/stat), this process's CPU seconds, and the time. */
+function cpuSnapshot(): { busy: number; own: number; at: bigint } {
+  let busy = NaN;
+  try {
+    const f = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user, nice, system, irq, softirq, steal (not idle, iowait); in USER_HZ (100 per second).
+    busy = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+  } catch {
+    // Not Linux: unknown.
+  }
+  const u = process.cpuUsage();
+  return { busy, own: (u.user + u.system) / 1e6, at: process.hrtime.bigint() };
+}
+
+/** Cores other processes kept busy on average since `s` (NaN where /proc/stat is not there). */
+function foreignSince(s: ReturnType<typeof cpuSnapshot>): number {
+  const now = cpuSnapshot();
+  const wall = Number(now.at - s.at) / 1e9;
+  return Math.max(0, now.busy - s.busy - (now.own - s.own)) / wall;
+}
 
 async function inWorkers(jobs: BenchJob[]): Promise<BenchReply[]> {
   const workers = jobs.map(
@@ -75,8 +102,15 @@ interface NativeRow {
   population: number;
   workers: number;
   blasThreads: number;
+  /** Threads that split each pass of a worker's program (DYNLAB_NATIVE_THREADS). */
+  threads: number;
   networkStepsPerSec: number;
   runs: number[];
+  /**
+   * Per run, the CPU time other processes used while it ran, in cores (busy time of the whole
+   * machine from /proc/stat minus this process's): above about 0.05, other work shared the cores.
+   */
+  foreignCores: number[];
   effectiveGflops: number;
   /** Shares of the workers' time in the best run: in the GEMMs, in the optimizer update, and the rest (fused passes, measurements, overhead). */
   time: { gemm: number; update: number; fusedAndOther: number };
@@ -90,8 +124,10 @@ async function nativeRow(
   population: number,
   workers: number,
   blasThreads: number,
+  threads = 1,
 ): Promise<NativeRow> {
   const runs: number[] = [];
+  const foreignCores: number[] = [];
   let time = { gemm: 0, update: 0, fusedAndOther: 0 };
   let gemmRate = 0;
   for (let r = 0; r < reps; r++) {
@@ -100,13 +136,16 @@ async function nativeRow(
       kind: 'train',
       population: Math.min(share, population - w * share),
       blasThreads,
+      threads,
       offset: w * share,
       samples: N,
       features: D,
       hidden: H,
       steps: STEPS,
     }));
+    const before = cpuSnapshot();
     const replies = await inWorkers(jobs);
+    foreignCores.push(foreignSince(before));
     const run = (population * STEPS) / Math.max(...replies.map((x) => x.seconds));
     runs.push(run);
     // The time split and GEMM rate reported are those of the best run, the one the row reports.
@@ -126,8 +165,10 @@ async function nativeRow(
     population,
     workers,
     blasThreads,
+    threads,
     networkStepsPerSec: rate,
     runs,
+    foreignCores,
     effectiveGflops: (rate * flopsPerNetworkStep) / 1e9,
     time,
     gemmGflopsPerWorker: gemmRate,
@@ -261,26 +302,28 @@ async function main(): Promise<void> {
             `pytorch P=${population} ${threads} thread(s), OPENBLAS_CORETYPE ${coreType ?? `as started (${startEnv.OPENBLAS_CORETYPE ?? 'unset'})`}: ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
           );
         }
-    // A lone network cannot be split over workers; it may give the BLAS both cores instead.
+    // A lone network cannot be split over workers; it may give the BLAS both cores instead, or
+    // split its samples over two threads of its own (DYNLAB_NATIVE_THREADS=2).
     const configs =
       population === 1
         ? [
-            [1, 1],
-            [1, 2],
+            [1, 1, 1],
+            [1, 2, 1],
+            [1, 1, 2],
           ]
         : [
-            [1, 1],
-            [2, 1],
+            [1, 1, 1],
+            [2, 1, 1],
           ];
-    for (const [workers, blasThreads] of configs as [number, number][]) {
+    for (const [workers, blasThreads, threads] of configs as [number, number, number][]) {
       const row =
         blasThreads > 1
           ? nativeRowInChild(population, workers, blasThreads)
-          : await nativeRow(population, workers, blasThreads);
+          : await nativeRow(population, workers, blasThreads, threads);
       rows.push(row);
       const best = torchBest(population);
       console.log(
-        `native P=${population} workers=${workers} BLAS threads=${blasThreads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s, ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
+        `native P=${population} workers=${workers} BLAS threads=${blasThreads} threads=${threads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s, ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
           ` (GEMM ${(100 * row.time.gemm).toFixed(0)}% at ${row.gemmGflopsPerWorker.toFixed(1)} GFLOP/s per worker, update ${(100 * row.time.update).toFixed(0)}%, fused+other ${(100 * row.time.fusedAndOther).toFixed(0)}%)` +
           (best ? `, ${(row.networkStepsPerSec / best).toFixed(2)}x PyTorch` : ''),
       );
@@ -316,13 +359,14 @@ async function main(): Promise<void> {
     population: r.population,
     workers: r.workers,
     blasThreads: r.blasThreads,
+    threads: r.threads,
     vsPytorchBest: torchBest(r.population) ? r.networkStepsPerSec / torchBest(r.population) : null,
   }));
   const targets = [
     { what: 'P=64, 2 workers >= 4x PyTorch', population: 64, workers: 2, want: 4 },
     { what: 'P=16, 2 workers >= 3.5x PyTorch', population: 16, workers: 2, want: 3.5 },
     {
-      what: 'P=1, 1 worker (BLAS 1 or 2 threads, the better) >= 2x PyTorch',
+      what: 'P=1, 1 worker (BLAS on 1 or 2 threads, or the samples split over 2 threads: the best) >= 2x PyTorch',
       population: 1,
       workers: 1,
       want: 2,
@@ -382,8 +426,13 @@ async function main(): Promise<void> {
 const row = process.argv[2] === '--row' ? process.argv[3] : undefined;
 (row
   ? (async () => {
-      const { population, workers, blasThreads } = JSON.parse(row) as Record<string, number>;
-      console.log(JSON.stringify(await nativeRow(population!, workers!, blasThreads!)));
+      const { population, workers, blasThreads, threads } = JSON.parse(row) as Record<
+        string,
+        number
+      >;
+      console.log(
+        JSON.stringify(await nativeRow(population!, workers!, blasThreads!, threads ?? 1)),
+      );
     })()
   : main()
 ).catch((err: unknown) => {
