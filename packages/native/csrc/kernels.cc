@@ -7,9 +7,12 @@
 #include "population.h"
 
 // Hot functions are cloned per ISA; the helpers they call are forced inline so that each clone
-// gets its own copy (an out-of-line helper would be compiled for the baseline ISA only).
+// gets its own copy (an out-of-line helper would be compiled for the baseline ISA only). The
+// AVX-512 clone (x86-64-v4) ran lastLayer() at H=100, N=1000 in 32.5 us against 40.5 for the AVX2
+// one on an Intel Xeon with AVX-512 (medians of 3,000 calls, three alternations); under valgrind,
+// whose emulated CPU has no AVX-512, the AVX2 clone is picked.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DYNLAB_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define DYNLAB_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define DYNLAB_HOT
 #endif

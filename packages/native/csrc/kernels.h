@@ -3,7 +3,8 @@
 // Why they are separate from population.cc: these loops are where the non-GEMM time goes, so they
 // are written for the vectorizer (unit stride, `omp simd` reductions, no branches: a ReLU mask is a
 // multiplication by 0 or 1, since a conditional the compiler turned into a branch made one build
-// 2.4x slower) and compiled in two versions (x86-64-v3 with FMA, and baseline) picked at load time,
+// 2.4x slower) and compiled in three versions (x86-64-v4 with AVX-512, x86-64-v3 with AVX2 and FMA,
+// and baseline) picked at load time,
 // so one build runs on any x86-64 machine.
 #pragma once
 
