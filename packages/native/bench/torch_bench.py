@@ -10,6 +10,9 @@ Two untimed warm-up steps precede the timed ones; the best of `reps` runs is kep
 object: {"torch": version, "threads": n, "results": [{"P", "steps", "variant", "seconds",
 "networkStepsPerSec", "byVariant"}]}.
 Thread settings come from the environment (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS), set by the caller.
+With `--serve`, it prints {"torch", "threads"} once and then answers each line "P reps steps" read
+from stdin with one such result as a JSON line, so that a caller can interleave PyTorch's runs with
+its own without starting Python (and importing torch) for each.
 """
 import json
 import sys
@@ -54,16 +57,24 @@ def run(population: int, reps: int, steps: int, variant: str) -> float:
     return best
 
 
+def result(p: int, reps: int, steps: int) -> dict:
+    seconds = {v: run(p, reps, steps, v) for v in ("bmm", "folded")}
+    best = min(seconds, key=seconds.get)
+    return {"P": p, "steps": steps, "variant": best, "seconds": seconds[best], "networkStepsPerSec": p * steps / seconds[best],
+            "byVariant": {v: p * steps / s for v, s in seconds.items()}}
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+        for line in sys.stdin:
+            p, reps, steps = (int(v) for v in line.split())
+            print(json.dumps(result(p, reps, steps)), flush=True)
+        return
     populations = [int(p) for p in sys.argv[1].split(",")] if len(sys.argv) > 1 else [1, 16, 64]
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else STEPS
-    results = []
-    for p in populations:
-        seconds = {v: run(p, reps, steps, v) for v in ("bmm", "folded")}
-        best = min(seconds, key=seconds.get)
-        results.append({"P": p, "steps": steps, "variant": best, "seconds": seconds[best], "networkStepsPerSec": p * steps / seconds[best],
-                        "byVariant": {v: p * steps / s for v, s in seconds.items()}})
+    results = [result(p, reps, steps) for p in populations]
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}))
 
 

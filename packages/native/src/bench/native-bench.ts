@@ -13,7 +13,9 @@
  * large GEMMs) + 8NH (the output layer, forward and backward) per network-step.
  * PyTorch (Debian's python3-torch, autograd, OpenBLAS) runs the same workload in two formulations
  * (bmm, folded matmul) with OMP_NUM_THREADS=1 and 2 (OPENBLAS_NUM_THREADS=1); the fastest is the
- * reference of the ratios. PyTorch and native are measured population by population.
+ * reference of the ratios. Each setting is one Python process (bench/torch_bench.py --serve), and
+ * per population every repetition runs each PyTorch setting once and then each native
+ * configuration once, so that both are measured in the same minutes of a possibly shared machine.
  * The SGEMM rate of the machine (1024^3, one thread per worker, one and two workers at once) and
  * of the two workload GEMM shapes in isolation say what is left between the figures and the
  * hardware. BENCH_TORCH=0 skips PyTorch; BENCH_TORCH_STEPS (default 50) sets its timed steps (its
@@ -22,14 +24,17 @@
  * sets a BLAS default (OPENBLAS_CORETYPE, see src/blas-defaults.ts; for one or for two BLAS threads),
  * with each such setting as well: all are candidates of its best setting, so that its OpenBLAS runs
  * on no weaker kernels than the native backend's.
- * The row whose BLAS has two threads runs in a child process started with DYNLAB_BLAS_THREADS=2,
- * as a lone program given both cores would be: the BLAS's kernels are chosen once per process, at
- * load, and this process loads it pinned to one thread.
+ * The row whose BLAS has two threads runs each repetition in a child process started with
+ * DYNLAB_BLAS_THREADS=2, as a lone program given both cores would be: the BLAS's kernels are chosen
+ * once per process, at load, and this process loads it pinned to one thread.
+ * `--row '{"population":64,"workers":2,"blasThreads":1,"threads":1}'` prints one configuration's
+ * row (BENCH_REPS runs) as JSON, without PyTorch.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { defaultChunk, nativeStatus } from '../index';
 import { loaderBlasDefaults } from '../native-addon';
@@ -120,76 +125,83 @@ interface NativeRow {
   loadAverage: number;
 }
 
-async function nativeRow(
-  population: number,
-  workers: number,
-  blasThreads: number,
-  threads = 1,
-): Promise<NativeRow> {
-  const runs: number[] = [];
-  const foreignCores: number[] = [];
-  let time = { gemm: 0, update: 0, fusedAndOther: 0 };
-  let gemmRate = 0;
-  for (let r = 0; r < reps; r++) {
-    const share = Math.ceil(population / workers);
-    const jobs: BenchJob[] = Array.from({ length: workers }, (_, w) => ({
-      kind: 'train',
-      population: Math.min(share, population - w * share),
-      blasThreads,
-      threads,
-      offset: w * share,
-      samples: N,
-      features: D,
-      hidden: H,
-      steps: STEPS,
-    }));
-    const before = cpuSnapshot();
-    const replies = await inWorkers(jobs);
-    foreignCores.push(foreignSince(before));
-    const run = (population * STEPS) / Math.max(...replies.map((x) => x.seconds));
-    runs.push(run);
-    // The time split and GEMM rate reported are those of the best run, the one the row reports.
-    if (run < Math.max(...runs)) continue;
-    const total = replies.reduce((s, x) => s + x.profile!.totalSeconds, 0);
-    const gemm = replies.reduce((s, x) => s + x.profile!.gemmSeconds, 0);
-    const update = replies.reduce((s, x) => s + x.profile!.updateSeconds, 0);
-    time = {
+/** A native configuration of the benchmark. */
+interface Config {
+  population: number;
+  workers: number;
+  blasThreads: number;
+  threads: number;
+}
+
+/** One run of a configuration: its rate, the CPU other processes took, and its workers' profile. */
+interface NativeRun {
+  networkStepsPerSec: number;
+  foreignCores: number;
+  time: NativeRow['time'];
+  gemmGflopsPerWorker: number;
+}
+
+/** One run of `c` in worker threads of this process (whose BLAS is pinned to one thread). */
+async function nativeRun(c: Config): Promise<NativeRun> {
+  const share = Math.ceil(c.population / c.workers);
+  const jobs: BenchJob[] = Array.from({ length: c.workers }, (_, w) => ({
+    kind: 'train',
+    population: Math.min(share, c.population - w * share),
+    blasThreads: c.blasThreads,
+    threads: c.threads,
+    offset: w * share,
+    samples: N,
+    features: D,
+    hidden: H,
+    steps: STEPS,
+  }));
+  const before = cpuSnapshot();
+  const replies = await inWorkers(jobs);
+  const foreignCores = foreignSince(before);
+  const total = replies.reduce((s, x) => s + x.profile!.totalSeconds, 0);
+  const gemm = replies.reduce((s, x) => s + x.profile!.gemmSeconds, 0);
+  const update = replies.reduce((s, x) => s + x.profile!.updateSeconds, 0);
+  return {
+    networkStepsPerSec: (c.population * STEPS) / Math.max(...replies.map((x) => x.seconds)),
+    foreignCores,
+    time: {
       gemm: gemm / total,
       update: update / total,
       fusedAndOther: (total - gemm - update) / total,
-    };
-    gemmRate = replies.reduce((s, x) => s + x.profile!.gemmFlops, 0) / gemm / 1e9;
-  }
-  const rate = Math.max(...runs);
-  return {
-    population,
-    workers,
-    blasThreads,
-    threads,
-    networkStepsPerSec: rate,
-    runs,
-    foreignCores,
-    effectiveGflops: (rate * flopsPerNetworkStep) / 1e9,
-    time,
-    gemmGflopsPerWorker: gemmRate,
-    loadAverage: loadavg()[0]!,
+    },
+    gemmGflopsPerWorker: replies.reduce((s, x) => s + x.profile!.gemmFlops, 0) / gemm / 1e9,
   };
 }
 
-/** nativeRow() in a child process whose BLAS is loaded with `blasThreads` threads. */
-function nativeRowInChild(population: number, workers: number, blasThreads: number): NativeRow {
-  const r = spawnSync(
-    process.execPath,
-    [__filename, '--row', JSON.stringify({ population, workers, blasThreads })],
-    {
-      encoding: 'utf8',
-      env: { ...startEnv, DYNLAB_BLAS_THREADS: String(blasThreads) },
-      timeout: 900_000,
-    },
-  );
+/**
+ * One run of `c`: in a child process started with DYNLAB_BLAS_THREADS where the BLAS has more than
+ * one thread (its kernels and threads are set once per process, at load), else in this process.
+ */
+async function runConfig(c: Config): Promise<NativeRun> {
+  if (c.blasThreads <= 1) return nativeRun(c);
+  const r = spawnSync(process.execPath, [__filename, '--run', JSON.stringify(c)], {
+    encoding: 'utf8',
+    env: { ...startEnv, DYNLAB_BLAS_THREADS: String(c.blasThreads) },
+    timeout: 900_000,
+  });
   if (r.status !== 0)
-    throw new Error(`bench row in a child process failed: ${r.stderr || r.error?.message}`);
-  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as NativeRow;
+    throw new Error(`bench run in a child process failed: ${r.stderr || r.error?.message}`);
+  return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as NativeRun;
+}
+
+/** The row of `c` from its runs: the best run's rate, time split and GEMM rate. */
+function rowOf(c: Config, runs: NativeRun[]): NativeRow {
+  const best = runs.reduce((a, b) => (b.networkStepsPerSec > a.networkStepsPerSec ? b : a));
+  return {
+    ...c,
+    networkStepsPerSec: best.networkStepsPerSec,
+    runs: runs.map((r) => r.networkStepsPerSec),
+    foreignCores: runs.map((r) => r.foreignCores),
+    effectiveGflops: (best.networkStepsPerSec * flopsPerNetworkStep) / 1e9,
+    time: best.time,
+    gemmGflopsPerWorker: best.gemmGflopsPerWorker,
+    loadAverage: loadavg()[0]!,
+  };
 }
 
 async function gemmGflops(
@@ -233,30 +245,62 @@ function torchCoreTypes(): (string | null)[] {
   return [null, ...new Set(chosen.filter((c): c is string => c !== undefined))];
 }
 
-function torchRun(threads: number, coreType: string | null, population: number): TorchRun {
-  const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
-  const env = {
-    ...startEnv,
-    OMP_NUM_THREADS: String(threads),
-    OPENBLAS_NUM_THREADS: '1',
-    ...(coreType === null ? {} : { OPENBLAS_CORETYPE: coreType }),
-  };
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [script, String(population), String(reps), String(torchSteps)],
-    {
-      encoding: 'utf8',
-      env,
-      timeout: 900_000,
-    },
-  );
-  if (r.status !== 0)
-    return {
-      threads,
-      coreType,
-      error: (r.stderr || r.error?.message || 'failed').trim().split('\n').slice(-1)[0],
-    };
-  return { threads, coreType, ...(JSON.parse(r.stdout) as Omit<TorchRun, 'threads' | 'coreType'>) };
+/**
+ * A PyTorch process (bench/torch_bench.py --serve) with one thread and core-type setting, which
+ * answers one request at a time, so that its runs can be interleaved with native's.
+ */
+class TorchServer {
+  readonly run: TorchRun;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: ((line: string | undefined) => void)[] = [];
+
+  constructor(threads: number, coreType: string | null) {
+    this.run = { threads, coreType, results: [] };
+    const script = join(__dirname, '..', '..', 'bench', 'torch_bench.py');
+    this.child = spawn('/usr/bin/python3', [script, '--serve'], {
+      env: {
+        ...startEnv,
+        OMP_NUM_THREADS: String(threads),
+        OPENBLAS_NUM_THREADS: '1',
+        ...(coreType === null ? {} : { OPENBLAS_CORETYPE: coreType }),
+      },
+    });
+    let stderr = '';
+    this.child.stderr.on('data', (d: Buffer) => (stderr = (stderr + String(d)).slice(-2000)));
+    createInterface({ input: this.child.stdout }).on('line', (line) =>
+      this.waiting.shift()?.(line),
+    );
+    this.child.on('close', () => {
+      this.run.error ??= stderr.trim().split('\n').slice(-1)[0] || 'PyTorch exited';
+      this.waiting.splice(0).forEach((w) => w(undefined));
+    });
+  }
+
+  private next(): Promise<string | undefined> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Waits for the process's first line (its version and threads). */
+  async ready(): Promise<void> {
+    const line = await this.next();
+    if (line) Object.assign(this.run, JSON.parse(line) as { torch: string });
+  }
+
+  /** One run at `population` (the best of `runs` inside), recorded in `run.results`. */
+  async measure(population: number, runs: number): Promise<number | undefined> {
+    if (this.run.error) return undefined;
+    const answer = this.next();
+    this.child.stdin.write(`${population} ${runs} ${torchSteps}\n`);
+    const line = await answer;
+    if (!line) return undefined;
+    const result = JSON.parse(line) as NonNullable<TorchRun['results']>[number];
+    this.run.results!.push(result);
+    return result.networkStepsPerSec;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
 async function main(): Promise<void> {
@@ -279,8 +323,13 @@ async function main(): Promise<void> {
   const why = skipTorch
     ? 'skipped (BENCH_TORCH=0)'
     : '/usr/bin/python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)';
-  const torch: TorchRun[] = torchAvailable ? [] : [{ threads: 0, coreType: null, error: why }];
-  const coreTypes = torchCoreTypes();
+  const servers = torchAvailable
+    ? torchCoreTypes().flatMap((coreType) => [1, 2].map((t) => new TorchServer(t, coreType)))
+    : [];
+  await Promise.all(servers.map((t) => t.ready()));
+  const torch: TorchRun[] = torchAvailable
+    ? servers.map((t) => t.run)
+    : [{ threads: 0, coreType: null, error: why }];
   const torchBest = (p: number) =>
     Math.max(
       0,
@@ -289,22 +338,13 @@ async function main(): Promise<void> {
       ),
     );
 
-  // Each population size runs PyTorch and then native, so that each ratio compares figures taken
-  // minutes apart at most (the machine may be shared).
+  // Per population, each repetition runs every PyTorch setting once and then every native
+  // configuration once, so that both see the same state of the (possibly shared) machine.
   const rows: NativeRow[] = [];
   for (const population of [1, 16, 64]) {
-    if (torchAvailable)
-      for (const coreType of coreTypes)
-        for (const threads of [1, 2]) {
-          const t = torchRun(threads, coreType, population);
-          torch.push(t);
-          console.log(
-            `pytorch P=${population} ${threads} thread(s), OPENBLAS_CORETYPE ${coreType ?? `as started (${startEnv.OPENBLAS_CORETYPE ?? 'unset'})`}: ${t.error ?? `${t.results![0]!.networkStepsPerSec.toFixed(0)} network-steps/s (${t.results![0]!.variant})`}`,
-          );
-        }
     // A lone network cannot be split over workers; it may give the BLAS both cores instead, or
     // split its samples over two threads of its own (DYNLAB_NATIVE_THREADS=2).
-    const configs =
+    const configs: Config[] = (
       population === 1
         ? [
             [1, 1, 1],
@@ -314,21 +354,39 @@ async function main(): Promise<void> {
         : [
             [1, 1, 1],
             [2, 1, 1],
-          ];
-    for (const [workers, blasThreads, threads] of configs as [number, number, number][]) {
-      const row =
-        blasThreads > 1
-          ? nativeRowInChild(population, workers, blasThreads)
-          : await nativeRow(population, workers, blasThreads, threads);
-      rows.push(row);
-      const best = torchBest(population);
+          ]
+    ).map(([workers, blasThreads, threads]) => ({
+      population,
+      workers: workers!,
+      blasThreads: blasThreads!,
+      threads: threads!,
+    }));
+    const runs = configs.map((): NativeRun[] => []);
+    const torchRuns = servers.map((): number[] => []);
+    for (let r = 0; r < reps; r++) {
+      for (const [i, server] of servers.entries()) {
+        const rate = await server.measure(population, 1);
+        if (rate !== undefined) torchRuns[i]!.push(rate);
+      }
+      for (const [i, c] of configs.entries()) runs[i]!.push(await runConfig(c));
+    }
+    servers.forEach((t, i) =>
       console.log(
-        `native P=${population} workers=${workers} BLAS threads=${blasThreads} threads=${threads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s, ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
+        `pytorch P=${population} ${t.run.threads} thread(s), OPENBLAS_CORETYPE ${t.run.coreType ?? `as started (${startEnv.OPENBLAS_CORETYPE ?? 'unset'})`}: ${t.run.error ?? `${Math.max(...torchRuns[i]!).toFixed(0)} network-steps/s (runs ${torchRuns[i]!.map((x) => x.toFixed(0)).join(' ')})`}`,
+      ),
+    );
+    const best = torchBest(population);
+    configs.forEach((c, i) => {
+      const row = rowOf(c, runs[i]!);
+      rows.push(row);
+      console.log(
+        `native P=${population} workers=${c.workers} BLAS threads=${c.blasThreads} threads=${c.threads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s (runs ${row.runs.map((x) => x.toFixed(0)).join(' ')}), ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
           ` (GEMM ${(100 * row.time.gemm).toFixed(0)}% at ${row.gemmGflopsPerWorker.toFixed(1)} GFLOP/s per worker, update ${(100 * row.time.update).toFixed(0)}%, fused+other ${(100 * row.time.fusedAndOther).toFixed(0)}%)` +
           (best ? `, ${(row.networkStepsPerSec / best).toFixed(2)}x PyTorch` : ''),
       );
-    }
+    });
   }
+  servers.forEach((t) => t.close());
 
   const chunk = defaultChunk([D, H, 1], N);
   const peak = {
@@ -423,19 +481,22 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-const row = process.argv[2] === '--row' ? process.argv[3] : undefined;
-(row
-  ? (async () => {
-      const { population, workers, blasThreads, threads } = JSON.parse(row) as Record<
-        string,
-        number
-      >;
-      console.log(
-        JSON.stringify(await nativeRow(population!, workers!, blasThreads!, threads ?? 1)),
-      );
-    })()
-  : main()
-).catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+/** `--row CONFIG`: one configuration's row from BENCH_REPS runs; `--run CONFIG`: one run. */
+async function single(mode: string, config: string): Promise<void> {
+  const c = { threads: 1, ...(JSON.parse(config) as Partial<Config>) } as Config;
+  if (mode === '--run') {
+    console.log(JSON.stringify(await nativeRun(c)));
+    return;
+  }
+  const runs: NativeRun[] = [];
+  for (let r = 0; r < reps; r++) runs.push(await runConfig(c));
+  console.log(JSON.stringify(rowOf(c, runs)));
+}
+
+const mode = process.argv[2];
+(mode === '--row' || mode === '--run' ? single(mode, process.argv[3]!) : main()).catch(
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
