@@ -497,7 +497,8 @@ void Population::measure(const MeasureOut& out) {
   std::vector<double> loss(chunkCap), err(chunkCap);
   const int hidden = hiddenUnits();
   for (const Chunk& c : chunks_) {
-    evaluateAll(c, true, lowest, firstWeights, loss.data(), err.data());
+    // Dead units are tracked (a max per unit in the fused pass) only when they are asked for.
+    evaluateAll(c, out.deadUnits != nullptr, lowest, firstWeights, loss.data(), err.data());
     for (int k = 0; k < c.count; k++) {
       const int i = c.first + k;
       const size_t p = order_[i];
