@@ -1,2 +1,3 @@
 export * from './trainer-service';
 export * from './trainer-definition';
+export type { JobTask, JobTaskResult, JobWorkerMessage } from './job-worker';

@@ -41,8 +41,8 @@ import {
 } from './job-worker';
 import type { EncodedBatch } from './telemetry-batcher';
 
-/** The worker entry (see job-worker.ts). */
-const jobWorkerPath = path.join(__dirname, 'job-worker.js');
+/** The trainer's worker entry, for piscina (see job-worker.ts). */
+export const jobWorkerPath = path.join(__dirname, 'job-worker.js');
 
 export interface TrainerOptions {
   bus: Bus;

@@ -5,7 +5,7 @@
  * run by the engine alone in this process, in a piscina pool of as many worker threads with the
  * same populations (as trial groups, each body checked once) and the telemetry posted back on a
  * port. The ratio is what the distributed path keeps of the engine's throughput. Both sides are
- * measured warm: one cluster and one pool per scenario, one untimed run of each first, then
+ * measured warm: one cluster and one pool per scenario, three untimed runs of each first, then
  * engine alone and distributed in turn (see `compare`). Also sampled every second (a scrape costs
  * the services CPU): the coordinator's resident memory (its /metrics), how many trials the
  * trainer has finished and how many the coordinator has recorded, the backlog of results waiting
@@ -16,7 +16,7 @@
  * fresh cluster compared for memory, default 2000; 0 to skip), DYNLAB_LOAD_THREADS (default one
  * per core), DYNLAB_LOAD_POPULATION (default 64), DYNLAB_LOAD_STEPS (default 40).
  * DYNLAB_LOAD_QUICK=1 runs 2000 and 400 trials, once, without the heavier scenarios;
- * DYNLAB_LOAD_REPS (default 3) sets the timed runs per scenario (the median ratio is reported);
+ * DYNLAB_LOAD_REPS (default 5) sets the timed runs per scenario (the median ratio is reported);
  * DYNLAB_LOAD_HEAVY=0 skips the heavier trials (400 and 2000 steps, each in a fresh process);
  * DYNLAB_LOAD_PROFILE=<dir> writes V8 CPU profiles of the coordinator and the trainer there.
  * Figures go to bench/results/load.json at the repository root.
@@ -32,8 +32,10 @@ import { startLocalCluster } from '@dynlab/cluster';
 import { freePort, startNats } from '@dynlab/testing';
 import { DynlabClient } from '@dynlab/client';
 import { initBackend, populationWorkerPath } from '@dynlab/engine';
-import { CoordinatorMetricNames, TrainerMetricNames } from '@dynlab/metrics';
-import { compileSweep, defaultLimits, planSweepJobs, runGroup } from '@dynlab/spec';
+import { TrainerMetricNames } from '@dynlab/metrics';
+import { encode, v1 } from '@dynlab/proto';
+import { compileSweep, defaultLimits, jobToProto, planSweepJobs, runGroup } from '@dynlab/spec';
+import { jobWorkerPath, type JobTaskResult, type JobWorkerMessage } from '@dynlab/trainer';
 import { metricSum, scrape } from '../scrape-metrics';
 import { tinySweep } from '../tiny-sweep';
 
@@ -54,16 +56,14 @@ const spec = (trials: number, steps = config.steps) =>
 /** One sample of the distributed run. */
 interface Sample {
   t: number;
-  /** Trials the coordinator has recorded. */
-  recorded: number;
-  /** Trials the trainer has finished (results published). */
-  trained: number;
+  /** Job results the coordinator has taken and acked (its results consumer's count). */
+  resultsTaken: number;
   /** Results in the stream that the coordinator has not taken yet. */
   backlog: number;
   coordinatorRssMb: number;
   coordinatorCpuS: number;
   trainerCpuS: number;
-  /** The trainer's main thread alone (NATS, decoding, encoding); the rest is its worker threads. */
+  /** The trainer's main thread alone (NATS, moving bytes); the rest is its worker threads. */
   trainerMainCpuS: number;
   natsCpuS: number;
 }
@@ -75,6 +75,16 @@ const clockTicks = (() => {
     return 100;
   }
 })();
+
+/** Resident memory of a process in MiB, from /proc (Linux); NaN elsewhere. */
+function procRssMb(pid: number | undefined): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
 
 /** CPU seconds (user + system) of a process, or of one of its threads, from /proc (Linux); NaN elsewhere. */
 function procCpuS(pid: number | undefined, thread?: number): number {
@@ -190,27 +200,24 @@ async function distributed(bc: BenchCluster, trials: number, steps = config.step
   const coordinator = cluster.coordinator;
   const trainer = cluster.trainers[0]!;
   const samples: Sample[] = [];
-  const scrapes: Awaited<ReturnType<typeof scrape>>[] = [];
+  const trainerMetrics = [await scrape(trainer.metricsPort)];
   const t0 = performance.now();
+  // Sampled from /proc and the results consumer's info, not the services' /metrics: a scrape
+  // costs a service CPU on the cores the run is measured on (their metrics are read at the
+  // start and the end only).
   const sample = async () => {
-    const [c, tr, info] = await Promise.all([
-      scrape(coordinator.metricsPort),
-      scrape(trainer.metricsPort),
-      client.bus.jsm.consumers.info(streams.results, consumers.coordinatorResults),
-    ]);
+    const info = await client.bus.jsm.consumers.info(streams.results, consumers.coordinatorResults);
     samples.push({
       t: (performance.now() - t0) / 1000,
-      recorded: metricSum(c, CoordinatorMetricNames.trials),
-      trained: metricSum(tr, TrainerMetricNames.trials),
+      resultsTaken: info.delivered.consumer_seq - info.num_ack_pending,
       backlog: info.num_pending + info.num_ack_pending,
-      coordinatorRssMb: metricSum(c, 'process_resident_memory_bytes') / 2 ** 20,
-      coordinatorCpuS: metricSum(c, 'process_cpu_seconds_total'),
-      trainerCpuS: metricSum(tr, 'process_cpu_seconds_total'),
+      coordinatorRssMb: procRssMb(coordinator.pid),
+      coordinatorCpuS: procCpuS(coordinator.pid),
+      trainerCpuS: procCpuS(trainer.pid),
       // A process's main thread has the process's id as its thread id.
       trainerMainCpuS: procCpuS(trainer.pid, trainer.pid),
       natsCpuS: procCpuS(nats.pid),
     });
-    scrapes.push(tr);
   };
   await sample();
   let sampling = true;
@@ -265,12 +272,14 @@ async function distributed(bc: BenchCluster, trials: number, steps = config.step
     coordinatorMessages: perTrialOf('coordinator'),
     trainerMessages: perTrialOf('trainer'),
   };
+  trainerMetrics.push(await scrape(trainer.metricsPort));
+  const jobCount = final.counts?.jobs ?? 1;
   const at = (fraction: number) =>
-    samples.find((s) => s.recorded - samples[0]!.recorded >= fraction * trials) ??
+    samples.find((s) => s.resultsTaken - samples[0]!.resultsTaken >= fraction * jobCount) ??
     samples[samples.length - 1]!;
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
-  const jobDuration = (tr: (typeof scrapes)[number], part: 'sum' | 'count') =>
+  const jobDuration = (tr: (typeof trainerMetrics)[number], part: 'sum' | 'count') =>
     metricSum(tr, `${TrainerMetricNames.jobDuration}_${part}`);
   return {
     trials,
@@ -295,8 +304,8 @@ async function distributed(bc: BenchCluster, trials: number, steps = config.step
     },
     /** Mean time a trainer held a job in this run (worker run, telemetry and result publishing, ack). */
     trainerJobS:
-      (jobDuration(scrapes.at(-1)!, 'sum') - jobDuration(scrapes[0]!, 'sum')) /
-      (jobDuration(scrapes.at(-1)!, 'count') - jobDuration(scrapes[0]!, 'count')),
+      (jobDuration(trainerMetrics[1]!, 'sum') - jobDuration(trainerMetrics[0]!, 'sum')) /
+      (jobDuration(trainerMetrics[1]!, 'count') - jobDuration(trainerMetrics[0]!, 'count')),
     samples: samples.map((s) => ({
       ...s,
       t: Number(s.t.toFixed(2)),
@@ -311,15 +320,62 @@ interface EnginePool {
   pool: Piscina;
 }
 
-async function startEnginePool(): Promise<EnginePool> {
+/** A pool of the engine's worker (`population`) or of the trainer's (`job`: bytes in, bytes out). */
+async function startEnginePool(worker: 'population' | 'job'): Promise<EnginePool> {
   const backend = (await initBackend('auto')).name;
   const pool = new Piscina({
-    filename: populationWorkerPath,
+    filename: worker === 'population' ? populationWorkerPath : jobWorkerPath,
     minThreads: config.threads,
     maxThreads: config.threads,
     env: { ...process.env, DYNLAB_BACKEND: backend },
   });
   return { backend, pool };
+}
+
+/**
+ * The same trials through the trainer's own worker in this process, without NATS: each job's
+ * message bytes in (encoded before the clock starts, as the coordinator encodes them), its
+ * encoded telemetry batches and results out. Against this, the ratio is the cost of NATS, the
+ * coordinator and the trainer's main thread alone: the trainer's worker moves telemetry more
+ * cheaply than the engine's worker API (one encoded batch per chunk index instead of a
+ * structured clone per trial and chunk), which the ratio against `engineAlone` does not show.
+ */
+async function workerAlone({ backend, pool }: EnginePool, trials: number, steps = config.steps) {
+  const sweep = compileSweep(spec(trials, steps), { ...defaultLimits, maxTrials: Infinity });
+  const jobs = [...planSweepJobs(sweep, 'sw-bench')].map((j) =>
+    encode(v1.Job, jobToProto('sw-bench', j)),
+  );
+  let bytes = 0;
+  const t0 = performance.now();
+  const statuses = await Promise.all(
+    jobs.map(async (job) => {
+      const { port1, port2 } = new MessageChannel();
+      port2.on('message', (m: JobWorkerMessage) => {
+        if (m.kind === 'telemetry') for (const b of m.batches) bytes += b.bytes.length;
+      });
+      try {
+        const r = (await pool.run(
+          {
+            job,
+            backend,
+            chunkPoints: 25,
+            maxPayload: 1 << 20,
+            instance: 'bench',
+            port: port1,
+          },
+          { transferList: [port1] },
+        )) as JobTaskResult;
+        if ('error' in r) throw new Error(r.error.message);
+        return r.summary.statuses.ok ?? 0;
+      } finally {
+        port2.close();
+      }
+    }),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const ok = statuses.reduce((a, b) => a + b, 0);
+  if (ok !== trials) throw new Error(`worker alone: ${ok} of ${trials} trials ok`);
+  return { trials, wallS, trialsPerS: trials / wallS, telemetryBytes: bytes };
 }
 
 /** The same trials as `distributed` runs, through the engine alone, timed. */
@@ -377,47 +433,69 @@ function median(xs: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Untimed runs of each side before the timed ones (see `compare`). */
+const warmUpRuns = 3;
+
 /**
  * Engine alone then distributed, `reps` times in turn, on one engine pool and one cluster kept
- * for the scenario, after one untimed run of each: a trainer and a coordinator are long-lived, and
- * the first sweeps through fresh processes run before their code is compiled (the first of six
- * 20,000-trial sweeps through one cluster took 1.77 s, the last four 1.27-1.36 s; the engine
- * alone's first run in a fresh pool 1.59 s, its next five 1.11-1.27 s). A shared machine drifts:
- * each ratio compares two runs taken back to back; the rep with the median ratio is reported in
- * full.
+ * for the scenario, after `warmUpRuns` untimed runs of each: a trainer and a coordinator are
+ * long-lived, and the first sweeps through fresh processes run before their code is compiled. Of
+ * nine 20,000-trial sweeps through one cluster after one warm-up sweep, the first three kept
+ * 68-75% of the engine alone's rate and the last six 92-114%; the engine alone's first run in a
+ * fresh pool took 1.59 s, its next five 1.11-1.27 s. A shared machine drifts: each ratio compares
+ * two runs taken back to back; the rep with the median ratio is reported in full.
  */
 async function compare(trials: number, steps: number, reps: number) {
-  const engine = await startEnginePool();
+  const engine = await startEnginePool('population');
+  const worker = await startEnginePool('job');
   const bc = await startBenchCluster(trials, `${trials}-${steps}`);
   const runs: {
     engine: Awaited<ReturnType<typeof engineAlone>>;
+    worker: Awaited<ReturnType<typeof workerAlone>>;
     dist: Awaited<ReturnType<typeof distributed>>;
     ratio: number;
+    workerRatio: number;
   }[] = [];
   try {
-    await engineAlone(engine, trials, steps);
-    await distributed(bc, trials, steps);
+    for (let w = 0; w < warmUpRuns; w++) {
+      await engineAlone(engine, trials, steps);
+      await workerAlone(worker, trials, steps);
+      await distributed(bc, trials, steps);
+    }
     for (let r = 0; r < reps; r++) {
       const e = await engineAlone(engine, trials, steps);
+      const wk = await workerAlone(worker, trials, steps);
       const dist = await distributed(bc, trials, steps);
       const ratio = dist.trialsPerS / e.trialsPerS;
+      const workerRatio = dist.trialsPerS / wk.trialsPerS;
       console.log(
-        `${trials} trials x ${steps} steps, run ${r + 1}/${reps}: engine alone ${e.trialsPerS.toFixed(0)} trials/s (${e.wallS.toFixed(2)} s), distributed ${dist.trialsPerS.toFixed(0)} trials/s (${dist.wallS.toFixed(2)} s, submit ${dist.submitS.toFixed(2)} s): ${(ratio * 100).toFixed(1)}%`,
+        `${trials} trials x ${steps} steps, run ${r + 1}/${reps}: engine alone ${e.trialsPerS.toFixed(0)} trials/s (${e.wallS.toFixed(2)} s), trainer's worker alone ${wk.trialsPerS.toFixed(0)}, distributed ${dist.trialsPerS.toFixed(0)} trials/s (${dist.wallS.toFixed(2)} s, submit ${dist.submitS.toFixed(2)} s): ${(ratio * 100).toFixed(1)}% (${(workerRatio * 100).toFixed(1)}% of the worker alone)`,
       );
-      runs.push({ engine: e, dist, ratio });
+      runs.push({ engine: e, worker: wk, dist, ratio, workerRatio });
     }
   } finally {
     await bc.stop();
     await engine.pool.destroy();
+    await worker.pool.destroy();
   }
   const ratios = runs.map((x) => x.ratio);
   const mid = runs.find((x) => x.ratio === median(ratios)) ?? runs[runs.length >> 1]!;
   // Other work on a shared machine only slows a run down: the best of each side is the closest
   // to what each can do, as in the engine benchmarks.
-  const bestRatio =
-    Math.max(...runs.map((x) => x.dist.trialsPerS)) /
-    Math.max(...runs.map((x) => x.engine.trialsPerS));
-  return { trials, steps, ratios, medianRatio: median(ratios), bestRatio, ...mid };
+  const best = (f: (x: (typeof runs)[number]) => number) => Math.max(...runs.map(f));
+  const bestRatio = best((x) => x.dist.trialsPerS) / best((x) => x.engine.trialsPerS);
+  const workerRatios = runs.map((x) => x.workerRatio);
+  return {
+    trials,
+    steps,
+    ratios,
+    medianRatio: median(ratios),
+    bestRatio,
+    workerRatios,
+    medianWorkerRatio: median(workerRatios),
+    bestWorkerRatio: best((x) => x.dist.trialsPerS) / best((x) => x.worker.trialsPerS),
+    ...mid,
+  };
 }
 
 type Comparison = Awaited<ReturnType<typeof compare>>;
@@ -464,12 +542,12 @@ async function main(): Promise<void> {
   const scenarioOut = process.env.DYNLAB_LOAD_SCENARIO_OUT;
   if (scenarioOut) {
     // A child of compareInChild: one scenario, its figures to the file.
-    const r = await compare(config.trials, config.steps, num('DYNLAB_LOAD_REPS', 3));
+    const r = await compare(config.trials, config.steps, num('DYNLAB_LOAD_REPS', 5));
     fs.writeFileSync(scenarioOut, JSON.stringify(r));
     return;
   }
   const started = new Date().toISOString();
-  const reps = num('DYNLAB_LOAD_REPS', quick ? 1 : 3);
+  const reps = num('DYNLAB_LOAD_REPS', quick ? 1 : 5);
   // Heavier trials, where the fixed cost per trial weighs less (0 skips them).
   const heavy = (process.env.DYNLAB_LOAD_HEAVY ?? (quick ? '0' : '1')) !== '0';
   console.log(
@@ -503,6 +581,8 @@ async function main(): Promise<void> {
     distributed: big,
     ratios: main.ratios,
     bestRatio: main.bestRatio,
+    workerAlone: main.worker,
+    workerRatios: main.workerRatios,
     distributedSmall: small,
     heavier: heavier.map((h) => ({
       trials: h.trials,
@@ -510,7 +590,10 @@ async function main(): Promise<void> {
       ratios: h.ratios,
       medianRatio: h.medianRatio,
       bestRatio: h.bestRatio,
+      workerRatios: h.workerRatios,
+      medianWorkerRatio: h.medianWorkerRatio,
       engineTrialsPerS: h.engine.trialsPerS,
+      workerTrialsPerS: h.worker.trialsPerS,
       distributedTrialsPerS: h.dist.trialsPerS,
       submitS: h.dist.submitS,
       cpuS: h.dist.cpuS,
@@ -522,10 +605,21 @@ async function main(): Promise<void> {
       ratios: main.ratios.map((r) => Number(r.toFixed(3))),
       bestRatio: Number(main.bestRatio.toFixed(3)),
       target: 0.9,
+      /** Against the trainer's own worker in one process (the cost of NATS and the coordinator alone). */
+      workerAlone: {
+        trialsPerS: Number(main.worker.trialsPerS.toFixed(1)),
+        ratio: Number(main.medianWorkerRatio.toFixed(3)),
+        ratios: main.workerRatios.map((r) => Number(r.toFixed(3))),
+        bestRatio: Number(main.bestWorkerRatio.toFixed(3)),
+      },
       heavierRatios: Object.fromEntries(
         heavier.map((h) => [
           `${h.steps} steps`,
-          { runs: h.ratios.map((r) => Number(r.toFixed(3))), best: Number(h.bestRatio.toFixed(3)) },
+          {
+            runs: h.ratios.map((r) => Number(r.toFixed(3))),
+            best: Number(h.bestRatio.toFixed(3)),
+            workerAlone: h.workerRatios.map((r) => Number(r.toFixed(3))),
+          },
         ]),
       ),
       coordinatorRssMb: {
@@ -546,11 +640,11 @@ async function main(): Promise<void> {
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(JSON.stringify(results.summary, null, 2));
   console.log(
-    `ratio distributed / engine alone, ${config.steps} steps: ${(ratio * 100).toFixed(1)}% median of ${reps} pairs, ${(main.bestRatio * 100).toFixed(1)}% best against best (target 90%)` +
+    `ratio distributed / engine alone, ${config.steps} steps: ${(ratio * 100).toFixed(1)}% median of ${reps} pairs, ${(main.bestRatio * 100).toFixed(1)}% best against best (target 90%); against the trainer's worker alone ${(main.medianWorkerRatio * 100).toFixed(1)}% median` +
       heavier
         .map(
           (h) =>
-            `; ${h.steps} steps: ${(h.medianRatio * 100).toFixed(1)}% median, ${(h.bestRatio * 100).toFixed(1)}% best`,
+            `; ${h.steps} steps: ${(h.medianRatio * 100).toFixed(1)}% median, ${(h.bestRatio * 100).toFixed(1)}% best (${(h.medianWorkerRatio * 100).toFixed(1)}% of the worker alone)`,
         )
         .join('') +
       `; written to ${out}`,
