@@ -10,6 +10,7 @@ import {
   startDeadLetterConsumer,
   TypedKv,
   readStream,
+  PullFeed,
   ConflictError,
   subjects,
   streams,
@@ -128,6 +129,43 @@ for (const confirmAcks of [true, false])
     const info = await bus.jsm.streams.info(streams.jobs);
     assert.equal(info.state.messages, 0, 'acked jobs leave the work queue');
   });
+
+test('a pull feed gets what it asks for, one request per pull, and counts a short request back when it expires', async () => {
+  await purgeJobs();
+  for (let i = 0; i < 5; i++)
+    await bus.publish(subjects.jobs('s-feed'), v1.Job, { jobId: `feed-${i}`, sweepId: 's-feed' });
+  const got: string[] = [];
+  let rooms = 0;
+  const sent0 = bus.nc.stats().outMsgs;
+  const feed = new PullFeed(
+    bus,
+    streams.jobs,
+    consumers.trainers,
+    (m) => {
+      got.push(v1.Job.decode(m.data).jobId);
+      m.ack();
+    },
+    () => rooms++,
+    silentLogger,
+  );
+  try {
+    feed.pull(2);
+    await waitFor(() => got.length === 2, 'two messages');
+    assert.equal(feed.pending, 0);
+    assert.equal(bus.nc.stats().outMsgs - sent0, 1 + 2, 'one pull request, two acks');
+    // More than the queue holds: three come, and the request ends short when it expires.
+    feed.pull(10);
+    await waitFor(() => got.length === 5, 'the other three');
+    assert.equal(feed.pending, 7);
+    await waitFor(() => rooms > 0 && feed.pending === 0, 'the expiry of the short request', 10_000);
+    assert.deepEqual(
+      got,
+      [0, 1, 2, 3, 4].map((i) => `feed-${i}`),
+    );
+  } finally {
+    feed.close();
+  }
+});
 
 test('a duplicate message id is dropped by the stream', async () => {
   await purgeJobs();

@@ -14,10 +14,11 @@
  * A consumer killed mid-handler never acks, so JetStream redelivers after the ack wait; past
  * max deliveries, the server's advisory lands in the dead-letter stream (see dead-letters.ts).
  */
-import type { JsMsg, ConsumerMessages } from 'nats';
+import type { JsMsg } from 'nats';
 import { ErrorCode, toDynlabError, type DynlabError, type Logger } from '@dynlab/core';
 import { decode, typeName, v1, type MessageType } from '@dynlab/proto';
 import type { Bus } from './bus';
+import { PullFeed, pullExpiresMs } from './pull-feed';
 import { subjects } from './subjects';
 
 export interface DeliveryContext {
@@ -88,7 +89,6 @@ export async function startDurableConsumer<T>(
   const info = await bus.jsm.consumers.info(o.stream, o.durable);
   const maxDeliver =
     info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity;
-  const consumer = await bus.js.consumers.get(o.stream, o.durable);
   const log = o.logger.child({ consumer: o.durable });
 
   let stopped = false;
@@ -96,11 +96,9 @@ export async function startDurableConsumer<T>(
   const running = new Map<JsMsg, Promise<void>>();
   /** Every message not yet settled (handled, then acked); `stop` waits for these. */
   const unsettled = new Set<Promise<void>>();
-  let wake: (() => void) | undefined;
-  const freed = () => new Promise<void>((r) => (wake = r));
   /** Frees a message's slot (its handler is done), so the next pull overlaps its ack. */
   const release = (m: JsMsg) => {
-    if (running.delete(m)) wake?.();
+    if (running.delete(m)) refill();
   };
 
   const deadLetter = async (m: JsMsg, reason: string, err?: DynlabError) => {
@@ -199,34 +197,23 @@ export async function startDurableConsumer<T>(
     unsettled.add(p);
   };
 
-  const loop = async () => {
-    while (!stopped && !bus.isClosed) {
-      if (running.size >= concurrency) {
-        await freed();
-        continue;
-      }
-      const want = Math.min(batch, concurrency - running.size);
-      try {
-        const batchIter: ConsumerMessages = await consumer.fetch({
-          max_messages: want,
-          expires: 2000,
-        });
-        for await (const m of batchIter) {
-          if (stopped) {
-            m.nak();
-            continue;
-          }
-          while (running.size >= concurrency) await freed();
-          start(m);
-        }
-      } catch (err) {
-        if (stopped || bus.isClosed) break;
-        log.warn('fetch failed, retrying', { error: (err as Error).message });
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+  // Pulls only for free slots: a handler that ends, or a request that ended short, makes room.
+  const feed = new PullFeed(
+    bus,
+    o.stream,
+    o.durable,
+    (m) => {
+      if (stopped) m.nak();
+      else start(m);
+    },
+    () => refill(),
+    log,
+  );
+  const refill = () => {
+    if (stopped) return;
+    feed.pull(Math.min(batch, concurrency - running.size - feed.pending));
   };
-  const looping = loop();
+  refill();
   log.debug('consuming', { stream: o.stream, type: typeName(o.type), concurrency, batch });
 
   return {
@@ -234,10 +221,9 @@ export async function startDurableConsumer<T>(
       return running.size;
     },
     async stop(graceMs = 30_000) {
-      // The pull in flight is left to expire (at most 2 s) rather than cancelled, so the server
-      // never hands a message to an inbox nobody reads; whatever it yields meanwhile is nak'd.
+      // Pulls still open are left to expire (at most pullExpiresMs) rather than cancelled, so the
+      // server never hands a message to an inbox nobody reads; whatever comes meanwhile is nak'd.
       stopped = true;
-      wake?.();
       const all = Promise.all(unsettled);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([all, timer])) === 'timeout') {
@@ -246,7 +232,8 @@ export async function startDurableConsumer<T>(
           count: running.size,
         });
       }
-      await Promise.race([looping, new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (feed.pending > 0) await new Promise((r) => setTimeout(r, pullExpiresMs + 200).unref());
+      feed.close();
     },
   };
 }

@@ -5,3 +5,4 @@ export * from './durable-consumer';
 export * from './typed-kv';
 export * from './dead-letters';
 export * from './read-stream';
+export * from './pull-feed';

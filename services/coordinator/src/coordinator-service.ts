@@ -154,6 +154,8 @@ export class Coordinator {
   private countFlush?: NodeJS.Timeout;
   /** Results waiting for the next batched write. */
   private pendingResults = 0;
+  /** Trials with an outcome, per sweep, as the last write left them (for finishing early). */
+  private readonly finished = new Map<string, number>();
   /** Each sweep's last queued flush or recount (see `serially`). */
   private readonly sweepWork = new Map<string, Promise<void>>();
   /** Sweeps whose recount failed: retried at each queue probe. */
@@ -524,8 +526,10 @@ export class Coordinator {
     }
     batch.outcomes.push(...outcomes);
     const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    // Half the results the consumer holds at once waiting: write now rather than stall it.
-    if (++this.pendingResults >= flushAtResults) {
+    // Half the results the consumer holds at once waiting: write now rather than stall it; and
+    // the results that may finish a sweep go at once (its client waits for the complete state).
+    const mayFinish = (this.finished.get(sweepId) ?? 0) + batch.outcomes.length >= total;
+    if (++this.pendingResults >= flushAtResults || mayFinish) {
       clearTimeout(this.countFlush);
       void this.flushOutcomes();
     } else this.countFlush ??= setTimeout(() => void this.flushOutcomes(), flushAfterMs);
@@ -565,7 +569,12 @@ export class Coordinator {
             for (const field of ['ok', 'diverged', 'failed', 'cancelled'] as const)
               if (deltas[field] > 0)
                 this.metrics.trials.inc({ sweep: sweepId, outcome: field }, deltas[field]);
-            if (st) this.metrics.setSweepCounts(sweepId, countsOf(st));
+            if (st) {
+              this.metrics.setSweepCounts(sweepId, countsOf(st));
+              if (st.state === S.SWEEP_STATE_RUNNING)
+                this.finished.set(sweepId, finishedOf(st.counts));
+              else this.finished.delete(sweepId);
+            }
             if (
               fresh.length > 0 &&
               st?.state === S.SWEEP_STATE_COMPLETE &&
