@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { AckPolicy } from 'nats';
 import { ErrorCode, DynlabError, ValidationError, silentLogger } from '@dynlab/core';
 import { v1 } from '@dynlab/proto';
 import { startNats, waitFor, type NatsServerHandle } from '@dynlab/testing';
@@ -165,6 +166,67 @@ test('a pull feed gets what it asks for, one request per pull, and counts a shor
   } finally {
     feed.close();
   }
+});
+
+test('a pull the server refuses (too many waiting) is counted back; the others stay counted', async () => {
+  await bus.jsm.consumers.add(streams.results, {
+    durable_name: 'feed-narrow',
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: subjects.results('sw-narrow'),
+    max_waiting: 2,
+  });
+  const statuses: string[] = [];
+  const log = { ...silentLogger, warn: (msg: string) => statuses.push(msg) };
+  const feed = new PullFeed(
+    bus,
+    streams.results,
+    'feed-narrow',
+    () => undefined,
+    () => undefined,
+    log,
+  );
+  try {
+    feed.pull(3);
+    feed.pull(4);
+    feed.pull(5); // a third waiting request: refused with 409 Exceeded MaxWaiting
+    await waitFor(() => feed.pending === 7, 'the refused request counted back');
+    assert.deepEqual(statuses, ['pull request refused by the server']);
+  } finally {
+    feed.close();
+    await bus.jsm.consumers.delete(streams.results, 'feed-narrow');
+  }
+});
+
+test('a busy consumer pulls for a quarter of its slots at a time, not for every message', async () => {
+  await purgeJobs();
+  const n = 200;
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      bus.publish(subjects.jobs('s-many'), v1.Job, { jobId: `many-${i}`, sweepId: 's-many' }),
+    ),
+  );
+  let handled = 0;
+  const sent0 = bus.nc.stats().outMsgs;
+  const c = await startDurableConsumer(bus, {
+    stream: streams.jobs,
+    durable: consumers.trainers,
+    type: v1.Job,
+    logger: silentLogger,
+    concurrency: 16,
+    confirmAcks: false,
+    handler: async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      handled++;
+    },
+  });
+  try {
+    await waitFor(() => handled === n, 'every message handled');
+  } finally {
+    await c.stop(1000);
+  }
+  // Everything sent on the connection meanwhile: one ack per message, and the pulls.
+  const pulls = bus.nc.stats().outMsgs - sent0 - n;
+  assert.ok(pulls <= n / 4 + 4, `${pulls} pull requests for ${n} messages, 16 slots`);
 });
 
 test('a duplicate message id is dropped by the stream', async () => {

@@ -209,9 +209,14 @@ export async function startDurableConsumer<T>(
     () => refill(),
     log,
   );
+  // A pull for every freed slot would keep one waiting request per message on the server (a
+  // coordinator taking results piled up hundreds, past the server's limit of waiting requests):
+  // pull once a quarter of the slots is free.
+  const minPull = Math.max(1, Math.floor(concurrency / 4));
   const refill = () => {
     if (stopped) return;
-    feed.pull(Math.min(batch, concurrency - running.size - feed.pending));
+    const room = Math.min(batch, concurrency - running.size - feed.pending);
+    if (room >= Math.min(minPull, batch)) feed.pull(room);
   };
   refill();
   log.debug('consuming', { stream: o.stream, type: typeName(o.type), concurrency, batch });

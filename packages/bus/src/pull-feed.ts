@@ -6,10 +6,11 @@
  * thread. Here a pull is one publish.
  *
  * What is still to come is counted per request: the server serves waiting requests in order, each
- * up to its batch, and ends one that expires with a 408 status (409 when it cancels them: the
- * consumer deleted, the server shutting down). All requests have the same lifetime, so they end
- * in the order they were made. A request whose end never arrives (a server restart loses its
- * waiting requests) is written off a little after it expired.
+ * up to its batch, and ends one that expires with a 408 status (409 when it cancels them all: the
+ * consumer deleted, the server shutting down; or refuses a new one: "Exceeded MaxWaiting"). All
+ * requests have the same lifetime, so they end in the order they were made. A request whose end
+ * never arrives (a server restart loses its waiting requests) is written off a little after it
+ * expired.
  */
 import { createInbox, type JsMsg, type Msg, type Subscription } from 'nats';
 // toJsMsg is not re-exported at the package root (nats 2.29.3 is pinned; see package.json).
@@ -80,9 +81,15 @@ export class PullFeed {
       return;
     }
     if (code === 100) return; // an idle heartbeat
-    if (code === 409) {
-      // The server cancelled its waiting requests (or refused this one): start over.
-      this.log.warn('pull requests ended by the server', { status: msg.headers?.description });
+    const status = msg.headers?.description ?? '';
+    if (code === 409 && /^Exceeded/i.test(status)) {
+      // The newest request was refused (too many waiting, too large): it will bring nothing.
+      this.log.warn('pull request refused by the server', { status });
+      const newest = this.requests.pop();
+      if (newest) this.outstanding -= newest.left;
+    } else if (code === 409) {
+      // The server ended every waiting request (consumer deleted, shutting down): start over.
+      this.log.warn('pull requests ended by the server', { status });
       this.requests.length = 0;
       this.outstanding = 0;
     } else {
