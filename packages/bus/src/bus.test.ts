@@ -168,6 +168,41 @@ test('a pull feed gets what it asks for, one request per pull, and counts a shor
   }
 });
 
+test('a pull feed counts right when the server shares messages among its waiting requests', async () => {
+  // nats-server gives waiting requests a message in turn, not the oldest first: of a request for
+  // 3 and one for 1, two messages go one to each, and the first expires with 2 never sent.
+  await purgeJobs();
+  const got: string[] = [];
+  let rooms = 0;
+  const feed = new PullFeed(
+    bus,
+    streams.jobs,
+    consumers.trainers,
+    (m) => {
+      got.push(v1.Job.decode(m.data).jobId);
+      m.ack();
+    },
+    () => rooms++,
+    silentLogger,
+  );
+  try {
+    feed.pull(3);
+    feed.pull(1);
+    await bus.nc.flush();
+    for (const i of [0, 1])
+      await bus.publish(subjects.jobs('s-share'), v1.Job, {
+        jobId: `share-${i}`,
+        sweepId: 's-share',
+      });
+    await waitFor(() => got.length === 2, 'two messages');
+    assert.equal(feed.pending, 2);
+    await waitFor(() => rooms > 0, 'the first request to expire', 10_000);
+    assert.equal(feed.pending, 0, 'nothing more is to come');
+  } finally {
+    feed.close();
+  }
+});
+
 test('a pull the server refuses (too many waiting) is counted back; the others stay counted', async () => {
   await bus.jsm.consumers.add(streams.results, {
     durable_name: 'feed-narrow',

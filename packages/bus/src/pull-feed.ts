@@ -5,12 +5,13 @@
  * for its timeout; for a trainer taking a job every few milliseconds that was a third of its main
  * thread. Here a pull is one publish.
  *
- * What is still to come is counted per request: the server serves waiting requests in order, each
- * up to its batch, and ends one that expires with a 408 status (409 when it cancels them all: the
- * consumer deleted, the server shutting down; or refuses a new one: "Exceeded MaxWaiting"). All
- * requests have the same lifetime, so they end in the order they were made. A request whose end
- * never arrives (a server restart loses its waiting requests) is written off a little after it
- * expired.
+ * What is still to come is counted in all, not per request: nats-server hands messages to its
+ * waiting requests in turn (not the oldest first), ends a request that expires with a 408 status
+ * saying how many of its messages never came, and refuses a new one with a 409 "Exceeded ..."
+ * (too many waiting); a 409 of another kind (the consumer deleted, the server shutting down)
+ * ends them all. Every request ends within its lifetime, so when nothing has been asked for that
+ * long and the count is not zero, the server has lost the requests (a restart) and the count is
+ * written off.
  */
 import { createInbox, type JsMsg, type Msg, type Subscription } from 'nats';
 // toJsMsg is not re-exported at the package root (nats 2.29.3 is pinned; see package.json).
@@ -26,9 +27,10 @@ const lostAfterMs = 2000;
 export class PullFeed {
   private readonly inbox = createInbox();
   private readonly sub: Subscription;
-  /** Requests not yet ended, oldest first: messages each may still bring, and when it expires. */
-  private readonly requests: { left: number; expires: number }[] = [];
+  /** Messages asked for that have neither come nor been written off. */
   private outstanding = 0;
+  private lastPullAt = 0;
+  private lastBatch = 0;
   private readonly subject: string;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -55,8 +57,9 @@ export class PullFeed {
   /** Asks for up to `n` more messages. */
   pull(n: number): void {
     if (n <= 0 || this.bus.isClosed) return;
-    this.requests.push({ left: n, expires: Date.now() + pullExpiresMs });
     this.outstanding += n;
+    this.lastPullAt = Date.now();
+    this.lastBatch = n;
     const body = JSON.stringify({ batch: n, expires: pullExpiresMs * 1e6 });
     this.bus.nc.publish(this.subject, new TextEncoder().encode(body), { reply: this.inbox });
   }
@@ -74,39 +77,34 @@ export class PullFeed {
     }
     const code = msg.headers?.code ?? 0;
     if (code === 0) {
-      const head = this.requests[0];
-      if (head && --head.left === 0) this.requests.shift();
-      if (head) this.outstanding--;
+      this.outstanding = Math.max(0, this.outstanding - 1);
       this.onMessage(toJsMsg(msg));
       return;
     }
     if (code === 100) return; // an idle heartbeat
     const status = msg.headers?.description ?? '';
     if (code === 409 && /^Exceeded/i.test(status)) {
-      // The newest request was refused (too many waiting, too large): it will bring nothing.
+      // The newest request was refused (too many waiting, too large): it brings nothing.
       this.log.warn('pull request refused by the server', { status });
-      const newest = this.requests.pop();
-      if (newest) this.outstanding -= newest.left;
+      this.outstanding = Math.max(0, this.outstanding - this.lastBatch);
     } else if (code === 409) {
-      // The server ended every waiting request (consumer deleted, shutting down): start over.
       this.log.warn('pull requests ended by the server', { status });
-      this.requests.length = 0;
       this.outstanding = 0;
     } else {
-      // 408: the oldest request expired with what it still had to give (404: nothing at all).
-      const head = this.requests.shift();
-      if (head) this.outstanding -= head.left;
+      // 408: a request expired; the header says how many of its messages never came.
+      const left = Number(msg.headers?.get('Nats-Pending-Messages'));
+      this.outstanding = Number.isFinite(left) ? Math.max(0, this.outstanding - left) : 0;
     }
     this.onRoom();
   }
 
   private writeOffLost(): void {
-    const now = Date.now();
-    let lost = false;
-    while (this.requests.length > 0 && this.requests[0]!.expires + lostAfterMs < now) {
-      this.outstanding -= this.requests.shift()!.left;
-      lost = true;
+    if (this.outstanding > 0 && Date.now() > this.lastPullAt + pullExpiresMs + lostAfterMs) {
+      this.log.warn('pull requests lost (no answer within their lifetime)', {
+        messages: this.outstanding,
+      });
+      this.outstanding = 0;
+      this.onRoom();
     }
-    if (lost) this.onRoom();
   }
 }
