@@ -131,13 +131,10 @@ for (const confirmAcks of [true, false])
     assert.equal(info.state.messages, 0, 'acked jobs leave the work queue');
   });
 
-test('a pull feed gets what it asks for, one request per pull, and counts a short request back when it expires', async () => {
-  await purgeJobs();
-  for (let i = 0; i < 5; i++)
-    await bus.publish(subjects.jobs('s-feed'), v1.Job, { jobId: `feed-${i}`, sweepId: 's-feed' });
+/** A pull feed on the trainers' consumer that acks and keeps the job ids it gets. */
+function jobFeed() {
   const got: string[] = [];
-  let rooms = 0;
-  const sent0 = bus.nc.stats().outMsgs;
+  const rooms = { count: 0 };
   const feed = new PullFeed(
     bus,
     streams.jobs,
@@ -146,9 +143,18 @@ test('a pull feed gets what it asks for, one request per pull, and counts a shor
       got.push(v1.Job.decode(m.data).jobId);
       m.ack();
     },
-    () => rooms++,
+    () => rooms.count++,
     silentLogger,
   );
+  return { feed, got, rooms };
+}
+
+test('a pull feed gets what it asks for, one request per pull, and counts a short request back when it expires', async () => {
+  await purgeJobs();
+  for (let i = 0; i < 5; i++)
+    await bus.publish(subjects.jobs('s-feed'), v1.Job, { jobId: `feed-${i}`, sweepId: 's-feed' });
+  const sent0 = bus.nc.stats().outMsgs;
+  const { feed, got, rooms } = jobFeed();
   try {
     feed.pull(2);
     await waitFor(() => got.length === 2, 'two messages');
@@ -158,7 +164,11 @@ test('a pull feed gets what it asks for, one request per pull, and counts a shor
     feed.pull(10);
     await waitFor(() => got.length === 5, 'the other three');
     assert.equal(feed.pending, 7);
-    await waitFor(() => rooms > 0 && feed.pending === 0, 'the expiry of the short request', 10_000);
+    await waitFor(
+      () => rooms.count > 0 && feed.pending === 0,
+      'the expiry of the short request',
+      10_000,
+    );
     assert.deepEqual(
       got,
       [0, 1, 2, 3, 4].map((i) => `feed-${i}`),
@@ -172,19 +182,7 @@ test('a pull feed counts right when the server shares messages among its waiting
   // nats-server gives waiting requests a message in turn, not the oldest first: of a request for
   // 3 and one for 1, two messages go one to each, and the first expires with 2 never sent.
   await purgeJobs();
-  const got: string[] = [];
-  let rooms = 0;
-  const feed = new PullFeed(
-    bus,
-    streams.jobs,
-    consumers.trainers,
-    (m) => {
-      got.push(v1.Job.decode(m.data).jobId);
-      m.ack();
-    },
-    () => rooms++,
-    silentLogger,
-  );
+  const { feed, got, rooms } = jobFeed();
   try {
     feed.pull(3);
     feed.pull(1);
@@ -196,7 +194,7 @@ test('a pull feed counts right when the server shares messages among its waiting
       });
     await waitFor(() => got.length === 2, 'two messages');
     assert.equal(feed.pending, 2);
-    await waitFor(() => rooms > 0, 'the first request to expire', 10_000);
+    await waitFor(() => rooms.count > 0, 'the first request to expire', 10_000);
     assert.equal(feed.pending, 0, 'nothing more is to come');
   } finally {
     feed.close();
