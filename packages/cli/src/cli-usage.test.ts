@@ -115,6 +115,26 @@ void test('validate prints every problem of a broken sweep with its path and exi
       ok.stdout,
       "examples/starvation.yaml: valid sweep 'starvation': 8 trials (grid over 1 axis x 4 seeds), 1 job of at most 16, 1 shape\n",
     );
+    // Tiny trials: two populations of 16 per job (the planner's populationsPerJob).
+    const tiny = join(dir, 'tiny.yaml');
+    writeFileSync(
+      tiny,
+      [
+        'name: tiny',
+        'base:',
+        '  data: { features: { n: 16, features: [{}, { frequency: 0.5 }] } }',
+        '  model: { kind: relu, hidden: [4] }',
+        '  steps: 40',
+        'seeds: 1024',
+        'population: 16',
+      ].join('\n'),
+    );
+    const packed = await runDynlab(['validate', tiny]);
+    assert.equal(packed.code, 0, packed.stderr);
+    assert.match(
+      packed.stdout,
+      /1024 trials .*, 32 jobs \(64 populations of at most 16\), 1 shape\n$/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -167,6 +167,23 @@ test('a sweep of 64 trials in two shapes runs end to end: one result each, telem
   });
 });
 
+test('a sweep of tiny trials runs as jobs of several populations: each trial once, telemetry whole', async () => {
+  await withCluster({ trainers: 1 }, async (cluster, client) => {
+    // 256 trials of 40 steps on 16 points in populations of 4: 64 populations, two per job.
+    const { status } = await client.submit(
+      sweepSpec({ seeds: 64, steps: 40, population: 4, n: 16 }),
+    );
+    assert.equal(status.counts?.jobs, 32);
+    const final = await client.waitFor(status.sweepId, { timeoutMs: 120_000 });
+    assert.equal(final.state, S.SWEEP_STATE_COMPLETE);
+    assert.equal(final.counts?.ok, 256);
+    assertExactlyOnce(status.sweepId, 256, await readBack(client, status.sweepId));
+    const m = await metrics(cluster.trainers[0]!.metricsPort);
+    assert.match(m, /dynlab_trainer_jobs_total\{[^}]*outcome="ok"[^}]*\} 32\n/);
+    assert.match(m, /dynlab_trainer_populations_total\{[^}]*\} 64\n/);
+  });
+});
+
 test('two trainers, one killed with SIGKILL mid-job: the sweep completes with every trial recorded once', async () => {
   await withCluster({ trainers: 2 }, async (cluster, client) => {
     const { status } = await client.submit(

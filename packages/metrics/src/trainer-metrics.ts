@@ -32,6 +32,8 @@ export class TrainerMetrics {
   readonly trials: CounterHandle<{ sweep: string; backend: string; outcome: TrialOutcomeLabel }>;
   /** Network-steps computed (population size x steps), by sweep and backend. */
   readonly networkSteps: CounterHandle<{ sweep: string; backend: string }>;
+  /** Populations run, by backend: more than jobs where jobs of tiny trials hold several. */
+  readonly populations: CounterHandle<{ backend: string }>;
   /** Wall time of a job from pick-up to ack/nak, by backend and outcome. */
   readonly jobDuration: HistogramHandle<{ backend: string; outcome: JobOutcomeLabel }>;
   /** Time a pulled job waited for a free worker. */
@@ -73,6 +75,11 @@ export class TrainerMetrics {
       name: N.networkSteps,
       help: 'Network-steps computed (population size x steps); rate() is network-steps/s.',
       labelNames: ['sweep', 'backend'],
+    });
+    this.populations = registry.counter({
+      name: N.populations,
+      help: 'Populations run, by backend (a job of tiny trials runs several, one after another).',
+      labelNames: ['backend'],
     });
     this.jobDuration = registry.histogram({
       name: N.jobDuration,

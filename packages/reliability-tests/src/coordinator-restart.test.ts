@@ -71,7 +71,8 @@ test(
   { timeout: 180_000 },
   async () => {
     // Many small jobs, so that the enqueue (fast since it publishes the bytes its check encoded)
-    // is still running when a first result is recorded.
+    // is still running when a first result is recorded: a job per population (the planner would
+    // put 16 of these tiny populations in a job), which the stored spec keeps for the restart.
     const trials = 8000;
     const population = 2;
     const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
@@ -81,10 +82,13 @@ test(
       const id = 'sw-midsubmit';
       const seqBefore = (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq;
       const submitting = client
-        .submit(tinySweep({ trials, steps: 10, population, name: 'mid-submit' }), {
-          sweepId: id,
-          timeoutMs: 5000,
-        })
+        .submit(
+          tinySweep({ trials, steps: 10, population, populationsPerJob: 1, name: 'mid-submit' }),
+          {
+            sweepId: id,
+            timeoutMs: 5000,
+          },
+        )
         .then(
           () => 'answered',
           (err: { code?: string }) => err.code ?? 'error',
@@ -145,7 +149,7 @@ test(
 
       // A client that retries its submit with the same id gets the same sweep, and nothing is enqueued again.
       const again = await client.submit(
-        tinySweep({ trials, steps: 10, population, name: 'mid-submit' }),
+        tinySweep({ trials, steps: 10, population, populationsPerJob: 1, name: 'mid-submit' }),
         { sweepId: id },
       );
       assert.equal(again.status.sweepId, id);
@@ -179,9 +183,12 @@ test(
       const kv = await TypedKv.open(client.bus, buckets.sweeps, v1.SweepStatus);
       const id = 'sw-midresume';
       const status = async () => (await kv.get(`sweep.${id}`))!.value;
-      await client.submit(tinySweep({ trials, steps: 10, population, name: 'mid-resume' }), {
-        sweepId: id,
-      });
+      await client.submit(
+        tinySweep({ trials, steps: 10, population, populationsPerJob: 1, name: 'mid-resume' }),
+        {
+          sweepId: id,
+        },
+      );
       await waitFor(
         async () => ((await status()).counts?.ok ?? 0) > 100 || undefined,
         'a hundred trials recorded',

@@ -10,8 +10,13 @@ export interface TinySweepOptions {
   trials: number;
   /** @default 40 */
   steps?: number;
-  /** Trials per job. @default 4 */
+  /** Trials per population. @default 4 */
   population?: number;
+  /**
+   * Populations per job. @default the planner's choice (one, except for sweeps of many short
+   * trials: a job of 4 trials of 10 steps is far too little work to be sent alone)
+   */
+  populationsPerJob?: number;
   /** Recorded points per trial. @default 12 */
   logPoints?: number;
   /** @default 'tiny' */
@@ -33,5 +38,6 @@ export function tinySweep(o: TinySweepOptions): Record<string, unknown> {
     axes: [{ path: 'optimizer.learningRate', values: [0.1, 0.2, 0.3, 0.4] }],
     seeds: o.trials / 4,
     population: o.population ?? 4,
+    ...(o.populationsPerJob !== undefined && { populationsPerJob: o.populationsPerJob }),
   };
 }

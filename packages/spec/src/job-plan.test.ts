@@ -2,8 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '@dynlab/core';
 import { v1, encode, decode } from '@dynlab/proto';
-import { compileSweep, expandSweep, planJobs, trialIndex, type CompiledSweep } from './sweep';
-import { planSweepJobs, runTrials, type JobPlan } from './job-plan';
+import {
+  compileSweep,
+  defaultLimits,
+  expandSweep,
+  planJobs,
+  trialIndex,
+  type CompiledSweep,
+} from './sweep';
+import { planSweepJobs, populationsPerJob, runTrials, type JobPlan } from './job-plan';
 import { compileGroups, runGroup } from './trial-group';
 import {
   compactJobTrials,
@@ -117,6 +124,67 @@ test('a plan of marked trials only (a resume) groups them as planJobs groups the
   }
   const s = sweeps()[0]!;
   assert.equal([...planSweepJobs(s, 'w', { only: new Uint8Array(s.trialCount) })].length, 0);
+});
+
+test('a job of several populations is exactly that many consecutive jobs of one, in one', () => {
+  for (const s of sweeps())
+    for (const per of [2, 3]) {
+      const expected = [...planJobs(expandSweep(s, 'w'), 'w', per * s.population)];
+      const planned = [...planSweepJobs(s, 'w', { populationsPerJob: per })];
+      assert.deepEqual(
+        planned.map((j) => [j.jobId, j.population, materialize(s, j)]),
+        expected.map((j) => [j.jobId, s.population, j.trials]),
+      );
+    }
+});
+
+test('jobs of tiny trials hold several populations, jobs of heavy trials one, small sweeps stay spread', () => {
+  const tiny = {
+    data: { features: { n: 16, features: [{}, { frequency: 0.5 }] } },
+    model: { kind: 'relu', hidden: [4] },
+    steps: 40,
+  };
+  const plan = (spec: object) => {
+    const s = compileSweep(spec, { ...defaultLimits, maxTrials: Infinity });
+    return { s, jobs: [...planSweepJobs(s, 'w')] };
+  };
+  // 20,000 trials of 40 steps on 16 points: a population is about 7 ms of work, too little.
+  const { s, jobs } = plan({ base: tiny, seeds: 20_000, population: 64 });
+  const per = populationsPerJob(s.baseTrial, 64, Math.ceil(20_000 / 64));
+  assert.ok(per > 1 && per <= 16, `${per} populations per job`);
+  assert.equal(jobs.length, Math.ceil(20_000 / (per * 64)));
+  assert.ok(jobs.every((j) => j.population === 64));
+  assert.ok(jobs.slice(0, -1).every((j) => j.trialCount === per * 64));
+  assert.equal(
+    jobs.reduce((n, j) => n + j.trialCount, 0),
+    20_000,
+  );
+  // The sweep says otherwise: its word goes.
+  assert.equal(
+    plan({ base: tiny, seeds: 20_000, population: 64, populationsPerJob: 1 }).jobs.length,
+    313,
+  );
+  assert.equal(
+    plan({ base: tiny, seeds: 2000, population: 64, populationsPerJob: 8 }).jobs.length,
+    4,
+  );
+  // Ten times the steps: a population alone is enough work.
+  assert.equal(
+    plan({ base: { ...tiny, steps: 400 }, seeds: 20_000, population: 64 }).jobs.length,
+    313,
+  );
+  // Larger networks: one population per job (1,000 points, 100 hidden units, 40 steps).
+  const wide = {
+    ...tiny,
+    data: { features: { n: 1000, features: [{}, { frequency: 0.5 }] } },
+    model: { kind: 'relu', hidden: [100] },
+  };
+  assert.equal(plan({ base: wide, seeds: 20_000, population: 64 }).jobs.length, 313);
+  // 2,000 tiny trials are 32 populations: packing them would leave too few jobs to spread.
+  assert.equal(plan({ base: tiny, seeds: 2000, population: 64 }).jobs.length, 32);
+  // A resume plans its re-runs alone: 2,000 marked trials of the 20,000 are spread the same way.
+  const only = new Uint8Array(20_000).map((_, i) => (i % 10 === 0 ? 1 : 0));
+  assert.equal([...planSweepJobs(s, 'w', { only })].length, 32);
 });
 
 test('a job sent as ranges decodes to the planned trials, each equal to its full message alone', () => {

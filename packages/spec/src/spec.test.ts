@@ -251,6 +251,7 @@ test('trials and sweeps round-trip through their protobuf form', () => {
     axes: [{ path: 'init.scale', values: [0.1, 0.01] }],
     seeds: [3, 4],
     population: 8,
+    populationsPerJob: 3,
     analyzers: ['gradient-share'],
   });
   const wire = decode(v1.SweepSpec, encode(v1.SweepSpec, sweepToProto(s)));
@@ -260,6 +261,14 @@ test('trials and sweeps round-trip through their protobuf form', () => {
     [...expandSweep(s, 'q')].map(trialToInput),
   );
   assert.deepEqual(s2.analyzers, ['gradient-share']);
+  assert.equal(s2.populationsPerJob, 3);
+  // Unset stays unset (the planner's choice), on the wire as 0.
+  const auto = compileSweep(sweepFromProto(sweepToProto(compileSweep({ base }))));
+  assert.equal(auto.populationsPerJob, undefined);
+  assert.throws(
+    () => compileSweep({ base, populationsPerJob: 0 }),
+    (e: ValidationError) => e.issues.some((i) => i.path === 'populationsPerJob'),
+  );
 });
 
 test('YAML syntax errors name line and column', () => {

@@ -40,6 +40,12 @@ export const SweepSchema = z
       ])
       .default(1),
     population: z.number().int().positive().default(64),
+    /**
+     * Populations one job holds, run one after another (unset: as the planner finds best, several
+     * only for tiny trials; 1: a population per job). Stored with the sweep, so a restarted
+     * coordinator plans the same jobs.
+     */
+    populationsPerJob: z.number().int().positive().max(64).optional(),
     analyzers: z.array(z.string().min(1)).default([]),
   })
   .strict();
@@ -87,6 +93,8 @@ export interface CompiledSweep {
   randomSeed: number;
   seeds: number[];
   population: number;
+  /** Populations per job; undefined: the planner's choice per shape (`populationsPerJob`). */
+  populationsPerJob?: number;
   analyzers: string[];
   /** Number of trials the sweep expands into. */
   trialCount: number;
@@ -207,6 +215,7 @@ export function compileSweep(input: unknown, limits: SweepLimits = defaultLimits
     randomSeed: s.randomSeed,
     seeds,
     population: s.population,
+    ...(s.populationsPerJob !== undefined && { populationsPerJob: s.populationsPerJob }),
     analyzers: s.analyzers,
     trialCount,
   };

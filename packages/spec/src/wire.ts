@@ -224,7 +224,15 @@ export function jobToProto(sweepId: string, job: JobPlan): v1.IJob {
       dataSeed: r.point.dataSeedFixed ? r.point.first.data.seed : 0,
     };
   });
-  return { jobId: job.jobId, sweepId, shape: job.shape, templates, ranges };
+  return {
+    jobId: job.jobId,
+    sweepId,
+    shape: job.shape,
+    templates,
+    ranges,
+    // Only when the job holds several populations: a job of one reads the same to any trainer.
+    population: job.trialCount > job.population ? job.population : 0,
+  };
 }
 
 function jobIssue(path: string, message: string): ValidationError {
@@ -497,6 +505,7 @@ export function sweepToProto(s: CompiledSweep): v1.SweepSpec {
     seedCount: 0,
     population: s.population,
     analyzers: s.analyzers,
+    populationsPerJob: s.populationsPerJob ?? 0,
   });
 }
 
@@ -547,6 +556,7 @@ export function sweepFromProto(msg: v1.ISweepSpec): Record<string, unknown> {
   if (msg.randomSeed) spec.randomSeed = msg.randomSeed;
   spec.seeds = msg.seeds && msg.seeds.length > 0 ? [...msg.seeds] : msg.seedCount || 1;
   if (msg.population) spec.population = msg.population;
+  if (msg.populationsPerJob) spec.populationsPerJob = msg.populationsPerJob;
   if (msg.analyzers?.length) spec.analyzers = [...msg.analyzers];
   return spec;
 }

@@ -27,7 +27,7 @@ const pool = new Piscina({
 });
 after(() => pool.destroy());
 
-const sweep = compileSweep({
+const sweepSpec = {
   base: {
     data: { features: { n: 12, features: [{}, { frequency: 0.5 }] } },
     model: { kind: 'relu', hidden: [3] },
@@ -36,7 +36,8 @@ const sweep = compileSweep({
   },
   axes: [{ path: 'optimizer.learningRate', values: [0.1, 0.3] }],
   seeds: 3,
-});
+};
+const sweep = compileSweep(sweepSpec);
 
 /** Runs a job's bytes in the pool; collects what the worker posts and returns. */
 async function runJob(job: Uint8Array, maxPayload = 1 << 20) {
@@ -95,6 +96,51 @@ test("a job's bytes become its telemetry batches and results, as the engine's ow
     assert.deepEqual(s.steps, here.telemetry![i]!.steps);
     assert.deepEqual(s.loss, here.telemetry![i]!.loss.map(Math.fround));
   });
+});
+
+test('a job of several populations runs them one after another: each trial as its own population gives it', async () => {
+  // Six trials in populations of two: one job of three populations.
+  const packed = compileSweep({ ...sweepSpec, population: 2 });
+  const plans = [...planSweepJobs(packed, 'sw', { populationsPerJob: 3 })];
+  assert.deepEqual(
+    plans.map((p) => [p.trialCount, p.population]),
+    [[6, 2]],
+  );
+  const wire = jobToProto('sw', plans[0]!);
+  assert.equal(wire.population, 2);
+  const { res, batches, messages } = await runJob(encode(v1.Job, wire));
+  assert.ok('results' in res, JSON.stringify(res));
+  assert.equal(res.summary.populations, 3);
+  assert.equal(res.summary.telemetryMessages, messages);
+  assert.deepEqual(res.summary.statuses, { ok: 6 });
+  const trials = [...expandSweep(packed, 'sw')];
+  const groups = [trials.slice(0, 2), trials.slice(2, 4), trials.slice(4)];
+  const here = await Promise.all(
+    groups.map((g) => runPopulation(g, { backend: 'wasm', chunkPoints: 10 })),
+  );
+  const outcomes = here.flatMap((r) => r.outcomes);
+  const telemetry = here.flatMap((r) => r.telemetry!);
+  const results = jobResultTrials(decode(v1.JobResult, res.results[0]!.bytes));
+  assert.deepEqual(
+    results.map((r) => [r.trialId, r.stepsDone, r.finalLoss, r.telemetryPoints]),
+    outcomes.map((o, i) => [trials[i]!.id, o.stepsDone, Math.fround(o.finalLoss), 31]),
+  );
+  // Telemetry batches still hold chunk k of all six trials, whichever population ran them.
+  assert.deepEqual(
+    batches.map((b) => b.msgId),
+    [0, 1, 2, 3].map((k) => `${plans[0]!.jobId}:c${k}:p0`),
+  );
+  const series = trials.map(() => emptyColumns());
+  for (const b of batches)
+    for (const c of decode(v1.TelemetryBatch, b.bytes).chunks) {
+      const i = trials.findIndex((t) => t.id === c.trialId);
+      appendColumns(series[i]!, c as unknown as TelemetryColumns);
+    }
+  series.forEach((s, i) => assert.deepEqual(s.loss, telemetry[i]!.loss.map(Math.fround)));
+  // A job of one population says nothing of populations on the wire (any trainer reads it alike).
+  const single = [...planSweepJobs(packed, 'sw', { populationsPerJob: 1 })];
+  assert.equal(single.length, 3);
+  assert.equal(jobToProto('sw', single[0]!).population, 0);
 });
 
 test('an invalid job comes back as a VALIDATION error naming its field (it is then dead-lettered)', async () => {

@@ -8,7 +8,7 @@
  *
  * Task: `{ job: Uint8Array, backend, chunkPoints, maxPayload, port }` (transfer `port`). On `port`
  * the worker posts `{ kind: 'telemetry', batches }` as batches complete (their buffers transferred)
- * and `{ kind: 'progress', stepsDone, stepsTotal }` about every 0.5 s; `{ kind: 'cancel' }` posted to
+ * and `{ kind: 'progress', stepsDone, stepsTotal }` (network-steps of the job) about every 0.5 s; `{ kind: 'cancel' }` posted to
  * it ends the trials `cancelled`. Result: `{ results, summary }` (the JobResult message(s) to
  * publish, split to fit `maxPayload`), or `{ error: ErrorInfo }` when the job is invalid (a
  * ValidationError, so the job is dead-lettered) or the engine cannot start.
@@ -56,6 +56,8 @@ export type JobTaskResult =
         backend: string;
         /** Telemetry messages posted on the port before this result. */
         telemetryMessages: number;
+        /** Populations the job's trials ran as (one after another). */
+        populations: number;
       };
     }
   | { error: ErrorInfoLike };
@@ -147,30 +149,56 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
     const batcher = new TelemetryBatcher(sweepId, job.jobId, trials.length, task.maxPayload);
     const chunks = new Array<number>(trials.length).fill(0);
     const points = new Array<number>(trials.length).fill(0);
-    const r = await runPopulation(trials, {
-      backend: task.backend as never,
-      chunkPoints: task.chunkPoints,
-      signal: ctl.signal,
-      onTelemetry: (i, chunk, last) => {
-        const chunkIndex = chunks[i]!++;
-        points[i]! += chunk.steps.length;
-        postBatches(
-          batcher.add(i, {
-            sweepId,
-            trialId: trials[i]!.id,
-            chunkIndex,
-            last,
-            jobId: job.jobId,
-            ...chunk,
-          }),
-        );
-      },
-      onProgress: (stepsDone, stepsTotal) => post({ kind: 'progress', stepsDone, stepsTotal }),
-    });
+    // A job of tiny trials holds several populations (see the planner's `populationsPerJob`): they
+    // run one after another, so the worker's memory is one population's, and the job's telemetry
+    // batches span them (the job is short by construction).
+    const size = job.population > 0 ? job.population : trials.length;
+    const totalSteps = (trials[0]?.steps ?? 0) * trials.length;
+    let lastProgress = performance.now();
+    const progress = (stepsDone: number, stepsTotal: number) => {
+      lastProgress = performance.now();
+      post({ kind: 'progress', stepsDone, stepsTotal });
+    };
+    const outcomes: TrialOutcome[] = [];
+    let backend = '';
+    let wallS = 0;
+    for (let first = 0; first < trials.length; first += size) {
+      const group = trials.slice(first, first + size);
+      const stepsBefore = first * (trials[0]?.steps ?? 0);
+      const r = await runPopulation(group, {
+        backend: task.backend as never,
+        chunkPoints: task.chunkPoints,
+        signal: ctl.signal,
+        onTelemetry: (g, chunk, last) => {
+          const i = first + g;
+          const chunkIndex = chunks[i]!++;
+          points[i]! += chunk.steps.length;
+          postBatches(
+            batcher.add(i, {
+              sweepId,
+              trialId: trials[i]!.id,
+              chunkIndex,
+              last,
+              jobId: job.jobId,
+              ...chunk,
+            }),
+          );
+        },
+        // Network-steps of the whole job, so progress reads the same for one population or several.
+        onProgress: (stepsDone, stepsTotal) =>
+          progress(stepsBefore + stepsDone * group.length, stepsTotal * trials.length),
+      });
+      // Populations shorter than the engine's progress period report nothing themselves.
+      if (performance.now() - lastProgress >= 500)
+        progress(stepsBefore + (trials[0]?.steps ?? 0) * group.length, totalSteps);
+      outcomes.push(...r.outcomes);
+      backend ||= r.backend.name;
+      wallS += r.outcomes[0]?.wallS ?? 0;
+    }
     postBatches(batcher.flush()); // nothing normally: every trial's last chunk completed its batches
     const statuses: Partial<Record<TrialOutcome['status'], number>> = {};
     let steps = 0;
-    for (const o of r.outcomes) {
+    for (const o of outcomes) {
       statuses[o.status] = (statuses[o.status] ?? 0) + 1;
       steps += o.stepsDone;
     }
@@ -178,9 +206,9 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
       sweepId,
       jobId: job.jobId,
       instance: task.instance,
-      backend: r.backend.name,
-      wallS: r.outcomes[0]?.wallS ?? 0,
-      trials: r.outcomes.map((o, i) => ({
+      backend,
+      wallS,
+      trials: outcomes.map((o, i) => ({
         index: indices[i]!,
         status: trialStatusCode[o.status],
         finalLoss: o.finalLoss,
@@ -196,7 +224,13 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
         ...m,
         bytes: ownBytes(m.bytes),
       })),
-      summary: { statuses, steps, backend: r.backend.name, telemetryMessages },
+      summary: {
+        statuses,
+        steps,
+        backend,
+        telemetryMessages,
+        populations: Math.ceil(trials.length / size),
+      },
     };
   } catch (err) {
     return { error: toDynlabError(err).toInfo() };

@@ -353,6 +353,7 @@ export class Trainer {
       for (const [status, n] of Object.entries(statuses) as [keyof typeof statuses, number][])
         this.metrics.trials.inc({ sweep, backend: backend || this.backend, outcome: status }, n);
       this.metrics.networkSteps.inc({ sweep, backend: this.backend }, steps);
+      this.metrics.populations.inc({ backend: backend || this.backend }, res.summary.populations);
       const all = Object.values(statuses).reduce((a, b) => a + (b ?? 0), 0);
       outcome = statuses.cancelled === all ? 'cancelled' : 'ok';
     } finally {

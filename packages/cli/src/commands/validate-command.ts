@@ -18,13 +18,20 @@ export const validateCommand = defineCommand({
     // Planned as the coordinator plans it (every sweep point built and checked).
     const shapes = new Set<string>();
     let jobs = 0;
+    let populations = 0;
     for (const job of planSweepJobs(sweep, 'validate')) {
       shapes.add(job.shape);
       jobs++;
+      populations += Math.ceil(job.trialCount / job.population);
     }
     const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    // Jobs of tiny trials hold several populations each (the planner's populationsPerJob).
+    const sizes =
+      populations === jobs
+        ? `${plural(jobs, 'job')} of at most ${sweep.population}`
+        : `${plural(jobs, 'job')} (${populations} populations of at most ${sweep.population})`;
     process.stdout.write(
-      `${file}: valid sweep '${sweep.name}': ${plural(sweep.trialCount, 'trial')} (${sweep.mode} over ${plural(sweep.axes.length, 'axis').replace(/axiss$/, 'axes')} x ${plural(sweep.seeds.length, 'seed')}), ${plural(jobs, 'job')} of at most ${sweep.population}, ${plural(shapes.size, 'shape')}\n`,
+      `${file}: valid sweep '${sweep.name}': ${plural(sweep.trialCount, 'trial')} (${sweep.mode} over ${plural(sweep.axes.length, 'axis').replace(/axiss$/, 'axes')} x ${plural(sweep.seeds.length, 'seed')}), ${sizes}, ${plural(shapes.size, 'shape')}\n`,
     );
     return 0;
   },
