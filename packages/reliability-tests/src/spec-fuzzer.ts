@@ -34,7 +34,9 @@ export function validExamples(): Record<string, unknown>[] {
       },
       axes: [{ path: 'optimizer.learningRate', values: [0.1, 0.5] }],
       seeds: 2,
-      population: 4,
+      // Two populations of two in one job: a packed job among the runs.
+      population: 2,
+      populationsPerJob: 2,
     },
     {
       name: 'zip',
@@ -211,6 +213,7 @@ function mutateOnce(r: Rng, spec: Json): Json {
         'samples',
         'seeds',
         'population',
+        'populationsPerJob',
         'randomSeed',
         'analyzers',
         'name',
@@ -334,6 +337,7 @@ export function lenientWire(spec: unknown): v1.ISweepSpec | null {
       seedCount: typeof s.seeds === 'number' ? s.seeds : 0,
       seeds: Array.isArray(s.seeds) ? s.seeds : [],
       population: s.population,
+      populationsPerJob: s.populationsPerJob,
       analyzers: s.analyzers,
     };
     const msg = v1.SweepSpec.fromObject(
