@@ -21,17 +21,15 @@ const envelopeBytes = 1024;
 
 export class TelemetryBatcher {
   private readonly rounds = new Map<number, v1.ITelemetryChunk[]>();
-  /** Index of each trial's last chunk, once it has arrived. */
-  private readonly lastIndex: (number | undefined)[];
+  /** Trials whose last chunk had index k, by k: trials that will not send chunks after k. */
+  private readonly endedAt = new Map<number, number>();
 
   constructor(
     private readonly sweepId: string,
     private readonly jobId: string,
-    trialCount: number,
+    private readonly trialCount: number,
     private readonly maxBytes: number,
-  ) {
-    this.lastIndex = new Array<number | undefined>(trialCount).fill(undefined);
-  }
+  ) {}
 
   /** Adds a trial's chunk; returns the batches it completed (usually none or one). */
   add(trialIndex: number, chunk: v1.ITelemetryChunk): EncodedBatch[] {
@@ -39,11 +37,17 @@ export class TelemetryBatcher {
     const round = this.rounds.get(k) ?? [];
     round.push(chunk);
     this.rounds.set(k, round);
-    if (chunk.last) this.lastIndex[trialIndex] = k;
+    // Only round k can be completed by this chunk, or, by a last chunk, the later rounds too
+    // (this trial is no longer expected in them). Work per chunk does not grow with the job's
+    // trials: a job of several populations holds hundreds.
+    let candidates = [k];
+    if (chunk.last) {
+      this.endedAt.set(k, (this.endedAt.get(k) ?? 0) + 1);
+      candidates = [...this.rounds.keys()].filter((i) => i >= k).sort((a, b) => a - b);
+    }
     const out: EncodedBatch[] = [];
-    // A last chunk can complete later rounds too (this trial is no longer expected in them).
-    for (const [index, chunks] of [...this.rounds].sort((a, b) => a[0] - b[0]))
-      if (chunks.length === this.expected(index)) out.push(...this.take(index));
+    for (const index of candidates)
+      if (this.rounds.get(index)!.length === this.expected(index)) out.push(...this.take(index));
     return out;
   }
 
@@ -55,8 +59,8 @@ export class TelemetryBatcher {
   /** Trials that will send chunk k: all but those whose last chunk came before k. */
   private expected(k: number): number {
     let ended = 0;
-    for (const last of this.lastIndex) if (last !== undefined && last < k) ended++;
-    return this.lastIndex.length - ended;
+    for (const [last, n] of this.endedAt) if (last < k) ended += n;
+    return this.trialCount - ended;
   }
 
   private take(k: number): EncodedBatch[] {
