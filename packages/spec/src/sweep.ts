@@ -43,7 +43,9 @@ export const SweepSchema = z
     /**
      * Populations one job holds, run one after another (unset: as the planner finds best, several
      * only for tiny trials; 1: a population per job). Stored with the sweep, so a restarted
-     * coordinator plans the same jobs.
+     * coordinator plans the same jobs. A job's telemetry batch for chunk k goes out once all its
+     * populations have recorded chunk k, so the trainer holds a job's telemetry until its last
+     * population runs: several populations per job are for short trials.
      */
     populationsPerJob: z.number().int().positive().max(64).optional(),
     analyzers: z.array(z.string().min(1)).default([]),
