@@ -398,18 +398,24 @@ test('modify starts from what it last wrote, and still loses nothing to another 
   assert.equal((await b.get('sweep-mine'))?.value.counts?.ok, 7);
 });
 
-test('watch yields the current value and then each change', async () => {
+test('watch yields the current value and then each change', { timeout: 60_000 }, async () => {
   const kv = await TypedKv.open(bus, buckets.sweeps, v1.SweepStatus);
   await kv.put('sweep-watched', { sweepId: 'sweep-watched', counts: { ok: 1 } });
   const ctl = new AbortController();
   const seen: number[] = [];
+  // The changes are written once the watch has delivered the current value: written after a fixed
+  // wait instead, on a loaded machine they could come before the watch began, which then saw only
+  // the last value and waited for ever.
+  let started: () => void = () => undefined;
+  const current = new Promise<void>((r) => (started = r));
   const watching = (async () => {
     for await (const v of kv.watch('sweep-watched', ctl.signal)) {
       seen.push(v?.counts?.ok ?? -1);
+      if (seen.length === 1) started();
       if (seen.length === 3) ctl.abort();
     }
   })();
-  await new Promise((r) => setTimeout(r, 100));
+  await current;
   await kv.put('sweep-watched', { sweepId: 'sweep-watched', counts: { ok: 2 } });
   await kv.put('sweep-watched', { sweepId: 'sweep-watched', counts: { ok: 3 } });
   await watching;
