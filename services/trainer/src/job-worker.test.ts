@@ -44,7 +44,9 @@ async function runJob(job: Uint8Array, maxPayload = 1 << 20) {
   const { port1, port2 } = new MessageChannel();
   const batches: { bytes: Uint8Array; msgId: string; chunks: number }[] = [];
   let messages = 0;
+  let progress = 0;
   port2.on('message', (m: JobWorkerMessage) => {
+    if (m.kind === 'progress') progress++;
     if (m.kind !== 'telemetry') return;
     messages++;
     batches.push(...m.batches);
@@ -57,7 +59,7 @@ async function runJob(job: Uint8Array, maxPayload = 1 << 20) {
   if ('summary' in res)
     await waitFor(() => messages >= res.summary.telemetryMessages, 'the last batches');
   port2.close();
-  return { res, batches, messages };
+  return { res, batches, messages, progress };
 }
 
 test("a job's bytes become its telemetry batches and results, as the engine's own run gives them", async () => {
@@ -108,9 +110,13 @@ test('a job of several populations runs them one after another: each trial as it
   );
   const wire = jobToProto('sw', plans[0]!);
   assert.equal(wire.population, 2);
-  const { res, batches, messages } = await runJob(encode(v1.Job, wire));
+  const started = performance.now();
+  const { res, batches, messages, progress } = await runJob(encode(v1.Job, wire));
   assert.ok('results' in res, JSON.stringify(res));
   assert.equal(res.summary.populations, 3);
+  // The engine reports progress at the end of each population; a job shorter than the 0.5 s
+  // between reports sends none (each would cost the trainer a message to the server).
+  if (performance.now() - started < 500) assert.equal(progress, 0);
   assert.equal(res.summary.telemetryMessages, messages);
   assert.deepEqual(res.summary.statuses, { ok: 6 });
   const trials = [...expandSweep(packed, 'sw')];

@@ -8,10 +8,11 @@
  *
  * Task: `{ job: Uint8Array, backend, chunkPoints, maxPayload, port }` (transfer `port`). On `port`
  * the worker posts `{ kind: 'telemetry', batches }` as batches complete (their buffers transferred)
- * and `{ kind: 'progress', stepsDone, stepsTotal }` (network-steps of the job) about every 0.5 s; `{ kind: 'cancel' }` posted to
- * it ends the trials `cancelled`. Result: `{ results, summary }` (the JobResult message(s) to
- * publish, split to fit `maxPayload`), or `{ error: ErrorInfo }` when the job is invalid (a
- * ValidationError, so the job is dead-lettered) or the engine cannot start.
+ * and `{ kind: 'progress', stepsDone, stepsTotal }` (network-steps of the job) at most every 0.5 s
+ * (none for a shorter job); `{ kind: 'cancel' }` posted to it ends the trials `cancelled`.
+ * Result: `{ results, summary }` (the JobResult message(s) to publish, split to fit `maxPayload`),
+ * or `{ error: ErrorInfo }` when the job is invalid (a ValidationError, so the job is
+ * dead-lettered) or the engine cannot start.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ValidationError, toDynlabError, type ErrorInfoLike } from '@dynlab/core';
@@ -111,6 +112,9 @@ export function encodeJobResult(result: v1.IJobResult, maxPayload: number): Enco
   });
 }
 
+/** Shortest time between two progress reports of a job. */
+const progressMs = 500;
+
 /** Runs one job in this thread; see the module header. */
 export default async function runJob(task: JobTask): Promise<JobTaskResult> {
   const port = task.port;
@@ -153,9 +157,12 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
     // run one after another, so the worker's memory is one population's, and the job's telemetry
     // batches span them (the job is short by construction).
     const size = job.population > 0 ? job.population : trials.length;
-    const totalSteps = (trials[0]?.steps ?? 0) * trials.length;
+    // At most one progress report per 0.5 s of the job: each costs the trainer a message to the
+    // server (the job is kept alive), and the engine also reports at the end of every population,
+    // which for a job of short populations was a message per population for nothing.
     let lastProgress = performance.now();
     const progress = (stepsDone: number, stepsTotal: number) => {
+      if (performance.now() - lastProgress < progressMs) return;
       lastProgress = performance.now();
       post({ kind: 'progress', stepsDone, stepsTotal });
     };
@@ -188,9 +195,6 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
         onProgress: (stepsDone, stepsTotal) =>
           progress(stepsBefore + stepsDone * group.length, stepsTotal * trials.length),
       });
-      // Populations shorter than the engine's progress period report nothing themselves.
-      if (performance.now() - lastProgress >= 500)
-        progress(stepsBefore + (trials[0]?.steps ?? 0) * group.length, totalSteps);
       outcomes.push(...r.outcomes);
       backend ||= r.backend.name;
       wallS += r.outcomes[0]?.wallS ?? 0;
