@@ -276,6 +276,59 @@ test('the CLI reads results back with an ordered consumer but cannot enqueue job
   assert.equal(await outcome(cli.jsm.streams.purge('DYNLAB_RESULTS')), 'denied', 'purge results');
 });
 
+test("the CLI cannot look up, pull from, ack, change or delete a service's durable consumer", async () => {
+  const coordinator = await as('coordinator');
+  await coordinator.js.publish('dynlab.v1.results.sw9', new TextEncoder().encode('r1'));
+  await coordinator.jsm.consumers.add('DYNLAB_RESULTS', {
+    durable_name: 'coordinator-results',
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: 'dynlab.v1.results.sw9',
+    max_deliver: 10,
+  });
+  const owned = await coordinator.js.consumers.get('DYNLAB_RESULTS', 'coordinator-results');
+  const [held] = await collect(await owned.fetch({ max_messages: 1, expires: 1000 }));
+  assert.ok(held, 'the coordinator holds a result, unacked');
+
+  const cli = await as('cli');
+  const durable = ['DYNLAB_RESULTS', 'coordinator-results'] as const;
+  assert.equal(await outcome(cli.jsm.consumers.info(...durable)), 'denied', 'look it up');
+  assert.equal(await outcome(cli.jsm.consumers.delete(...durable)), 'denied', 'delete it');
+  assert.equal(
+    await outcome(
+      cli.nc.request(
+        '$JS.API.CONSUMER.MSG.NEXT.DYNLAB_RESULTS.coordinator-results',
+        new TextEncoder().encode(JSON.stringify({ batch: 1, no_wait: true })),
+        { timeout: 2000 },
+      ),
+    ),
+    'denied',
+    'pull from it',
+  );
+  assert.equal(
+    await outcome(
+      cli.jsm.consumers.add('DYNLAB_RESULTS', {
+        durable_name: 'coordinator-results',
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'dynlab.v1.results.sw9',
+        max_deliver: 1,
+      }),
+    ),
+    'denied',
+    'change it',
+  );
+  // An ack is a plain publish to the message's reply subject: the server drops it (its error
+  // comes back on the connection, not to a caller), so the test looks at what the consumer holds.
+  const ackSubject = (held as unknown as { reply: string }).reply;
+  assert.match(ackSubject, /^\$JS\.ACK\.DYNLAB_RESULTS\.coordinator-results\./);
+  cli.nc.publish(ackSubject, new TextEncoder().encode('+ACK'));
+  await cli.nc.flush();
+  const info = await coordinator.jsm.consumers.info(...durable);
+  assert.equal(info.num_ack_pending, 1, "the CLI's ack did not take the result away");
+  assert.equal(info.config.max_deliver, 10, "its config is the coordinator's");
+  held.ack();
+  await coordinator.jsm.consumers.delete(...durable);
+});
+
 test("the CLI watches a sweep's status in KV but cannot write or delete it", async () => {
   const coordinator = await as('coordinator');
   const written = await coordinator.js.views.kv('dynlab_sweeps');
