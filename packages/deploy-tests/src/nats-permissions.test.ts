@@ -276,7 +276,7 @@ test('the CLI reads results back with an ordered consumer but cannot enqueue job
   assert.equal(await outcome(cli.jsm.streams.purge('DYNLAB_RESULTS')), 'denied', 'purge results');
 });
 
-test("the CLI cannot look up, pull from, ack, change or delete a service's durable consumer", async () => {
+test("the CLI cannot look up, pull from, ack, change or delete a service's durable consumer (nor an analyzer the coordinator's)", async () => {
   const coordinator = await as('coordinator');
   await coordinator.js.publish('dynlab.v1.results.sw9', new TextEncoder().encode('r1'));
   await coordinator.jsm.consumers.add('DYNLAB_RESULTS', {
@@ -322,8 +322,13 @@ test("the CLI cannot look up, pull from, ack, change or delete a service's durab
   assert.match(ackSubject, /^\$JS\.ACK\.DYNLAB_RESULTS\.coordinator-results\./);
   cli.nc.publish(ackSubject, new TextEncoder().encode('+ACK'));
   await cli.nc.flush();
+  // Nor may an analyzer, which has consumers of its own on the same stream.
+  const analyzer = await as('analyzer');
+  assert.equal(await outcome(analyzer.jsm.consumers.delete(...durable)), 'denied', 'analyzer');
+  analyzer.nc.publish(ackSubject, new TextEncoder().encode('+ACK'));
+  await analyzer.nc.flush();
   const info = await coordinator.jsm.consumers.info(...durable);
-  assert.equal(info.num_ack_pending, 1, "the CLI's ack did not take the result away");
+  assert.equal(info.num_ack_pending, 1, "the CLI's and the analyzer's acks did not take it away");
   assert.equal(info.config.max_deliver, 10, "its config is the coordinator's");
   held.ack();
   await coordinator.jsm.consumers.delete(...durable);
