@@ -1,58 +1,51 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { seededRng } from '@dynlab/core';
 import { v1 } from './index';
 import { decode } from './codec';
 import { encodeTelemetryBatch, telemetryChunkSize } from './telemetry-encoder';
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * TelemetryChunk's fields as the .proto file declares them (read with protobufjs's reflection),
+ * so that a field added to the message and forgotten by the hand-written encoder fails this test.
+ */
+const protoDir = join(__dirname, '..', '..', '..', 'proto');
+const protoRoot = new protobuf.Root();
+// Imports are written from the proto directory (`dynlab/v1/common.proto`).
+protoRoot.resolvePath = (_origin, target) => join(protoDir, target);
+const chunkFields = protoRoot
+  .loadSync('dynlab/v1/telemetry.proto')
+  .lookupType('dynlab.v1.TelemetryChunk').fieldsArray;
 
 /** A chunk with every field present or absent at random, with awkward values among the rest. */
 function randomChunk(r: () => number, k: number): v1.ITelemetryChunk {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
-  const floats = () =>
-    Array.from({ length: pick([0, 1, 3, 40]) }, () =>
-      pick([0, -0, 1.5, NaN, Infinity, -Infinity, 3.4e38, 1e-45, r() * 2 - 1, r() * 1e6]),
-    );
-  const c: Record<string, unknown> = {};
-  const maybe = (key: string, v: () => unknown) => {
-    if (r() < 0.7) c[key] = v();
+  const ints = [0, 1, 2, 100, 127, 128, 300, 1000, 16384, 2 ** 31, 2 ** 32 - 1];
+  const values: Record<string, () => unknown> = {
+    string: () =>
+      pick(['sw-1', '', 'swé-ü-漢', `sw-1-t${String(k).padStart(6, '0')}`, 'sw-1-r2-j00017']),
+    uint32: () => pick(ints),
+    bool: () => r() < 0.5,
+    'repeated uint32': () => Array.from({ length: pick([0, 1, 12]) }, () => pick(ints)),
+    'repeated float': () =>
+      Array.from({ length: pick([0, 1, 3, 40]) }, () =>
+        pick([0, -0, 1.5, NaN, Infinity, -Infinity, 3.4e38, 1e-45, r() * 2 - 1, r() * 1e6]),
+      ),
   };
-  maybe('sweepId', () => pick(['sw-1', '', 'swé-ü-漢']));
-  maybe('trialId', () => `sw-1-t${String(k).padStart(6, '0')}`);
-  maybe('chunkIndex', () => pick([0, 1, 127, 128, 16384, 2 ** 32 - 1]));
-  maybe('last', () => r() < 0.5);
-  maybe('steps', () =>
-    Array.from({ length: pick([0, 1, 12]) }, () =>
-      pick([0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 - 1]),
-    ),
-  );
-  for (const key of [
-    'loss',
-    'error',
-    'gradShare',
-    'probeOutputs',
-    'paramNorms',
-    'deadUnits',
-    'trainOutputs',
-  ])
-    maybe(key, floats);
-  for (const key of ['features', 'probes', 'layers', 'trainPoints'])
-    maybe(key, () => pick([0, 2, 100, 1000]));
-  maybe('jobId', () => pick(['sw-1-j00001', 'sw-1-r2-j00017']));
+  const c: Record<string, unknown> = {};
+  for (const f of chunkFields) {
+    const kind = `${f.repeated ? 'repeated ' : ''}${f.type}`;
+    const value = values[kind];
+    if (!value) throw new Error(`TelemetryChunk.${f.name}: no test values for ${kind}`);
+    if (r() < 0.7) c[f.name] = value();
+  }
   return c as v1.ITelemetryChunk;
 }
 
 test('a telemetry batch encodes to exactly the bytes protobufjs gives, and decodes back', () => {
-  const r = rng(7);
+  const r = seededRng(7);
   for (let n = 0; n < 300; n++) {
     const chunks = Array.from({ length: Math.floor(r() * 6) }, (_, k) => randomChunk(r, k));
     const batch: v1.ITelemetryBatch = { chunks };

@@ -3,7 +3,7 @@
  * a generator so a sweep of 100,000 trials is walked in bounded memory; jobs are formed per
  * shape with at most `population` trials each, so only one partial job per shape is held.
  */
-import { ValidationError, type Issue } from '@dynlab/core';
+import { ValidationError, seededRng, type Issue } from '@dynlab/core';
 import { z } from 'zod';
 import { checkTrial, zodIssues, type CompiledTrial } from './compiled-trial';
 import { TrialSchema } from './trial-schema';
@@ -339,17 +339,8 @@ export function estimateJobBytes(t: CompiledTrial, population: number): number {
   return 4 * (n * (t.inputDim + 1) + population * (3 * acts + 4 * params));
 }
 
-/** Deterministic PRNG (mulberry32): random-mode sampling here, seeded fuzzing in tests. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The sweep sampler's PRNG, re-exported where its users found it first. */
+export { seededRng };
 
 /** The axis values of each sweep point, in order (seeds not included). */
 export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
