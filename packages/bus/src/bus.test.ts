@@ -230,6 +230,37 @@ test('a pull the server refuses (too many waiting) is counted back; the others s
   }
 });
 
+test('a request the server lost in a restart is written off on its own, while newer requests come and go', async () => {
+  await purgeJobs();
+  const { feed, rooms } = jobFeed();
+  let asking = true;
+  let asker: Promise<void> | undefined;
+  try {
+    feed.pull(50);
+    await bus.nc.flush();
+    // A consumer with room keeps asking, one request a second, through the restart: each expires
+    // short and is counted back, and the lost one must not stay counted among them (it held
+    // fifty slots for good).
+    asker = (async () => {
+      while (asking) {
+        feed.pull(1);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    // Killed, not stopped: a server that stops in order ends its waiting requests with a 409; a
+    // killed one takes them with it unanswered.
+    await nats.kill();
+    await nats.restart();
+    // At most the last few one-message requests are still waiting.
+    await waitFor(() => feed.pending < 10, 'the lost request written off', 15_000);
+    assert.ok(rooms.count > 0);
+  } finally {
+    asking = false;
+    await asker;
+    feed.close();
+  }
+});
+
 test('a busy consumer pulls for a quarter of its slots at a time, not for every message', async () => {
   await purgeJobs();
   const n = 200;
