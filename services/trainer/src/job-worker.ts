@@ -18,7 +18,12 @@ import type { MessagePort } from 'node:worker_threads';
 import { ValidationError, toDynlabError, type ErrorInfoLike } from '@dynlab/core';
 import { runPopulation } from '@dynlab/engine';
 import { decode, encode, v1 } from '@dynlab/proto';
-import { jobResultToProto, jobTrialsFromProto, trialIndex, type TrialOutcome } from '@dynlab/spec';
+import {
+  jobResultToProto,
+  jobTrialIndices,
+  jobTrialsFromProto,
+  type TrialOutcome,
+} from '@dynlab/spec';
 import { splitBySize } from './split-by-size';
 import { TelemetryBatcher, type EncodedBatch } from './telemetry-batcher';
 
@@ -137,7 +142,7 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
   try {
     const job = decode(v1.Job, task.job);
     const trials = jobTrialsFromProto(job); // a malformed trial is a ValidationError: dead-lettered
-    const indices = trials.map((t) => trialIndex(t.id));
+    const indices = jobTrialIndices(job); // from the ranges, without parsing the ids built from them
     const foreign = indices.findIndex((i) => i < 0);
     if (foreign >= 0)
       throw new ValidationError(
@@ -224,6 +229,8 @@ export default async function runJob(task: JobTask): Promise<JobTaskResult> {
       })),
     });
     return {
+      // Cloned to the main thread, not transferred: each in a buffer of its own, so that the clone
+      // of a small result does not copy the rest of Node's pooled buffer with it.
       results: encodeJobResult(result, task.maxPayload).map((m) => ({
         ...m,
         bytes: ownBytes(m.bytes),
