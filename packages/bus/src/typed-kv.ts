@@ -137,6 +137,7 @@ export class TypedKv<T> {
     const it = await this.kv.watch({ key });
     const stop = () => it.stop();
     signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop(); // aborted while the watch was being set up
     try {
       for await (const e of it) yield e.operation === 'PUT' ? decode(this.type, e.value) : null;
     } finally {

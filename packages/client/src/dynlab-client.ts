@@ -192,6 +192,7 @@ export class DynlabClient {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) ctl.abort(); // aborted while KV was being opened
     let timedOut = false;
     const timer =
       opts.timeoutMs === undefined
@@ -282,7 +283,8 @@ export class DynlabClient {
     ))
       for (const r of trials) {
         if (Object.keys(r.params).length === 0) {
-          paramsOf ??= await this.sweepParamsOf(sweepId);
+          // Asked once: null (no stored spec) is an answer too, not a reason to ask per trial.
+          if (paramsOf === undefined) paramsOf = await this.sweepParamsOf(sweepId);
           if (paramsOf) r.params = paramsOf(trialIndex(r.trialId));
         }
         yield r;
