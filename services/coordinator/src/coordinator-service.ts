@@ -349,6 +349,7 @@ export class Coordinator {
       s.updatedMs = s.finishedMs = Date.now();
       return s;
     });
+    this.finished.delete(id); // no result finishes it now (a resume starts counting anew)
     // Drop the queued jobs; running ones stop at their next heartbeat when trainers see the notice.
     await this.bus.jsm.streams.purge(streams.jobs, { filter: subjects.jobs(id) });
     await this.bus.publish(
