@@ -5,11 +5,7 @@
  * connection, so a command never hangs on exit.
  */
 import type { DynlabClient } from '@dynlab/client';
-import { noLimits, type SweepLimits } from '@dynlab/spec';
 import type { CommandArgs, FlagSpec } from './define-command';
-
-/** Limits left to the coordinator: a cluster may allow more than the defaults, and it checks again anyway. */
-export const coordinatorLimits: SweepLimits = noLimits;
 
 /** The `--nats` flag every cluster command takes. */
 export const natsFlag: FlagSpec = {

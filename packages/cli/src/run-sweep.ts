@@ -11,8 +11,7 @@ import { DynlabClient, type SweepStatus } from '@dynlab/client';
 import { startLocalCluster, type LocalCluster, type ServiceProcess } from '@dynlab/cluster';
 import { DynlabError, ErrorCode, createLogger, toDynlabError } from '@dynlab/core';
 import { v1 } from '@dynlab/proto';
-import { compileSweep, defaultLimits, loadSpecFile } from '@dynlab/spec';
-import { coordinatorLimits } from './cluster-connection';
+import { compileSweep, defaultLimits, loadSpecFile, noLimits } from '@dynlab/spec';
 import { ExitCode } from './exit-codes';
 import { exportSweep, type ExportSummary } from './export-sweep';
 import { Interruption, InterruptedError, within } from './interruption';
@@ -102,7 +101,8 @@ export async function runSweep(o: RunSweepOptions): Promise<number> {
   const started = Date.now();
   const spec = await loadSpecFile(o.specFile);
   // A local cluster's coordinator applies the default limits: check them before starting anything.
-  const sweep = compileSweep(spec, o.natsUrl ? coordinatorLimits : defaultLimits);
+  // A running cluster's may allow more, and it checks again anyway.
+  const sweep = compileSweep(spec, o.natsUrl ? noLimits : defaultLimits);
   const interruption = new Interruption(() =>
     say('\ndynlab: interrupted: cancelling the sweep and stopping what this run started...'),
   );
