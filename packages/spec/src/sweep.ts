@@ -378,32 +378,36 @@ export function* sweepPoints(s: CompiledSweep): Generator<unknown[]> {
 
 /**
  * The params of the sweep's trials by index (swept values as JSON text by axis path, and the seed),
- * without building the trials: what `trialAt(s, id, i).params` holds. Random points are drawn once,
- * on the first call, and kept.
+ * without building the trials: what `trialAt(s, id, i).params` holds.
  */
 export function sweepParams(s: CompiledSweep): (index: number) => Record<string, string> {
-  let drawn: unknown[][] | undefined;
-  const random = () => (drawn ??= [...sweepPoints(s)]);
   return (index) => {
-    const point = pointAt(s, Math.floor(index / s.seeds.length), random);
-    const params: Record<string, string> = {};
-    s.axes.forEach((a, k) => (params[a.path] = JSON.stringify(point?.[k])));
-    params.seed = String(s.seeds[index % s.seeds.length]);
-    return params;
+    const point = pointAt(s, Math.floor(index / s.seeds.length)) ?? [];
+    return { ...axisParams(s, point), seed: String(s.seeds[index % s.seeds.length]) };
   };
 }
 
+/** A point's swept values as a trial's params hold them: JSON text by axis path. */
+function axisParams(s: CompiledSweep, point: unknown[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  s.axes.forEach((a, k) => (params[a.path] = JSON.stringify(point[k])));
+  return params;
+}
+
+/** A random sweep's points, drawn once per compiled sweep (the sampler replays from its seed). */
+const drawnPoints = new WeakMap<CompiledSweep, unknown[][]>();
+
 /**
  * The axis values of point `pointIndex`: grid and zip points computed directly (mixed radix over
- * the axes), random ones taken from `random()`, the sampler's points in order.
+ * the axes), random ones from the sampler's points in order, drawn on first use and kept.
  */
-function pointAt(
-  s: CompiledSweep,
-  pointIndex: number,
-  random: () => unknown[][],
-): unknown[] | undefined {
+function pointAt(s: CompiledSweep, pointIndex: number): unknown[] | undefined {
   if (s.mode === 'zip') return s.axes.map((a) => a.values[pointIndex]);
-  if (s.mode === 'random') return random()[pointIndex];
+  if (s.mode === 'random') {
+    let drawn = drawnPoints.get(s);
+    if (!drawn) drawnPoints.set(s, (drawn = [...sweepPoints(s)]));
+    return drawn[pointIndex];
+  }
   let rest = pointIndex;
   const point = new Array<unknown>(s.axes.length);
   for (let k = s.axes.length - 1; k >= 0; k--) {
@@ -428,7 +432,7 @@ export function trialAt(
 ): CompiledTrial | undefined {
   if (!Number.isInteger(index) || index < 0 || index >= s.trialCount) return undefined;
   const seedIndex = index % s.seeds.length;
-  const point = pointAt(s, Math.floor(index / s.seeds.length), () => [...sweepPoints(s)]);
+  const point = pointAt(s, Math.floor(index / s.seeds.length));
   return buildTrial(s, sweepId, point ?? [], index, seedIndex);
 }
 
@@ -451,11 +455,8 @@ function buildPointTrial(
   seedIndex: number,
 ): { trial: CompiledTrial; dataSeedFixed: boolean } {
   const withAxes = structuredClone(s.base);
-  const params: Record<string, string> = {};
-  s.axes.forEach((a, k) => {
-    setPath(withAxes, a.parts, point[k]);
-    params[a.path] = JSON.stringify(point[k]);
-  });
+  s.axes.forEach((a, k) => setPath(withAxes, a.parts, point[k]));
+  const params = axisParams(s, point);
   const seed = s.seeds[seedIndex]!;
   const id = trialId(sweepId, index);
   const r = checkTrial({
