@@ -575,7 +575,10 @@ export interface PlannedJob {
   trials: CompiledTrial[];
 }
 
-/** Groups trials into jobs of one shape and at most `population` trials, streaming. */
+/**
+ * Groups trials into jobs of one shape and at most `population` trials, streaming. The coordinator
+ * plans with `planSweepJobs`, without building trials; this is the reference it is tested against.
+ */
 export function* planJobs(
   trials: Iterable<CompiledTrial>,
   sweepId: string,

@@ -5,8 +5,7 @@
  * instead of every trial (a full check costs about 50 µs, as much as a tiny trial's training).
  */
 import { compileTrial, type CompiledTrial, trialToInput } from './compiled-trial';
-import type { TrialRun } from './job-plan';
-import { pointTrial } from './sweep';
+import { runTrials, type TrialRun } from './job-plan';
 import type { ParsedTrial } from './trial-schema';
 
 /** What a trial of a group has of its own. */
@@ -37,9 +36,7 @@ const own = (t: CompiledTrial): OwnFields => ({
 export function runGroup(run: TrialRun, sweepId: string, seedCount: number): TrialGroup {
   return {
     body: trialToInput(run.point.first),
-    trials: run.seeds.map((seed, k) =>
-      own(pointTrial(run.point, sweepId, seedCount, run.firstSeedIndex + k, seed)),
-    ),
+    trials: runTrials(run, sweepId, seedCount).map(own),
   };
 }
 

@@ -146,6 +146,8 @@ function checkedBody(body: Uint8Array, check: () => CompiledTrial): CompiledTria
 /**
  * A job's trials in the compact wire form: one template per run of trials that differ only in
  * id, seed, seed index, data seed and params values (the seeds of one sweep point), one ref each.
+ * No service sends this form any more (jobs go out as ranges); it makes the jobs of older
+ * coordinators that the tests read back.
  */
 export function compactJobTrials(trials: readonly CompiledTrial[]): {
   templates: v1.TrialSpec[];
@@ -158,16 +160,7 @@ export function compactJobTrials(trials: readonly CompiledTrial[]): {
     const sameKeys = first && Object.keys(first.params).every((k) => k in t.params);
     if (!first || !sameKeys || !sameButSeed(first, t)) {
       first = t;
-      const msg = trialToProto(t);
-      templates.push(
-        v1.TrialSpec.create({
-          ...msg,
-          id: '',
-          seed: 0,
-          seedIndex: 0,
-          data: v1.DataSpec.create({ ...msg.data, seed: undefined }),
-        }),
-      );
+      templates.push(trialTemplate(t));
     }
     const base = first.params;
     const params: Record<string, string> = {};
@@ -187,20 +180,24 @@ export function compactJobTrials(trials: readonly CompiledTrial[]): {
 /** Wire templates of sweep points, made once per point however many jobs it spans. */
 const pointTemplates = new WeakMap<SweepPoint, v1.TrialSpec>();
 
+/** A trial as a template: its wire message without id, seed, seed index and data seed. */
+function trialTemplate(t: CompiledTrial): v1.TrialSpec {
+  const msg = trialToProto(t);
+  return v1.TrialSpec.create({
+    ...msg,
+    id: '',
+    seed: 0,
+    seedIndex: 0,
+    data: v1.DataSpec.create({ ...msg.data, seed: undefined }),
+  });
+}
+
 /** A point's template: its first trial without the fields each trial has of its own. */
 function pointTemplate(p: SweepPoint): v1.TrialSpec {
   let t = pointTemplates.get(p);
   if (!t) {
     const { seed: _seed, ...params } = p.first.params;
-    const msg = trialToProto({ ...p.first, params });
-    t = v1.TrialSpec.create({
-      ...msg,
-      id: '',
-      seed: 0,
-      seedIndex: 0,
-      data: v1.DataSpec.create({ ...msg.data, seed: undefined }),
-    });
-    pointTemplates.set(p, t);
+    pointTemplates.set(p, (t = trialTemplate({ ...p.first, params })));
   }
   return t;
 }
