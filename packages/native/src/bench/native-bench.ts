@@ -117,10 +117,14 @@ interface NativeRow {
    */
   foreignCores: number[];
   effectiveGflops: number;
-  /** Shares of the workers' time in the best run: in the GEMMs, in the optimizer update, and the rest (fused passes, measurements, overhead). */
+  /**
+   * Shares of the workers' time in the best run: in the GEMMs, in the optimizer update, and the
+   * rest (fused passes, measurements, overhead). Thread-seconds: with DYNLAB_NATIVE_THREADS above
+   * 1 the GEMMs and the total count every thread's time, the update (one thread) its own.
+   */
   time: { gemm: number; update: number; fusedAndOther: number };
-  /** GFLOP/s the GEMM calls ran at inside the workload (per worker), in the best run. */
-  gemmGflopsPerWorker: number;
+  /** GFLOP/s the GEMM calls ran at inside the workload, per thread calling them, in the best run. */
+  gemmGflopsPerThread: number;
   /** One-minute load average after the row: above the worker count, other work shared the cores. */
   loadAverage: number;
 }
@@ -138,7 +142,7 @@ interface NativeRun {
   networkStepsPerSec: number;
   foreignCores: number;
   time: NativeRow['time'];
-  gemmGflopsPerWorker: number;
+  gemmGflopsPerThread: number;
 }
 
 /** One run of `c` in worker threads of this process (whose BLAS is pinned to one thread). */
@@ -169,7 +173,7 @@ async function nativeRun(c: Config): Promise<NativeRun> {
       update: update / total,
       fusedAndOther: (total - gemm - update) / total,
     },
-    gemmGflopsPerWorker: replies.reduce((s, x) => s + x.profile!.gemmFlops, 0) / gemm / 1e9,
+    gemmGflopsPerThread: replies.reduce((s, x) => s + x.profile!.gemmFlops, 0) / gemm / 1e9,
   };
 }
 
@@ -199,7 +203,7 @@ function rowOf(c: Config, runs: NativeRun[]): NativeRow {
     foreignCores: runs.map((r) => r.foreignCores),
     effectiveGflops: (best.networkStepsPerSec * flopsPerNetworkStep) / 1e9,
     time: best.time,
-    gemmGflopsPerWorker: best.gemmGflopsPerWorker,
+    gemmGflopsPerThread: best.gemmGflopsPerThread,
     loadAverage: loadavg()[0]!,
   };
 }
@@ -253,6 +257,8 @@ class TorchServer {
   readonly run: TorchRun;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting: ((line: string | undefined) => void)[] = [];
+  /** Set by `close()`: the process's exit is then expected, not an error of its run. */
+  private closing = false;
 
   constructor(threads: number, coreType: string | null) {
     this.run = { threads, coreType, results: [] };
@@ -270,8 +276,9 @@ class TorchServer {
     createInterface({ input: this.child.stdout }).on('line', (line) =>
       this.waiting.shift()?.(line),
     );
-    this.child.on('close', () => {
-      this.run.error ??= stderr.trim().split('\n').slice(-1)[0] || 'PyTorch exited';
+    this.child.on('close', (code) => {
+      if (!this.closing || code !== 0)
+        this.run.error ??= stderr.trim().split('\n').slice(-1)[0] || 'PyTorch exited';
       this.waiting.splice(0).forEach((w) => w(undefined));
     });
   }
@@ -299,6 +306,7 @@ class TorchServer {
   }
 
   close(): void {
+    this.closing = true;
     this.child.stdin.end();
   }
 }
@@ -381,7 +389,7 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(
         `native P=${population} workers=${c.workers} BLAS threads=${c.blasThreads} threads=${c.threads}: ${row.networkStepsPerSec.toFixed(0)} network-steps/s (runs ${row.runs.map((x) => x.toFixed(0)).join(' ')}), ${row.effectiveGflops.toFixed(1)} GFLOP/s` +
-          ` (GEMM ${(100 * row.time.gemm).toFixed(0)}% at ${row.gemmGflopsPerWorker.toFixed(1)} GFLOP/s per worker, update ${(100 * row.time.update).toFixed(0)}%, fused+other ${(100 * row.time.fusedAndOther).toFixed(0)}%)` +
+          ` (GEMM ${(100 * row.time.gemm).toFixed(0)}% at ${row.gemmGflopsPerThread.toFixed(1)} GFLOP/s per thread, update ${(100 * row.time.update).toFixed(0)}%, fused+other ${(100 * row.time.fusedAndOther).toFixed(0)}%)` +
           (best ? `, ${(row.networkStepsPerSec / best).toFixed(2)}x PyTorch` : ''),
       );
     });
