@@ -481,7 +481,8 @@ async function compare(trials: number, steps: number, reps: number) {
     await worker.pool.destroy();
   }
   const ratios = runs.map((x) => x.ratio);
-  const mid = runs.find((x) => x.ratio === median(ratios)) ?? runs[runs.length >> 1]!;
+  // The round reported in full: the median one (of an even count, the lower of the middle two).
+  const mid = [...runs].sort((a, b) => a.ratio - b.ratio)[(runs.length - 1) >> 1]!;
   // Other work on a shared machine only slows a run down: the best of each side is the closest
   // to what each can do, as in the engine benchmarks.
   const best = (f: (x: (typeof runs)[number]) => number) => Math.max(...runs.map(f));
@@ -502,11 +503,6 @@ async function compare(trials: number, steps: number, reps: number) {
 
 type Comparison = Awaited<ReturnType<typeof compare>>;
 
-/**
- * `compare` in a fresh process: engine-alone runs late in a long-lived bench process came out up
- * to 2x slower than in a new one (the same 2,000-step runs gave 459-856 trials/s after the other
- * scenarios, 1,062-1,106 alone), so each heavier scenario gets its own process.
- */
 /** One distributed run of `trials` on a cluster started for it. */
 async function onFreshCluster(trials: number) {
   const bc = await startBenchCluster(trials, `${trials}-fresh`);
@@ -517,6 +513,11 @@ async function onFreshCluster(trials: number) {
   }
 }
 
+/**
+ * `compare` in a fresh process: engine-alone runs late in a long-lived bench process came out up
+ * to 2x slower than in a new one (the same 2,000-step runs gave 459-856 trials/s after the other
+ * scenarios, 1,062-1,106 alone), so each heavier scenario gets its own process.
+ */
 async function compareInChild(trials: number, steps: number, reps: number): Promise<Comparison> {
   const out = path.join(os.tmpdir(), `dynlab-load-${process.pid}-${steps}.json`);
   await new Promise<void>((resolve, reject) => {
@@ -556,7 +557,7 @@ async function main(): Promise<void> {
     `load bench: ${config.trials} trials (and ${config.small}), ${config.threads} threads, population ${config.population}, ${config.steps} steps, ${reps} runs each`,
   );
   const main = await compare(config.trials, config.steps, reps);
-  const { engine, dist: big, ratio } = main;
+  const { engine, dist: big, medianRatio: ratio } = main;
   // The smaller sweep on a fresh cluster, for its coordinator's memory (see coordinatorRssMb).
   const small = config.small > 0 ? await onFreshCluster(config.small) : undefined;
   if (small)
