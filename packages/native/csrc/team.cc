@@ -36,10 +36,19 @@ int nextOf(uint64_t ticket) { return static_cast<int>(ticket & 0xffffu); }
 }  // namespace
 
 Team::Team(int size) {
-  for (int t = 1; t < size; t++) helpers_.emplace_back([this] { serve(); });
+  try {
+    for (int t = 1; t < size; t++) helpers_.emplace_back([this] { serve(); });
+  } catch (...) {
+    // A thread that could not start (a thread limit): the destructor does not run for a
+    // constructor that throws, and a started thread left joinable would terminate the process.
+    stopHelpers();
+    throw;
+  }
 }
 
-Team::~Team() {
+Team::~Team() { stopHelpers(); }
+
+void Team::stopHelpers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_.store(true, std::memory_order_release);

@@ -39,6 +39,8 @@ class Team {
 
  private:
   void serve();
+  // Stops and joins the helper threads (the destructor, and a constructor that failed).
+  void stopHelpers();
   // Claims and runs tasks of generation `generation` until none is left.
   void work(uint32_t generation);
 
