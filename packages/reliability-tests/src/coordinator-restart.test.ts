@@ -1,14 +1,16 @@
 /**
  * Fault: the coordinator SIGKILLed and started again, (1) twice in the middle of a running sweep
  * and (2) in the middle of a submit, after the sweep was recorded but before all its jobs were
- * published. What must hold: the new coordinator continues from KV (recounts outcomes, finishes
- * the interrupted enqueue without doubling or dropping a job), and the sweep completes with every
- * trial recorded exactly once.
+ * published, (3) in the middle of a resume, and (4) after an enqueue left half done by a coordinator
+ * whose planner grouped the trials otherwise. What must hold: the new coordinator continues from KV
+ * (recounts outcomes, finishes the interrupted enqueue without dropping a trial), and the sweep
+ * completes with every trial recorded exactly once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TypedKv, buckets, streams } from '@dynlab/bus';
-import { v1 } from '@dynlab/proto';
+import { TypedKv, buckets, streams, subjects, sweepKeys } from '@dynlab/bus';
+import { encode, v1 } from '@dynlab/proto';
+import { compileSweep, jobToProto, planSweepJobs, sweepToProto } from '@dynlab/spec';
 import { waitFor } from '@dynlab/testing';
 import { auditSweep } from './sweep-audit';
 import { startTestCluster } from './test-cluster';
@@ -254,6 +256,69 @@ test(
       process.stderr.write(
         `coordinator-midresume: killed with ${published} of ${jobs} resume jobs published and ${(seen.counts?.ok ?? 0) - (before.counts?.ok ?? 0)} re-run trials recorded\n`,
       );
+    } finally {
+      await t.stop();
+    }
+  },
+);
+
+test(
+  'an enqueue left half done by a coordinator whose planner packed jobs otherwise: the restarted one plans with the recorded packing, and the sweep completes with every trial run once',
+  { timeout: 180_000 },
+  async () => {
+    // This version packs 16 of these tiny populations per job (32 jobs). A coordinator of another
+    // version chose one population per job (512 jobs under the same ids -j00000...), recorded
+    // that, and died after publishing the first 100. Planned with this version's choice, all 32
+    // ids would be dropped by JetStream's dedup as already published, and 1,648 trials would
+    // never run; planned with the recorded packing, the missing 412 jobs are published.
+    const trials = 2048;
+    const sweep = compileSweep(tinySweep({ trials, steps: 10, population: 4, name: 'other' }));
+    const id = 'sw-otherpacking';
+    assert.equal([...planSweepJobs(sweep, id)].length, 32, 'this version packs them');
+    const recorded: number[] = [];
+    const theirs = [...planSweepJobs(sweep, id, { populationsPerJob: 1, record: recorded })];
+    assert.deepEqual(recorded, [1]);
+    assert.equal(theirs.length, 512);
+    const t = await startTestCluster({ trainers: 1, threads: 2, noAnalyzer: true });
+    try {
+      const { cluster, client } = t;
+      await cluster.coordinator.kill('SIGKILL');
+      const statuses = await TypedKv.open(client.bus, buckets.sweeps, v1.SweepStatus);
+      const specs = await TypedKv.open(client.bus, buckets.sweeps, v1.SweepSpec);
+      const now = Date.now();
+      await statuses.put(sweepKeys.status(id), {
+        sweepId: id,
+        name: sweep.name,
+        state: S.SWEEP_STATE_RUNNING,
+        counts: { total: trials, jobs: theirs.length, enqueued: false, packing: recorded },
+        createdMs: now,
+        updatedMs: now,
+      });
+      await specs.put(sweepKeys.spec(id), sweepToProto(sweep));
+      const seqBefore = (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq;
+      for (const job of theirs.slice(0, 100))
+        await client.bus.publishEncoded(
+          subjects.jobs(id),
+          v1.Job,
+          encode(v1.Job, { ...jobToProto(id, job), createdMs: now }),
+          { msgId: job.jobId },
+        );
+
+      await cluster.restartCoordinator();
+      const final = await client
+        .waitFor(id, { intervalMs: 250, timeoutMs: 90_000 })
+        .catch(async () => (await client.get(id)).status);
+      assert.equal(final.state, S.SWEEP_STATE_COMPLETE, `counts: ${JSON.stringify(final.counts)}`);
+      assert.equal(final.counts?.ok, trials);
+      assert.equal(final.counts?.enqueued, true);
+      assert.equal(
+        (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore,
+        theirs.length,
+        'every job of the recorded plan published once',
+      );
+      const audit = await auditSweep(client, id, trials, { telemetry: false });
+      assert.deepEqual(audit.problems.slice(0, 20), []);
+      assert.equal(audit.recordedOutcomes, trials);
     } finally {
       await t.stop();
     }

@@ -187,6 +187,46 @@ test('jobs of tiny trials hold several populations, jobs of heavy trials one, sm
   assert.equal([...planSweepJobs(s, 'w', { only })].length, 32);
 });
 
+test('a recorded packing plans the same jobs whatever this version would choose, shape by shape', () => {
+  // Two shapes (hidden 4 and 6), interleaved, many tiny trials: the automatic choice packs them.
+  const s = compileSweep(
+    {
+      base,
+      axes: [
+        { path: 'model.hidden', values: [[4], [6]] },
+        { path: 'init.scale', values: [0.1, 0.2] },
+      ],
+      seeds: 4000,
+      population: 4,
+    },
+    { ...defaultLimits, maxTrials: Infinity },
+  );
+  const ids = (jobs: JobPlan[]) => jobs.map((j) => `${j.jobId} ${j.trialCount}`);
+  const auto: number[] = [];
+  const autoJobs = [...planSweepJobs(s, 'w', { record: auto })];
+  assert.equal(auto.length, 2, 'one entry per shape');
+  assert.ok(
+    auto.every((p) => p > 1),
+    `packed: ${auto.join(', ')}`,
+  );
+  // Planned again from the record: the same jobs.
+  assert.deepEqual(ids([...planSweepJobs(s, 'w', { packing: auto })]), ids(autoJobs));
+  // Another version's record (3 populations for the first shape, 1 for the second) wins over the
+  // automatic choice, and is reproduced exactly from itself.
+  const other = [...planSweepJobs(s, 'w', { packing: [3, 1] })];
+  assert.ok(other.length !== autoJobs.length);
+  const shapes = [...new Set(other.map((j) => j.shape))];
+  for (const j of other.slice(0, -2))
+    assert.equal(j.trialCount, (j.shape === shapes[0] ? 3 : 1) * 4, j.jobId);
+  const again: number[] = [];
+  assert.deepEqual(ids([...planSweepJobs(s, 'w', { packing: [3, 1], record: again })]), ids(other));
+  assert.deepEqual(again, [3, 1]);
+  // A record shorter than the shapes: the rest get the automatic choice.
+  const partial: number[] = [];
+  assert.ok([...planSweepJobs(s, 'w', { packing: [2], record: partial })].length > 0);
+  assert.deepEqual(partial, [2, auto[1]]);
+});
+
 test('a job sent as ranges decodes to the planned trials, each equal to its full message alone', () => {
   for (const s of sweeps())
     for (const plan of planSweepJobs(s, 'w')) {

@@ -46,6 +46,14 @@ export interface PlanOptions {
   only?: Uint8Array;
   /** Populations per job, for every shape. @default the sweep's, else `populationsPerJob` per shape */
   populationsPerJob?: number;
+  /**
+   * Populations per job of each shape, in the order the shapes first appear among the planned
+   * trials, as an earlier plan of the same trials recorded them (`record`): the plan is then that
+   * plan, whatever this version would choose. Shapes past its end get the default.
+   */
+  packing?: readonly number[];
+  /** Receives the populations per job chosen for each shape, in that order, as shapes appear. */
+  record?: number[];
 }
 
 /**
@@ -102,6 +110,7 @@ export function* planSweepJobs(
   const capacity = new Map<string, number>();
   const open = new Map<string, Omit<JobPlan, 'jobId'>>();
   let n = 0;
+  let shapes = 0;
   const named = (job: Omit<JobPlan, 'jobId'>): JobPlan => ({
     jobId: `${prefix}-j${String(n++).padStart(5, '0')}`,
     ...job,
@@ -120,11 +129,18 @@ export function* planSweepJobs(
       shape ??= shapeKey(point.first);
       let cap = capacity.get(shape);
       if (cap === undefined) {
-        const per =
-          opts.populationsPerJob ??
-          s.populationsPerJob ??
-          populationsPerJob(point.first, s.population, populations);
-        capacity.set(shape, (cap = s.population * Math.max(1, Math.floor(per))));
+        const per = Math.max(
+          1,
+          Math.floor(
+            opts.packing?.[shapes] ??
+              opts.populationsPerJob ??
+              s.populationsPerJob ??
+              populationsPerJob(point.first, s.population, populations),
+          ),
+        );
+        shapes++;
+        opts.record?.push(per);
+        capacity.set(shape, (cap = s.population * per));
       }
       while (k < end) {
         const existing = open.get(shape);

@@ -272,7 +272,9 @@ export class Coordinator {
       // again as it is enqueued, so the coordinator's memory stays bounded in the trial count.
       let kept: EncodedJob[] | undefined = [];
       let keptBytes = 0;
-      for (const job of encodeJobs(id, planSweepJobs(sweep, id))) {
+      // The packing is recorded with the sweep, so that whoever finishes the enqueue plans the same jobs.
+      const packing: number[] = [];
+      for (const job of encodeJobs(id, planSweepJobs(sweep, id, { record: packing }))) {
         const bytes = job.bytes.length;
         if (kept && (keptBytes += bytes) <= keptJobBytes) kept.push(job);
         else kept = undefined;
@@ -293,7 +295,7 @@ export class Coordinator {
         sweepId: id,
         name: sweep.name,
         state: S.SWEEP_STATE_RUNNING,
-        counts: { total: sweep.trialCount, jobs, enqueued: false },
+        counts: { total: sweep.trialCount, jobs, enqueued: false, packing },
         createdMs: now,
         updatedMs: now,
       };
@@ -308,7 +310,10 @@ export class Coordinator {
         trials: sweep.trialCount,
         jobs,
       });
-      const after = await this.enqueue(id, kept ?? encodeJobs(id, planSweepJobs(sweep, id)));
+      const after = await this.enqueue(
+        id,
+        kept ?? encodeJobs(id, planSweepJobs(sweep, id, { packing })),
+      );
       done('accepted');
       return { status: after };
     } catch (err) {
@@ -382,12 +387,20 @@ export class Coordinator {
       s.finishedMs = 0;
       s.counts!.resumes = resumes;
       s.counts!.enqueued = false;
+      s.counts!.packing = []; // the submit's no longer: recorded below, before any job is published
       return s;
     });
     const rerun = await this.planResume(id, sweep, resumes);
+    const jobPrefix = `${id}-r${resumes}`;
+    const packing: number[] = [];
+    for (const _ of planSweepJobs(sweep, id, { jobPrefix, only: rerun, record: packing }));
+    await this.store.modify(id, (s) => {
+      s.counts!.packing = packing;
+      return s;
+    });
     let requeued = 0;
     const counting = (function* () {
-      for (const job of planSweepJobs(sweep, id, { jobPrefix: `${id}-r${resumes}`, only: rerun })) {
+      for (const job of planSweepJobs(sweep, id, { jobPrefix, only: rerun, packing })) {
         requeued += job.trialCount;
         yield job;
       }
@@ -702,8 +715,15 @@ export class Coordinator {
             (await this.planResume(id, sweep, resumes)))
           : null;
         if (plan) await this.store.startRun(id, sweep.trialCount, resumes, plan); // idempotent
+        // With the packing recorded before the first job was published (empty from a coordinator
+        // that did not record it: this version's choice then), whatever version planned it.
+        const packing = st.counts?.packing ?? [];
         const jobs = withUnfinished(
-          planSweepJobs(sweep, id, plan ? { jobPrefix: `${id}-r${resumes}`, only: plan } : {}),
+          planSweepJobs(
+            sweep,
+            id,
+            plan ? { jobPrefix: `${id}-r${resumes}`, only: plan, packing } : { packing },
+          ),
           outcomes,
         );
         await this.enqueue(id, encodeJobs(id, jobs));
