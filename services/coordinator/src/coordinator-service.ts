@@ -46,6 +46,7 @@ import {
   sweepToProto,
   type CompiledSweep,
   type JobPlan,
+  type PlanOptions,
   type SweepLimits,
 } from '@dynlab/spec';
 import {
@@ -392,12 +393,7 @@ export class Coordinator {
     });
     const rerun = await this.planResume(id, sweep, resumes);
     const jobPrefix = `${id}-r${resumes}`;
-    const packing: number[] = [];
-    for (const _ of planSweepJobs(sweep, id, { jobPrefix, only: rerun, record: packing }));
-    await this.store.modify(id, (s) => {
-      s.counts!.packing = packing;
-      return s;
-    });
+    const packing = await this.recordPacking(id, sweep, { jobPrefix, only: rerun });
     let requeued = 0;
     const counting = (function* () {
       for (const job of planSweepJobs(sweep, id, { jobPrefix, only: rerun, packing })) {
@@ -415,6 +411,25 @@ export class Coordinator {
     const after = await this.recount(id);
     this.log.info('sweep resumed', { sweep: id, requeued });
     return { status: after, requeuedTrials: requeued };
+  }
+
+  /**
+   * Plans the jobs of `opts` to learn the packing chosen for each shape, and records it with the
+   * sweep: done before any of them is published, so that whoever finishes the enqueue plans the
+   * same jobs.
+   */
+  private async recordPacking(
+    id: string,
+    sweep: CompiledSweep,
+    opts: PlanOptions,
+  ): Promise<number[]> {
+    const packing: number[] = [];
+    for (const _ of planSweepJobs(sweep, id, { ...opts, record: packing }));
+    await this.store.modify(id, (s) => {
+      s.counts!.packing = packing;
+      return s;
+    });
+    return packing;
   }
 
   /**
@@ -715,17 +730,14 @@ export class Coordinator {
             (await this.planResume(id, sweep, resumes)))
           : null;
         if (plan) await this.store.startRun(id, sweep.trialCount, resumes, plan); // idempotent
-        // With the packing recorded before the first job was published (empty from a coordinator
-        // that did not record it: this version's choice then), whatever version planned it.
-        const packing = st.counts?.packing ?? [];
-        const jobs = withUnfinished(
-          planSweepJobs(
-            sweep,
-            id,
-            plan ? { jobPrefix: `${id}-r${resumes}`, only: plan, packing } : { packing },
-          ),
-          outcomes,
-        );
+        // With the packing recorded before the first job was published, whatever version planned
+        // it; where none was (an older coordinator, or a resume that died before it recorded one),
+        // this version's choice, recorded now for whoever finishes after it.
+        const opts = plan ? { jobPrefix: `${id}-r${resumes}`, only: plan } : {};
+        const packing = st.counts?.packing?.length
+          ? st.counts.packing
+          : await this.recordPacking(id, sweep, opts);
+        const jobs = withUnfinished(planSweepJobs(sweep, id, { ...opts, packing }), outcomes);
         await this.enqueue(id, encodeJobs(id, jobs));
       }
       await this.recount(id);
