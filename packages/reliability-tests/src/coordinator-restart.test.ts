@@ -118,6 +118,7 @@ test(
         (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore;
       const jobs = atKill.counts!.jobs;
       assert.equal(jobs, trials / population);
+      assert.deepEqual(atKill.counts?.packing, [1], 'the packing was recorded with the sweep');
       assert.equal(atKill.counts?.enqueued, false, 'killed before the enqueue finished');
       assert.ok(
         published > 0 && published < jobs,
@@ -230,6 +231,7 @@ test(
         2,
       );
       assert.equal(seen.counts?.enqueued, false, 'the resume enqueued everything before a result');
+      assert.deepEqual(seen.counts?.packing, [1], "the resume's packing was recorded first");
       await cluster.coordinator.kill('SIGKILL');
       const published =
         (await client.bus.jsm.streams.info(streams.jobs)).state.last_seq - seqBefore;

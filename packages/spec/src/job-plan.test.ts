@@ -225,6 +225,20 @@ test('a recorded packing plans the same jobs whatever this version would choose,
   const partial: number[] = [];
   assert.ok([...planSweepJobs(s, 'w', { packing: [2], record: partial })].length > 0);
   assert.deepEqual(partial, [2, auto[1]]);
+  // A resume whose re-runs are all of the second shape: its record has that shape alone, and a
+  // plan from the record is the same plan.
+  const second = new Set(
+    autoJobs.filter((j) => j.shape !== autoJobs[0]!.shape).map((j) => j.shape),
+  );
+  const only = new Uint8Array(s.trialCount);
+  for (const j of autoJobs)
+    if (second.has(j.shape))
+      for (const r of j.runs) for (let k = 0; k < r.seeds.length; k++) only[r.firstIndex + k] = 1;
+  const resumed: number[] = [];
+  const resumeJobs = [...planSweepJobs(s, 'w', { only, record: resumed })];
+  assert.equal(resumed.length, 1);
+  assert.ok(resumeJobs.every((j) => second.has(j.shape)));
+  assert.deepEqual(ids([...planSweepJobs(s, 'w', { only, packing: resumed })]), ids(resumeJobs));
 });
 
 test('a job sent as ranges decodes to the planned trials, each equal to its full message alone', () => {

@@ -393,7 +393,13 @@ export class Coordinator {
     });
     const rerun = await this.planResume(id, sweep, resumes);
     const jobPrefix = `${id}-r${resumes}`;
-    const packing = await this.recordPacking(id, sweep, { jobPrefix, only: rerun });
+    const packing = await this.recordPacking(id, sweep, { jobPrefix, only: rerun }, resumes);
+    if (!packing)
+      throw new DynlabError(
+        ErrorCode.Conflict,
+        `sweep '${id}' was resumed again by another request before this resume published a job`,
+        { details: { sweepId: id } },
+      );
     let requeued = 0;
     const counting = (function* () {
       for (const job of planSweepJobs(sweep, id, { jobPrefix, only: rerun, packing })) {
@@ -414,19 +420,30 @@ export class Coordinator {
   }
 
   /**
-   * Plans the jobs of `opts` to learn the packing chosen for each shape, and records it with the
-   * sweep: done before any of them is published, so that whoever finishes the enqueue plans the
-   * same jobs.
+   * The packing the jobs of run `resumes` (0: the submit's) are planned with: the one recorded with
+   * the sweep where there is one, else this version's choice for `opts`, recorded now. Called before
+   * any of the run's jobs is published, so whoever finishes the enqueue plans the same jobs; the
+   * first to record wins, so two coordinators at it (one resuming, one recovering) pack alike.
+   * Null when the sweep has moved on to another run meanwhile.
    */
   private async recordPacking(
     id: string,
     sweep: CompiledSweep,
     opts: PlanOptions,
-  ): Promise<number[]> {
-    const packing: number[] = [];
-    for (const _ of planSweepJobs(sweep, id, { ...opts, record: packing }));
+    resumes: number,
+  ): Promise<number[] | null> {
+    const mine: number[] = [];
+    for (const _ of planSweepJobs(sweep, id, { ...opts, record: mine }));
+    let packing: number[] | null = null;
     await this.store.modify(id, (s) => {
-      s.counts!.packing = packing;
+      packing = null;
+      if ((s.counts?.resumes ?? 0) !== resumes) return undefined;
+      if (s.counts!.packing?.length) {
+        packing = [...s.counts!.packing];
+        return undefined;
+      }
+      packing = mine;
+      s.counts!.packing = mine;
       return s;
     });
     return packing;
@@ -734,11 +751,11 @@ export class Coordinator {
         // it; where none was (an older coordinator, or a resume that died before it recorded one),
         // this version's choice, recorded now for whoever finishes after it.
         const opts = plan ? { jobPrefix: `${id}-r${resumes}`, only: plan } : {};
-        const packing = st.counts?.packing?.length
-          ? st.counts.packing
-          : await this.recordPacking(id, sweep, opts);
-        const jobs = withUnfinished(planSweepJobs(sweep, id, { ...opts, packing }), outcomes);
-        await this.enqueue(id, encodeJobs(id, jobs));
+        const packing = await this.recordPacking(id, sweep, opts, resumes);
+        if (packing) {
+          const jobs = withUnfinished(planSweepJobs(sweep, id, { ...opts, packing }), outcomes);
+          await this.enqueue(id, encodeJobs(id, jobs));
+        } else this.log.info('resumed again meanwhile: that resume enqueues it', { sweep: id });
       }
       await this.recount(id);
     }
