@@ -43,3 +43,18 @@ test('a repetition PyTorch did not finish is left out of the per-repetition rati
   const r = ratiosAgainst([3000, 4000, 9000], [short])!;
   assert.equal(r.pairedMedian, 3.5);
 });
+
+test('a missing run (NaN) is left out, and a setting with fewer runs does not become the reference', () => {
+  assert.equal(median([3, NaN, 1, 2]), 2);
+  assert.ok(Number.isNaN(median([NaN])));
+  // `died` ran twice, fast, then its process ended; `whole` ran all five.
+  const died = candidate('bmm', [2000, 2100]);
+  const gap = candidate('folded', [1000, NaN, 1010, 990, 1005, 995]);
+  const whole = candidate('folded', [1000, 1010, 990, 1005, 995]);
+  assert.equal(bestSetting([died, whole]), whole);
+  const r = ratiosAgainst([4000, NaN, 4100, 3000, 4050, 3950], [gap])!;
+  assert.equal(r.median, 4000 / 1000);
+  assert.equal(r.best, 4100 / 1010);
+  assert.equal(r.vsFastestRun, 4100 / 1010);
+  assert.ok(Number.isFinite(r.pairedMedian));
+});

@@ -8,15 +8,26 @@
  * native configuration's 5 runs favours PyTorch by the noise alone. Here each candidate is a
  * setting with as many runs as the native configuration, PyTorch's best setting is the one with the
  * highest median, and the ratio is median against median, as everywhere else in the project's
- * figures (../shared/PERFORMANCE-NOTES.md, the engine bench). The other readings are kept beside
+ * figures (the project's performance notes, the engine bench). The other readings are kept beside
  * it: best run against the same setting's best run, the median of the per-repetition ratios, and
  * the old, most conservative one, against PyTorch's fastest run of any setting.
  */
 
-/** The median of `values` (the mean of the middle two for an even count); NaN when empty. */
+/** The finite ones of `values`: a missing run is NaN where runs are indexed by repetition. */
+function finite(values: readonly number[]): number[] {
+  return values.filter((v) => Number.isFinite(v));
+}
+
+/** The largest of the finite `values`; NaN when none. */
+export function bestOf(values: readonly number[]): number {
+  const f = finite(values);
+  return f.length ? Math.max(...f) : NaN;
+}
+
+/** The median of the finite `values` (the mean of the middle two for an even count); NaN when none. */
 export function median(values: readonly number[]): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
+  const s = finite(values).sort((a, b) => a - b);
+  if (!s.length) return NaN;
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
@@ -30,11 +41,17 @@ export interface TorchCandidate {
   rates: number[];
 }
 
-/** PyTorch's best setting: the highest median rate (ties: the first); undefined without runs. */
+/**
+ * PyTorch's best setting: the highest median rate (ties: the first) among the candidates with the
+ * most runs (a setting whose process died after two runs is not judged on those two); undefined
+ * without runs.
+ */
 export function bestSetting(candidates: readonly TorchCandidate[]): TorchCandidate | undefined {
+  const most = Math.max(0, ...candidates.map((c) => finite(c.rates).length));
   let best: TorchCandidate | undefined;
   for (const c of candidates)
-    if (c.rates.length && (!best || median(c.rates) > median(best.rates))) best = c;
+    if (most && finite(c.rates).length === most && (!best || median(c.rates) > median(best.rates)))
+      best = c;
   return best;
 }
 
@@ -59,13 +76,14 @@ export function ratiosAgainst(
   candidates: readonly TorchCandidate[],
 ): Ratios | null {
   const ref = bestSetting(candidates);
-  if (!ref || !native.length) return null;
-  const fastest = Math.max(...candidates.flatMap((c) => c.rates));
-  const paired = native.flatMap((n, r) => (ref.rates[r] ? [n / ref.rates[r]] : []));
+  if (!ref || !finite(native).length) return null;
+  const fastest = bestOf(candidates.flatMap((c) => c.rates));
+  const paired = native.map((n, r) => n / (ref.rates[r] ?? NaN));
+  const best = bestOf(native);
   return {
     median: median(native) / median(ref.rates),
-    best: Math.max(...native) / Math.max(...ref.rates),
+    best: best / bestOf(ref.rates),
     pairedMedian: median(paired),
-    vsFastestRun: Math.max(...native) / fastest,
+    vsFastestRun: best / fastest,
   };
 }
