@@ -452,14 +452,14 @@ export class Coordinator {
   /**
    * The trials resume number `resume` re-runs (those without an outcome, or cancelled), stored
    * before any of its jobs is published: a coordinator that dies mid-enqueue plans the same jobs
-   * from it (the outcomes by then differ, and a plan from them would shift job ids).
+   * from it (the outcomes by then differ, and a plan from them would shift job ids). The first plan
+   * stored stands: a coordinator starting while another resumes plans from the same one.
    */
   private async planResume(id: string, sweep: CompiledSweep, resume: number): Promise<Uint8Array> {
     const CANCELLED = v1.TrialStatus.TRIAL_STATUS_CANCELLED;
     const outcomes = await this.store.outcomesOf(id, sweep.trialCount);
     const rerun = outcomes.map((status) => (status === 0 || status === CANCELLED ? 1 : 0));
-    await this.store.saveResumePlan(id, resume, rerun);
-    return rerun;
+    return this.store.saveResumePlan(id, resume, rerun);
   }
 
   // ---- streams --------------------------------------------------------------------------

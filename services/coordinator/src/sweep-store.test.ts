@@ -137,3 +137,27 @@ test('a resume plan reads back as stored, across a shard edge; none stored reads
   assert.deepEqual(await store.resumePlan('sw-plan', 1, total), rerun);
   assert.equal(await store.resumePlan('sw-plan', 2, total), null);
 });
+
+test('a resume plan is stored once: a second plan of the same resume gets the first one back, shard by shard', async () => {
+  const total = outcomeShardSize + 3;
+  const first = new Uint8Array(total);
+  first[2] = 1;
+  first[outcomeShardSize + 1] = 1;
+  assert.deepEqual(await store.saveResumePlan('sw-plan-once', 1, first), first);
+  // Another coordinator planned the same resume from outcomes read later: the first plan stands.
+  const later = new Uint8Array(total);
+  later[0] = 1;
+  assert.deepEqual(await store.saveResumePlan('sw-plan-once', 1, later), first);
+  assert.deepEqual(await store.resumePlan('sw-plan-once', 1, total), first);
+  // One that died part way left only the first shard: the rest is completed from the new plan.
+  const shard0 = new Uint8Array(outcomeShardSize);
+  shard0[5] = 1;
+  await store.saveResumePlan('sw-plan-part', 1, shard0);
+  const whole = new Uint8Array(total);
+  whole[7] = 1;
+  whole[outcomeShardSize + 2] = 1;
+  const stored = await store.saveResumePlan('sw-plan-part', 1, whole);
+  assert.equal(stored[5], 1, 'the stored first shard is kept');
+  assert.equal(stored[7], 0);
+  assert.equal(stored[outcomeShardSize + 2], 1, 'the missing shard comes from the new plan');
+});

@@ -160,13 +160,23 @@ export class SweepStore {
     return out;
   }
 
-  /** Stores which trials (1 by index) resume number `resume` re-runs, before it enqueues any. */
-  async saveResumePlan(id: string, resume: number, rerun: Uint8Array): Promise<void> {
+  /**
+   * Stores which trials (1 by index) resume number `resume` re-runs, before it enqueues any, and
+   * returns the plan as stored: a shard already stored (by another coordinator planning the same
+   * resume from outcomes read at another moment, or by one that died part way) is kept, so that
+   * every coordinator finishing the resume plans the same jobs.
+   */
+  async saveResumePlan(id: string, resume: number, rerun: Uint8Array): Promise<Uint8Array> {
     for (let first = 0; first < rerun.length; first += outcomeShardSize)
-      await this.outcomes.put(sweepKeys.resumePlan(id, resume, first / outcomeShardSize), {
-        first,
-        statuses: rerun.subarray(first, first + outcomeShardSize),
-      });
+      await this.outcomes
+        .create(sweepKeys.resumePlan(id, resume, first / outcomeShardSize), {
+          first,
+          statuses: rerun.subarray(first, first + outcomeShardSize),
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+    return (await this.resumePlan(id, resume, rerun.length))!;
   }
 
   /** The trials resume number `resume` re-runs; null when it stored no plan. */
