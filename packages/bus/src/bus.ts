@@ -42,6 +42,76 @@ export interface BusOptions {
   logger?: Logger;
   /** @default 10000 */
   timeoutMs?: number;
+  /**
+   * Subject prefix of this connection's reply inboxes (requests, JetStream API calls, pulls,
+   * ordered consumers). @default DYNLAB_NATS_INBOX_PREFIX, else `_INBOX_<user>` where a user is
+   * given (`user`, or in the first server URL), else NATS's `_INBOX`. One prefix per user lets the
+   * server's permissions keep each user to its own replies (deploy/nats/permissions.conf).
+   */
+  inboxPrefix?: string;
+}
+
+/** A subject prefix: dot-separated tokens, no wildcards or white space. */
+const subjectPrefix = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+
+/**
+ * The inbox prefix of a connection (see `BusOptions.inboxPrefix`): the one given, else one per
+ * user (characters a subject token cannot hold become `_`), else undefined (NATS's `_INBOX`).
+ */
+export function inboxPrefixFor(
+  given: string | undefined,
+  user: string | undefined,
+): string | undefined {
+  if (given !== undefined && given !== '') {
+    if (!subjectPrefix.test(given))
+      throw new DynlabError(
+        ErrorCode.Config,
+        `inbox prefix '${given}' (DYNLAB_NATS_INBOX_PREFIX) is not a subject prefix: dot-separated tokens without white space, '*' or '>'`,
+      );
+    return given;
+  }
+  return user ? `_INBOX_${user.replace(/[\s.*>]/g, '_')}` : undefined;
+}
+
+/**
+ * The credentials written in server URLs (`nats://user:pass@host`, or `nats://token@host`), which
+ * the NATS client does not read itself, and the URLs without them (for the client, and for
+ * messages, which must not show a password). The first URL with credentials gives them.
+ */
+export function urlCredentials(servers: string | string[]): {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  const list = (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim());
+  const out: ReturnType<typeof urlCredentials> = { servers: [] };
+  let found = false;
+  for (const server of list) {
+    let url: URL | undefined;
+    try {
+      url = server.includes('@')
+        ? new URL(server.includes('://') ? server : `nats://${server}`)
+        : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (!url.username && !url.password)) {
+      out.servers.push(server);
+      continue;
+    }
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    if (!found) {
+      found = true;
+      if (url.password) Object.assign(out, { user, pass });
+      else out.token = user;
+    }
+    url.username = '';
+    url.password = '';
+    out.servers.push(url.toString().replace(/\/$/, ''));
+  }
+  return out;
 }
 
 /** Reply messages all carry an optional `error` (field 1). */
@@ -63,12 +133,22 @@ export class Bus {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly logger: Logger,
+    /** The prefix of this connection's reply inboxes (see `BusOptions.inboxPrefix`). */
+    readonly inboxPrefix: string,
   ) {}
 
   /** Connects with unlimited reconnects; status changes are logged. */
   static async connect(opts: BusOptions = {}): Promise<Bus> {
     const logger = (opts.logger ?? silentLogger).child({ component: 'bus' });
-    const servers = opts.servers ?? process.env.DYNLAB_NATS_URL ?? 'nats://127.0.0.1:4222';
+    const fromUrl = urlCredentials(
+      opts.servers ?? process.env.DYNLAB_NATS_URL ?? 'nats://127.0.0.1:4222',
+    );
+    const servers = fromUrl.servers;
+    // Credentials in the URL (how the CLI is given them) count where none are given otherwise.
+    const given = opts.user || opts.token || opts.credsFile;
+    const user = opts.user ?? (given ? undefined : fromUrl.user);
+    const pass = opts.pass ?? (given ? undefined : fromUrl.pass);
+    const token = opts.token ?? (given ? undefined : fromUrl.token);
     const co: ConnectionOptions = {
       servers,
       name: opts.name,
@@ -81,9 +161,14 @@ export class Bus {
       // NATS time. The bus names the subject in its own timeout errors instead.
       noAsyncTraces: true,
     };
-    if (opts.token) co.token = opts.token;
-    if (opts.user) co.user = opts.user;
-    if (opts.pass) co.pass = opts.pass;
+    const inboxPrefix = inboxPrefixFor(
+      opts.inboxPrefix ?? process.env.DYNLAB_NATS_INBOX_PREFIX,
+      user,
+    );
+    if (inboxPrefix) co.inboxPrefix = inboxPrefix;
+    if (token) co.token = token;
+    if (user) co.user = user;
+    if (pass) co.pass = pass;
     if (opts.credsFile) co.authenticator = credsAuthenticator(readFileSync(opts.credsFile));
     if (opts.tls) {
       co.tls = {
@@ -102,7 +187,13 @@ export class Bus {
         { retryable: true, cause: err },
       );
     }
-    const bus = new Bus(nc, nc.jetstream(), await nc.jetstreamManager(), logger);
+    const bus = new Bus(
+      nc,
+      nc.jetstream(),
+      await nc.jetstreamManager(),
+      logger,
+      inboxPrefix ?? '_INBOX',
+    );
     void bus.watchStatus();
     logger.info('connected to NATS', { server: nc.getServer(), version: nc.info?.version });
     return bus;

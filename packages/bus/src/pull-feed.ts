@@ -29,7 +29,7 @@ const lostAfterMs = 2000;
 const refusedRetryMs = 250;
 
 export class PullFeed {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly sub: Subscription;
   /** Requests not ended by the server, by reply subject: their size and when they are surely over. */
   private readonly requests = new Map<string, { n: number; overAt: number }>();
@@ -49,6 +49,7 @@ export class PullFeed {
     private readonly log: Logger,
   ) {
     this.subject = `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`;
+    this.inbox = createInbox(bus.inboxPrefix);
     this.sub = bus.nc.subscribe(`${this.inbox}.*`, {
       callback: (err, msg) => this.receive(err, msg),
     });

@@ -29,6 +29,7 @@ interface Client {
   jsm: JetStreamManager;
 }
 
+/** A connection as `user`, with its own inbox prefix (as dynlab's bus sets it). */
 async function as(user: User): Promise<Client> {
   const nc = await connect({
     servers: server.url,
@@ -36,6 +37,7 @@ async function as(user: User): Promise<Client> {
     pass: passwords[user],
     name: `test-${user}`,
     timeout: 5000,
+    inboxPrefix: `_INBOX_${user}`,
   });
   open.push(nc);
   return {
@@ -94,6 +96,15 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);
   return out;
+}
+
+/** Resolves to the error code a subscription to `subject` gets (PERMISSIONS_VIOLATION), or 'open'. */
+async function subscribeOutcome(c: Client, subject: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const sub = c.nc.subscribe(subject, { callback: (err) => err && resolve(err.code) });
+    void sub.closed.then(() => resolve('closed'));
+    void c.nc.flush().then(() => setTimeout(() => resolve('open'), 500));
+  });
 }
 
 /** The coordinator answering sweep requests, as its queue-group handler does; returns the subjects it saw. */
@@ -439,4 +450,48 @@ test('a wrong password is refused', async () => {
     }),
     (e: { code?: string }) => e.code === 'AUTHORIZATION_VIOLATION',
   );
+});
+
+test("each user reads only its own replies: no subscription to another user's inbox or to NATS's shared _INBOX", async () => {
+  const cli = await as('cli');
+  assert.equal(await subscribeOutcome(cli, '_INBOX_cli.>'), 'open', 'its own inboxes');
+  for (const other of ['_INBOX.>', '_INBOX_coordinator.>', '_INBOX_trainer.>', '_INBOX_analyzer.>'])
+    assert.equal(await subscribeOutcome(cli, other), 'PERMISSIONS_VIOLATION', other);
+  const trainer = await as('trainer');
+  assert.equal(
+    await subscribeOutcome(trainer, '_INBOX_cli.>'),
+    'PERMISSIONS_VIOLATION',
+    "a trainer listening to the CLI's replies",
+  );
+  // A request still gets its answer from the coordinator, on the requester's own inbox.
+  const coordinator = await serveRequests();
+  try {
+    const reply = await cli.nc.request('dynlab.v1.sweep.get', new Uint8Array(), { timeout: 2000 });
+    assert.equal(new TextDecoder().decode(reply.data), 'accepted');
+    // A client that keeps the shared _INBOX prefix is refused its replies.
+    const shared = await connect({
+      servers: server.url,
+      user: 'cli',
+      pass: passwords.cli,
+      timeout: 5000,
+    });
+    open.push(shared);
+    assert.equal(
+      await outcome(shared.request('dynlab.v1.sweep.get', new Uint8Array(), { timeout: 2000 })),
+      'denied',
+    );
+  } finally {
+    coordinator.stop();
+  }
+  // dynlab's bus picks the prefix from the user, also when the user is in the URL, as the CLI gives it.
+  const url = new URL(server.url);
+  url.username = 'cli';
+  url.password = passwords.cli;
+  const bus = await Bus.connect({ servers: url.toString(), name: 'test-cli-url' });
+  try {
+    assert.equal(bus.inboxPrefix, '_INBOX_cli');
+    assert.deepEqual((await bus.jsm.streams.info('DYNLAB_RESULTS')).config.name, 'DYNLAB_RESULTS');
+  } finally {
+    await bus.close();
+  }
 });

@@ -100,6 +100,8 @@ test('nats-server.conf runs as written: TLS required on the client port, the ser
         tls,
         timeout: 2000,
         reconnect: false,
+        // The trainer's own replies, as dynlab's bus asks for them (permissions.conf).
+        inboxPrefix: '_INBOX_trainer',
       }).catch(async () => {
         await new Promise((r) => setTimeout(r, 100));
         return undefined;

@@ -148,6 +148,7 @@ export async function runService<S extends z.ZodTypeAny>(
       user: config.nats.user,
       pass: config.nats.pass,
       credsFile: config.nats.credsFile,
+      inboxPrefix: config.nats.inboxPrefix,
       tls: config.nats.tls,
       logger,
     });

@@ -22,6 +22,8 @@ export const NatsConfigSchema = z
     user: z.string().optional(),
     pass: z.string().optional(),
     credsFile: z.string().optional(),
+    /** Prefix of the connection's reply inboxes. @default `_INBOX_<user>` with a user, else `_INBOX` */
+    inboxPrefix: z.string().optional(),
     tls: z
       .object({
         caFile: z.string().optional(),
@@ -83,6 +85,7 @@ export const commonEnv: Record<string, string> = {
   DYNLAB_NATS_USER: 'nats.user',
   DYNLAB_NATS_PASS: 'nats.pass',
   DYNLAB_NATS_CREDS: 'nats.credsFile',
+  DYNLAB_NATS_INBOX_PREFIX: 'nats.inboxPrefix',
   DYNLAB_NATS_TLS_CA: 'nats.tls.caFile',
   DYNLAB_NATS_TLS_CERT: 'nats.tls.certFile',
   DYNLAB_NATS_TLS_KEY: 'nats.tls.keyFile',
