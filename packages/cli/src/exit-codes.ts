@@ -43,8 +43,17 @@ export function exitCodeOf(err: unknown): ExitCode {
   return badInputCodes.has(e.code) ? ExitCode.BadInput : ExitCode.Failure;
 }
 
-/** What to try when the cluster cannot be reached, by error code. */
-function natsHint(e: DynlabError, natsUrl: string | undefined): string | undefined {
+/** `url` (one or a comma-separated list) without the credentials written in it: `nats://host`, not `nats://user:pass@host`. */
+export function withoutCredentials(url: string): string {
+  return url
+    .split(',')
+    .map((u) => u.replace(/^(\s*(?:[a-z][a-z0-9+.-]*:\/\/)?)[^@/]*@/i, '$1'))
+    .join(',');
+}
+
+/** What to try when the cluster cannot be reached, by error code (never showing a password). */
+function natsHint(e: DynlabError, url: string | undefined): string | undefined {
+  const natsUrl = url === undefined ? undefined : withoutCredentials(url);
   if (e.code === ErrorCode.NoResponders)
     return `no coordinator is answering${natsUrl ? ` at ${natsUrl}` : ''}: start one with 'dynlab coordinator --nats ${natsUrl ?? 'URL'}', or use 'dynlab run SWEEP.yaml' without --nats for a local cluster`;
   if (e.code === ErrorCode.Unavailable && /cannot connect to NATS/.test(e.message))
