@@ -24,6 +24,7 @@ import {
   fromErrorInfo,
   toDynlabError,
   silentLogger,
+  splitCredentials,
   type Logger,
 } from '@dynlab/core';
 import { encode, decode, typeName, v1, type MessageType } from '@dynlab/proto';
@@ -66,7 +67,7 @@ export function inboxPrefixFor(
     if (!subjectPrefix.test(given))
       throw new DynlabError(
         ErrorCode.Config,
-        `inbox prefix '${given}' (DYNLAB_NATS_INBOX_PREFIX) is not a subject prefix: dot-separated tokens without white space, '*' or '>'`,
+        `inbox prefix '${given}' (nats.inboxPrefix, DYNLAB_NATS_INBOX_PREFIX) is not a subject prefix: dot-separated tokens without white space, '*' or '>'`,
       );
     return given;
   }
@@ -76,7 +77,8 @@ export function inboxPrefixFor(
 /**
  * The credentials written in server URLs (`nats://user:pass@host`, or `nats://token@host`), which
  * the NATS client does not read itself, and the URLs without them (for the client, and for
- * messages, which must not show a password). The first URL with credentials gives them.
+ * messages, which must not show a password). The first URL with credentials gives them; they must
+ * be percent-encoded where they hold characters a URL reserves.
  */
 export function urlCredentials(servers: string | string[]): {
   servers: string[];
@@ -84,32 +86,25 @@ export function urlCredentials(servers: string | string[]): {
   pass?: string;
   token?: string;
 } {
-  const list = (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim());
+  const list = Array.isArray(servers) ? servers : servers.split(',');
   const out: ReturnType<typeof urlCredentials> = { servers: [] };
-  let found = false;
   for (const server of list) {
-    let url: URL | undefined;
+    const { url, userInfo } = splitCredentials(server);
+    out.servers.push(url);
+    if (userInfo === undefined || out.user !== undefined || out.token !== undefined) continue;
+    const colon = userInfo.indexOf(':');
     try {
-      url = server.includes('@')
-        ? new URL(server.includes('://') ? server : `nats://${server}`)
-        : undefined;
+      if (colon < 0) out.token = decodeURIComponent(userInfo);
+      else {
+        out.user = decodeURIComponent(userInfo.slice(0, colon));
+        out.pass = decodeURIComponent(userInfo.slice(colon + 1));
+      }
     } catch {
-      url = undefined;
+      throw new DynlabError(
+        ErrorCode.Config,
+        `the credentials in the NATS URL ${url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?/i, '$1***@')} are not valid percent-encoding: encode '%' as %25 (and '@', ':', '/' as %40, %3A, %2F)`,
+      );
     }
-    if (!url || (!url.username && !url.password)) {
-      out.servers.push(server);
-      continue;
-    }
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
-    if (!found) {
-      found = true;
-      if (url.password) Object.assign(out, { user, pass });
-      else out.token = user;
-    }
-    url.username = '';
-    url.password = '';
-    out.servers.push(url.toString().replace(/\/$/, ''));
   }
   return out;
 }
@@ -144,11 +139,14 @@ export class Bus {
       opts.servers ?? process.env.DYNLAB_NATS_URL ?? 'nats://127.0.0.1:4222',
     );
     const servers = fromUrl.servers;
-    // Credentials in the URL (how the CLI is given them) count where none are given otherwise.
-    const given = opts.user || opts.token || opts.credsFile;
-    const user = opts.user ?? (given ? undefined : fromUrl.user);
-    const pass = opts.pass ?? (given ? undefined : fromUrl.pass);
-    const token = opts.token ?? (given ? undefined : fromUrl.token);
+    // Credentials in the URL (how the CLI is given them) fill in what the options leave out; a
+    // creds file (JWT) replaces them.
+    const urlOk = !opts.credsFile;
+    const user = opts.user ?? (urlOk && !opts.token ? fromUrl.user : undefined);
+    const pass =
+      opts.pass ??
+      (urlOk && user !== undefined && user === fromUrl.user ? fromUrl.pass : undefined);
+    const token = opts.token ?? (urlOk && !opts.user ? fromUrl.token : undefined);
     const co: ConnectionOptions = {
       servers,
       name: opts.name,

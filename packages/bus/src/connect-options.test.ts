@@ -14,13 +14,28 @@ test('credentials written in a server URL are taken out of it: user and password
     token: 't0ken',
   });
   // A comma-separated list (DYNLAB_NATS_URL), a URL without a scheme, one without credentials.
-  assert.deepEqual(urlCredentials('u:p@a:4222,nats://b:4222'), {
-    servers: ['nats://a:4222', 'nats://b:4222'],
+  assert.deepEqual(urlCredentials('u:p@a:4222, nats://b:4222'), {
+    servers: ['a:4222', 'nats://b:4222'],
     user: 'u',
     pass: 'p',
   });
   assert.deepEqual(urlCredentials('nats://127.0.0.1:4222'), { servers: ['nats://127.0.0.1:4222'] });
   assert.deepEqual(urlCredentials('127.0.0.1:4222'), { servers: ['127.0.0.1:4222'] });
+  // Cut as text: an unencoded '@' in the password, an IPv6 host, a default port all survive.
+  assert.deepEqual(urlCredentials('ws://u:p@ss@[::1]:80'), {
+    servers: ['ws://[::1]:80'],
+    user: 'u',
+    pass: 'p@ss',
+  });
+  // Bad percent-encoding is a clear error that does not show the password.
+  assert.throws(
+    () => urlCredentials('nats://cli:100%@h:4222'),
+    (e: unknown) =>
+      e instanceof DynlabError &&
+      /percent-encoding/.test(e.message) &&
+      e.message.includes('nats://***@h:4222') &&
+      !e.message.includes('100'),
+  );
 });
 
 test("a connection's inbox prefix: the one given, else one per user, else NATS's default", () => {

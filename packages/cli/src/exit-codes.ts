@@ -3,7 +3,14 @@
  * to turn any error into a one-line (or one-block, for every issue of a bad spec) message. Callers
  * branch on error codes, never on message text; a stack trace is shown only with DYNLAB_DEBUG=1.
  */
-import { DynlabError, ErrorCode, ValidationError, formatIssue, toDynlabError } from '@dynlab/core';
+import {
+  DynlabError,
+  ErrorCode,
+  ValidationError,
+  formatIssue,
+  toDynlabError,
+  withoutCredentials,
+} from '@dynlab/core';
 
 /** Exit codes of every `dynlab` command. */
 export const ExitCode = {
@@ -41,14 +48,6 @@ export function exitCodeOf(err: unknown): ExitCode {
   const e = toDynlabError(err);
   if (e.code === ErrorCode.Cancelled) return ExitCode.Interrupted;
   return badInputCodes.has(e.code) ? ExitCode.BadInput : ExitCode.Failure;
-}
-
-/** `url` (one or a comma-separated list) without the credentials written in it: `nats://host`, not `nats://user:pass@host`. */
-export function withoutCredentials(url: string): string {
-  return url
-    .split(',')
-    .map((u) => u.replace(/^(\s*(?:[a-z][a-z0-9+.-]*:\/\/)?)[^@/]*@/i, '$1'))
-    .join(',');
 }
 
 /** What to try when the cluster cannot be reached, by error code (never showing a password). */

@@ -7,7 +7,13 @@
  */
 import { parseArgs } from 'node:util';
 import { Bus, ensureTopology, subjects } from '@dynlab/bus';
-import { ConfigError, createLogger, toDynlabError, type Logger } from '@dynlab/core';
+import {
+  ConfigError,
+  createLogger,
+  toDynlabError,
+  withoutCredentials,
+  type Logger,
+} from '@dynlab/core';
 import { MetricsRegistry, MetricsServer } from '@dynlab/metrics';
 import { v1 } from '@dynlab/proto';
 import type { z } from 'zod';
@@ -164,7 +170,7 @@ export async function runService<S extends z.ZodTypeAny>(
     if (config.topology.create) await ensureTopology(bus, config.topology);
     service = await def.start({ config, logger, bus, registry, signal: controller.signal });
     logger.info(`${def.name} started`, {
-      nats: config.nats.url,
+      nats: withoutCredentials(config.nats.url),
       metricsPort: server.port,
       natsServer: bus.serverVersion,
     });
