@@ -432,8 +432,8 @@ export class Coordinator {
     opts: PlanOptions,
     resumes: number,
   ): Promise<number[] | null> {
-    const mine: number[] = [];
-    for (const _ of planSweepJobs(sweep, id, { ...opts, record: mine }));
+    // This version's choice is planned only where none is recorded (planning walks every point).
+    let mine: number[] | undefined;
     let packing: number[] | null = null;
     await this.store.modify(id, (s) => {
       packing = null;
@@ -441,6 +441,10 @@ export class Coordinator {
       if (s.counts!.packing?.length) {
         packing = [...s.counts!.packing];
         return undefined;
+      }
+      if (!mine) {
+        mine = [];
+        for (const _ of planSweepJobs(sweep, id, { ...opts, record: mine }));
       }
       packing = mine;
       s.counts!.packing = mine;
