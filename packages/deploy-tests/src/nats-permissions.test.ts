@@ -220,13 +220,11 @@ test("a trainer pulls a job, reads its sweep's state, heartbeats, publishes tele
   );
   assert.equal(await outcome(kv.delete('sw1')), 'denied', 'delete sweep state');
 
-  const denied = new Promise<string>((resolve) => {
-    const sub = trainer.nc.subscribe('dynlab.v1.sweep.>', {
-      callback: (err) => err && resolve(err.code),
-    });
-    void sub.closed.then(() => resolve('closed'));
-  });
-  assert.equal(await denied, 'PERMISSIONS_VIOLATION', 'listen to sweep requests');
+  assert.equal(
+    await subscribeOutcome(trainer, 'dynlab.v1.sweep.>'),
+    'PERMISSIONS_VIOLATION',
+    'listen to sweep requests',
+  );
 });
 
 test('an analyzer creates its durable consumer on telemetry, reads the sweep KV and publishes findings, and cannot publish results', async () => {
